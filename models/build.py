@@ -1,0 +1,31 @@
+"""Wire the subsystems into one model: sites, power, transformers, compute, runs,
+network, then costs (which discounts the cost terms the others registered).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from models.compute import add_compute
+from models.costs import add_costs
+from models.network import add_network
+from models.power import add_power, add_transformers
+from models.runs import add_runs
+from models.sets import ModelData, build_model_data
+from models.sites import add_sites
+from planner.data import PlanningData
+
+
+def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:
+    """The full planning MILP for validated inputs."""
+    d = data if isinstance(data, ModelData) else build_model_data(data)
+    m = pyo.ConcreteModel(name="ai_compute_plan")
+    m.model_data = d  # kept for result extraction; not a Pyomo component
+    add_sites(m, d)
+    add_power(m, d)
+    add_transformers(m, d)
+    add_compute(m, d)
+    add_runs(m, d)
+    add_network(m, d)
+    add_costs(m, d)
+    return m

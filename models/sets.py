@@ -1,0 +1,180 @@
+"""Sparse index sets and scaled constants derived from validated inputs.
+
+Units seen by the solver: power in MW, money in millions of USD (``MUSD``), FLOP in
+units of 1e24 (``FLOP_UNIT``), GPUs and transformer units as counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from planner.data import PlanningData
+from planner.schema import GPU_RESOURCE_PREFIX
+
+MUSD = 1e6
+FLOP_UNIT = 1e24
+HOURS_PER_YEAR = 8760.0
+SECONDS_PER_DAY = 86400.0
+DEFAULT_COOLING = "default"
+
+
+@dataclass(frozen=True)
+class CoolingOption:
+    pue: float
+    capex_usd_per_mw: float
+
+
+@dataclass
+class ModelData:
+    """What the ``add_*`` functions read: the inputs plus sparse sets built once."""
+
+    inputs: PlanningData
+    years: list[int]
+    discount: dict[int, float]
+    sites: list[str]
+    cooling: dict[str, dict[str, CoolingOption]]
+    site_power: list[tuple[str, str]]
+    power_build: list[tuple[str, str, int]]
+    grid_sites: list[str]
+    transformer_build: list[tuple[str, str, int]]
+    gpu_buy: list[tuple[str, str, int]]
+    gpu_max_at_site: dict[tuple[str, str], int]
+    supply: dict[tuple[str, int], float]
+    runs_by_year: dict[int, list[str]]
+    run_gpus: dict[str, list[tuple[str, str]]]
+    multi_runs: list[str]
+    link_build: list[tuple[str, int]]
+    run_links: dict[str, list[str]] = field(default_factory=dict)
+
+    def site(self, site_id: str):  # noqa: ANN201 - row type from the schema
+        return self._sites[site_id]
+
+    def gpu(self, gpu_id: str):  # noqa: ANN201
+        return self._gpus[gpu_id]
+
+    def source(self, source_id: str):  # noqa: ANN201
+        return self._sources[source_id]
+
+    def run(self, run_id: str):  # noqa: ANN201
+        return self._runs[run_id]
+
+    def link(self, link_id: str):  # noqa: ANN201
+        return self._links[link_id]
+
+    def site_power_row(self, site_id: str, source_id: str):  # noqa: ANN201
+        return self._site_power[(site_id, source_id)]
+
+    def flop_per_gpu(self, run_id: str, gpu_id: str) -> float:
+        """FLOP one GPU delivers over a run at the run's MFU, in units of 1e24."""
+        run, gpu = self.run(run_id), self.gpu(gpu_id)
+        seconds = run.duration_days * SECONDS_PER_DAY
+        return gpu.bf16_tflops * 1e12 * run.mfu * seconds / FLOP_UNIT
+
+    def run_flop(self, run_id: str) -> float:
+        return self.run(run_id).flop / FLOP_UNIT
+
+    def __post_init__(self) -> None:
+        d = self.inputs
+        self._sites = {s.site_id: s for s in d.sites}
+        self._gpus = {g.gpu_id: g for g in d.gpus}
+        self._sources = {p.source_id: p for p in d.power_sources}
+        self._runs = {r.run_id: r for r in d.runs}
+        self._links = {link.link_id: link for link in d.fiber_links}
+        self._site_power = {(sp.site_id, sp.source_id): sp for sp in d.site_power}
+
+
+def build_model_data(d: PlanningData) -> ModelData:
+    """Derive every sparse index set the formulation needs, once."""
+    s0 = d.settings.start_year
+    years = d.years
+    discount = {y: (1 + d.settings.discount_rate) ** -(y - s0) for y in years}
+    sources = {p.source_id: p for p in d.power_sources}
+    sites = [s.site_id for s in d.sites]
+    site_rows = {s.site_id: s for s in d.sites}
+
+    cooling: dict[str, dict[str, CoolingOption]] = {s: {} for s in sites}
+    for c in d.cooling:
+        cooling[c.site_id][c.cooling_id] = CoolingOption(c.pue, c.capex_usd_per_mw)
+    for s in d.sites:
+        if not cooling[s.site_id]:
+            cooling[s.site_id][DEFAULT_COOLING] = CoolingOption(s.pue, 0.0)
+
+    site_power = [(sp.site_id, sp.source_id) for sp in d.site_power]
+    power_build = [
+        (sp.site_id, sp.source_id, y)
+        for sp in d.site_power
+        if sp.max_mw > sp.existing_mw
+        for y in years
+        if y >= s0 + sources[sp.source_id].lead_years
+    ]
+    grid_sites = sorted({sp.site_id for sp in d.site_power if sources[sp.source_id].via_grid})
+    transformer_build = [
+        (s, t.transformer_id, y)
+        for s in grid_sites
+        for t in d.transformers
+        for y in years
+        if y >= s0 + t.lead_years
+    ]
+
+    banned = {(e.country, e.gpu_id) for e in d.export_controls if not e.allowed}
+    gpu_max_at_site: dict[tuple[str, str], int] = {}
+    gpu_buy: list[tuple[str, str, int]] = []
+    for s in d.sites:
+        for g in d.gpus:
+            if (s.country, g.gpu_id) in banned:
+                continue
+            cap = math.floor(s.max_it_mw * 1000.0 / g.it_kw + 1e-9)
+            if cap <= 0:
+                continue
+            first = max(g.available_year, s.earliest_year, s0)
+            buys = [(s.site_id, g.gpu_id, y) for y in years if y >= first]
+            if buys:
+                gpu_max_at_site[(s.site_id, g.gpu_id)] = cap
+                gpu_buy.extend(buys)
+
+    supply: dict[tuple[str, int], float] = {}
+    for row in d.supply:
+        if s0 <= row.year <= d.settings.end_year:
+            supply[(row.resource, row.year)] = row.capacity
+
+    runs_by_year: dict[int, list[str]] = defaultdict(list)
+    run_gpus: dict[str, list[tuple[str, str]]] = {}
+    gpu_life = {g.gpu_id: g.life_years for g in d.gpus}
+    for r in d.runs:
+        runs_by_year[r.ready_year].append(r.run_id)
+        run_gpus[r.run_id] = sorted({
+            (s, g) for (s, g, y) in gpu_buy if r.ready_year - gpu_life[g] < y <= r.ready_year
+        })
+    multi_runs = [r.run_id for r in d.runs if r.max_sites > 1]
+
+    # Links matter only to multi-site runs, and only up to the last such run's year.
+    last_need = max((r.ready_year for r in d.runs if r.max_sites > 1), default=s0 - 1)
+    link_build = [
+        (link.link_id, y)
+        for link in d.fiber_links
+        for y in years
+        if s0 + link.lead_years <= y <= last_need
+        and link.site_a in site_rows and link.site_b in site_rows
+    ]
+    built_links = {lk for lk, _ in link_build}
+    ready = {r.run_id: r.ready_year for r in d.runs}
+    run_links = {
+        r: [
+            link.link_id for link in d.fiber_links
+            if link.link_id in built_links and s0 + link.lead_years <= ready[r]
+        ]
+        for r in multi_runs
+    }
+    return ModelData(
+        inputs=d, years=years, discount=discount, sites=sites, cooling=cooling,
+        site_power=site_power, power_build=power_build, grid_sites=grid_sites,
+        transformer_build=transformer_build, gpu_buy=gpu_buy,
+        gpu_max_at_site=gpu_max_at_site, supply=supply, runs_by_year=dict(runs_by_year),
+        run_gpus=run_gpus, multi_runs=multi_runs, link_build=link_build, run_links=run_links,
+    )
+
+
+def gpu_resource(gpu_id: str) -> str:
+    return f"{GPU_RESOURCE_PREFIX}{gpu_id}"

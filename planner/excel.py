@@ -1,0 +1,140 @@
+"""Writing workbooks for people: formatted tables, safe text, atomic saves."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="305496")
+FORMULA_LEADS = ("=", "+", "-", "@")
+
+
+def safe_value(value: Any) -> Any:
+    """A cell value that can never run as a formula, and never NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalar
+    return value
+
+
+def _set(cell: Cell, value: Any) -> None:
+    value = safe_value(value)
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        # openpyxl treats any string starting with "=" as a formula; force text.
+        cell.data_type = "s"
+
+
+def number_format(column: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if column == "year" or column.endswith("_year") or column in ("start_year", "end_year"):
+        return "0"
+    if column in ("flop", "flop_required", "flop_delivered") or column.startswith("flop"):
+        return "0.00E+00"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
+        return "#,##0"
+    if abs(value) >= 1000:
+        return "#,##0"
+    return "#,##0.###"
+
+
+def write_table(ws: Worksheet, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                widths: dict[str, float] | None = None) -> int:
+    """Header + rows, frozen header, number formats and widths; returns the row count."""
+    for j, name in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=j)
+        _set(cell, name)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center")
+    longest = [len(str(c)) for c in columns]
+    n = 0
+    for i, row in enumerate(rows, start=2):
+        n += 1
+        for j, value in enumerate(row, start=1):
+            cell = ws.cell(row=i, column=j)
+            _set(cell, value)
+            fmt = number_format(columns[j - 1], cell.value)
+            if fmt:
+                cell.number_format = fmt
+            if j <= len(longest):
+                longest[j - 1] = max(longest[j - 1], min(len(_shown(cell.value)), 60))
+    for j, name in enumerate(columns, start=1):
+        width = (widths or {}).get(name, longest[j - 1] + 3)
+        ws.column_dimensions[get_column_letter(j)].width = max(8, width)
+    ws.freeze_panes = "A2"
+    return n
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1e9 else f"{value:.2e}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def new_workbook() -> Workbook:
+    wb = Workbook()
+    default = wb.active
+    if default is not None:
+        wb.remove(default)
+    return wb
+
+
+def save_atomic(wb: Workbook, out: Path, *, inputs: Sequence[Path] = ()) -> Path:
+    """Save to a temporary file beside ``out`` and rename it over, never over an input.
+
+    If ``out``'s folder cannot be written, the file goes next to the current directory's
+    ``outputs/`` instead and the caller is told where (the returned path).
+    """
+    out = Path(out)
+    for src in inputs:
+        with contextlib.suppress(OSError):
+            if out.resolve() == Path(src).resolve():
+                raise ValueError(f"refusing to overwrite the input workbook {src}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _write_replace(wb, out)
+    except OSError:
+        fallback = _fallback_path(out)
+        if fallback == out:
+            raise
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+        return _write_replace(wb, fallback)
+
+
+def _fallback_path(out: Path) -> Path:
+    candidate = out.with_name(f"{out.stem}-{os.getpid()}{out.suffix}")
+    if os.access(out.parent, os.W_OK):
+        return candidate
+    return Path(tempfile.gettempdir()) / candidate.name
+
+
+def _write_replace(wb: Workbook, out: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".xlsx.tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return out

@@ -1,0 +1,275 @@
+"""Hand a Pyomo model to HiGHS in one call and solve it under a wall-clock promise.
+
+Pyomo's ``LinearStandardFormCompiler`` turns the model into a sparse matrix that
+``highspy.passModel`` takes directly (no LP file). HiGHS runs in its own thread; this
+thread watches the clock, reports progress, and cancels the solve at the time limit.
+If HiGHS does not stop soon after (its sub-MIP heuristics were seen to overrun), the
+best plan found so far, captured by the improving-solution callback, is returned.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+STATUS_OPTIMAL = "optimal"
+STATUS_TIME_LIMIT = "time_limit"
+STATUS_INFEASIBLE = "infeasible"
+STATUS_NO_PLAN = "no_plan"
+STATUS_ERROR = "error"
+
+STATUS_WORDS = {
+    STATUS_OPTIMAL: "optimal (within the MIP gap)",
+    STATUS_TIME_LIMIT: "stopped at the time limit with the best plan found",
+    STATUS_INFEASIBLE: "infeasible: no plan meets every run's FLOP within the limits",
+    STATUS_NO_PLAN: "no plan found within the time limit",
+    STATUS_ERROR: "solver error",
+}
+GRACE_S = 2.0  # how long HiGHS may take to honour a cancel before we stop waiting
+INF = highspy.kHighsInf
+
+
+@dataclass
+class Progress:
+    elapsed: float
+    best: float | None
+    bound: float | None
+    gap: float | None
+
+
+@dataclass
+class CompiledModel:
+    """The model as HiGHS sees it, with the maps back to Pyomo."""
+
+    lp: Any
+    columns: list[Any]
+    rows: list[tuple[Any, int]]
+    offset: float
+    integer: np.ndarray
+    build_s: float = 0.0
+
+    @property
+    def size(self) -> dict[str, int]:
+        return {
+            "rows": int(self.lp.num_row_),
+            "columns": int(self.lp.num_col_),
+            "nonzeros": int(len(self.lp.a_matrix_.value_)),
+            "integer_columns": int(self.integer.sum()),
+        }
+
+    def coefficient_range(self) -> tuple[float, float]:
+        vals = np.abs(np.asarray(self.lp.a_matrix_.value_))
+        vals = vals[vals > 0]
+        return (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 0.0)
+
+
+@dataclass
+class SolveResult:
+    status: str
+    objective: float | None = None  # MUSD, discounted
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    message: str = ""
+    values: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.values is not None and self.status in (STATUS_OPTIMAL, STATUS_TIME_LIMIT)
+
+    @property
+    def words(self) -> str:
+        return STATUS_WORDS.get(self.status, self.status)
+
+
+def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
+    """Pyomo model -> ``highspy.HighsLp`` (CSC matrix, bounds, integrality)."""
+    t0 = time.perf_counter()
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    a = info.A.tocsc()
+    n_col, n_row = a.shape[1], a.shape[0]
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = n_row
+    c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n_col)
+    lp.col_cost_ = c[:n_col] if len(c) >= n_col else np.zeros(n_col)
+    lower = np.empty(n_col)
+    upper = np.empty(n_col)
+    integer = np.zeros(n_col, dtype=bool)
+    for j, v in enumerate(info.columns):
+        lb, ub = v.bounds
+        lower[j] = -INF if lb is None else lb
+        upper[j] = INF if ub is None else ub
+        integer[j] = v.is_integer() or v.is_binary()
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    rhs = np.asarray(info.rhs, dtype=float)
+    kinds = np.array([k for _, k in info.rows], dtype=int)
+    lp.row_lower_ = np.where(kinds <= 0, rhs, -INF) if n_row else np.zeros(0)
+    lp.row_upper_ = np.where(kinds >= 0, rhs, INF) if n_row else np.zeros(0)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr
+    lp.a_matrix_.index_ = a.indices
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+        for i in integer
+    ]
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    return CompiledModel(lp=lp, columns=list(info.columns), rows=list(info.rows),
+                         offset=offset, integer=integer,
+                         build_s=time.perf_counter() - t0)
+
+
+def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log_file))
+    if log_file:
+        h.setOptionValue("log_file", log_file)
+        h.setOptionValue("log_to_console", False)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+def solve_compiled(
+    cm: CompiledModel,
+    *,
+    mip_gap: float,
+    time_limit_s: float,
+    threads: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    log_file: str | None = None,
+) -> SolveResult:
+    """Solve with HiGHS; never reports a plan as optimal unless HiGHS proved it."""
+    h = new_highs(threads, log_file)
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.passModel(cm.lp)
+    return run_highs(h, cm, time_limit_s=time_limit_s, on_progress=on_progress)
+
+
+def run_highs(
+    h: highspy.Highs,
+    cm: CompiledModel,
+    *,
+    time_limit_s: float,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SolveResult:
+    """Run a prepared ``Highs`` under the wall-clock limit and read its result."""
+    best: dict[str, Any] = {"x": None, "obj": None, "bound": None}
+
+    def improving(e: Any) -> None:
+        best["x"] = np.array(e.data_out.mip_solution, dtype=float)
+        best["obj"] = float(e.data_out.objective_function_value)
+        best["bound"] = float(e.data_out.mip_dual_bound)
+
+    def interrupt(e: Any) -> None:
+        bound = float(e.data_out.mip_dual_bound)
+        if math.isfinite(bound):
+            best["bound"] = bound
+        if time.perf_counter() > deadline:
+            e.interrupt()
+
+    is_mip = bool(cm.integer.any())
+    if is_mip:
+        h.cbMipImprovingSolution.subscribe(improving)
+        h.cbMipInterrupt.subscribe(interrupt)
+    h.HandleUserInterrupt = True
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    thread = h.startSolve()
+    cancelled = False
+    while thread.is_alive():
+        thread.join(0.25)
+        now = time.perf_counter()
+        if on_progress is not None:
+            on_progress(Progress(now - t0, _add(best["obj"], cm.offset),
+                                 _add(best["bound"], cm.offset), _gap(best["obj"], best["bound"])))
+        if now > deadline and not cancelled:
+            h.cancelSolve()
+            cancelled = True
+        if now > deadline + GRACE_S + 0.05 * time_limit_s:
+            return _abandoned(best, cm, now - t0, time_limit_s)
+    seconds = time.perf_counter() - t0
+    return _read_result(h, cm, best, seconds, time_limit_s, is_mip)
+
+
+def _add(x: float | None, offset: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else x + offset
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not math.isfinite(bound):
+        return None
+    return abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+def _abandoned(best: dict[str, Any], cm: CompiledModel, seconds: float,
+               limit: float) -> SolveResult:
+    if best["x"] is None:
+        return SolveResult(STATUS_NO_PLAN, seconds=seconds,
+                           message=f"no plan found within {limit:g} s")
+    return SolveResult(
+        STATUS_TIME_LIMIT, objective=best["obj"] + cm.offset,
+        bound=_add(best["bound"], cm.offset), gap=_gap(best["obj"], best["bound"]),
+        seconds=seconds, values=best["x"],
+        message=f"stopped at the {limit:g} s time limit; HiGHS did not stop in time, "
+        "so the best plan it had found is returned",
+    )
+
+
+def _read_result(h: highspy.Highs, cm: CompiledModel, best: dict[str, Any], seconds: float,
+                 limit: float, is_mip: bool) -> SolveResult:
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    status_enum = highspy.HighsModelStatus
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.array(h.getSolution().col_value, dtype=float) if has_solution else None
+    if x is None and best["x"] is not None:
+        x = best["x"]
+    obj = (float(info.objective_function_value) + cm.offset) if has_solution else (
+        best["obj"] + cm.offset if best["obj"] is not None else None)
+    bound = float(info.mip_dual_bound) + cm.offset if is_mip and math.isfinite(
+        info.mip_dual_bound) else obj
+    gap = float(info.mip_gap) if is_mip and math.isfinite(info.mip_gap) else (
+        0.0 if obj is not None else None)
+    if ms == status_enum.kOptimal:
+        return SolveResult(STATUS_OPTIMAL, obj, bound, gap, seconds, "optimal", x)
+    if ms in (status_enum.kInfeasible, status_enum.kUnboundedOrInfeasible):
+        return SolveResult(STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[
+            STATUS_INFEASIBLE])
+    stopped = (status_enum.kTimeLimit, status_enum.kInterrupt, status_enum.kIterationLimit,
+               status_enum.kSolutionLimit)
+    if ms in stopped:
+        if x is None:
+            return SolveResult(STATUS_NO_PLAN, seconds=seconds,
+                               message=f"no plan found within {limit:g} s")
+        return SolveResult(STATUS_TIME_LIMIT, obj, bound, gap, seconds,
+                           f"stopped at the {limit:g} s time limit; gap "
+                           f"{(gap or 0) * 100:.2f} %", x)
+    return SolveResult(STATUS_ERROR, seconds=seconds,
+                       message=f"HiGHS ended with status {h.modelStatusToString(ms)}")
+
+
+def load_values(m: pyo.ConcreteModel, cm: CompiledModel, x: np.ndarray) -> None:
+    """Write a solution vector back into the Pyomo variables (integers rounded)."""
+    for j, v in enumerate(cm.columns):
+        val = float(x[j])
+        if cm.integer[j]:
+            val = float(round(val))
+        v.set_value(val, skip_validation=True)
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.value is None:
+            lb = v.lb
+            v.set_value(lb if lb is not None and lb > 0 else 0.0, skip_validation=True)

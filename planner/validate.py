@@ -1,0 +1,389 @@
+"""Turn raw workbook rows into validated ``PlanningData``, collecting every problem.
+
+Types, units and ranges come from ``planner.schema``; the cross-sheet checks below are
+data: a condition and the message a spreadsheet user sees.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+
+from planner.data import SHEET_ATTRS, CellMap, PlanningData
+from planner.problems import InputError, Problem
+from planner.schema import (
+    GPU_RESOURCE_PREFIX,
+    SETTINGS_COLUMNS,
+    SETTINGS_SHEET,
+    SHEET_BY_NAME,
+    SHEETS,
+    STUDY_SHEETS,
+    SUPPLY_RESOURCES,
+    Row,
+    SettingsModel,
+    SheetSpec,
+    field_expect,
+)
+from planner.workbook import RawSheet, RawWorkbook, read_workbook
+
+TRUE_WORDS = {"true", "yes", "y", "1", "x"}
+FALSE_WORDS = {"false", "no", "n", "0"}
+
+
+def load_workbook(path: Path | str) -> PlanningData:
+    """Read and validate a workbook; raise ``InputError`` listing every problem."""
+    raw = read_workbook(path)
+    data, problems = validate_raw(raw)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or data is None:
+        raise InputError(errors or problems)
+    return data
+
+
+def validate_path(path: Path | str) -> tuple[PlanningData | None, list[Problem]]:
+    """Validate a file, returning the data (when valid) and every problem and warning."""
+    try:
+        raw = read_workbook(path)
+    except InputError as exc:
+        return None, exc.problems
+    return validate_raw(raw)
+
+
+def validate_raw(raw: RawWorkbook) -> tuple[PlanningData | None, list[Problem]]:
+    problems: list[Problem] = []
+    cells = CellMap()
+    settings = _read_settings(raw, problems, cells)
+    tables: dict[str, list[Row]] = {}
+    for spec in SHEETS + STUDY_SHEETS:
+        sheet = _find_sheet(raw, spec.name, spec.required, problems)
+        tables[spec.name] = _read_table(sheet, spec, problems, cells) if sheet else []
+    known = {s.name for s in SHEETS + STUDY_SHEETS} | {SETTINGS_SHEET, "Sources", "Guide"}
+    for name in raw.sheets:
+        if name not in known and not any(name.lower() == k.lower() for k in known):
+            problems.append(Problem(name, "sheet is not part of the contract and is ignored",
+                                    severity="warning"))
+    if settings is None or any(p.severity == "error" for p in problems):
+        return None, problems
+    data = PlanningData(
+        settings=settings,
+        cells=cells,
+        source_name=raw.path.name,
+        source_sha256=raw.sha256,
+        **{SHEET_ATTRS[name]: rows for name, rows in tables.items()},  # type: ignore[arg-type]
+    )
+    problems.extend(cross_check(data))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return data, problems
+
+
+def _find_sheet(
+    raw: RawWorkbook, name: str, required: bool, problems: list[Problem]
+) -> RawSheet | None:
+    if name in raw.sheets:
+        return raw.sheets[name]
+    near = [n for n in raw.sheets if n.lower().replace(" ", "") == name.lower()]
+    if near:
+        problems.append(Problem(near[0], f"sheet must be named exactly '{name}'"))
+    elif required:
+        problems.append(Problem(name, "required sheet is missing"))
+    return None
+
+
+def _check_header(sheet: RawSheet, spec_columns: list[str], required: list[str],
+                  problems: list[Problem]) -> bool:
+    names = [n for n, _ in sheet.header]
+    ok = True
+    for n in {n for n in names if names.count(n) > 1}:
+        problems.append(Problem(sheet.name, f"column '{n}' appears more than once",
+                                row=sheet.header_row))
+        ok = False
+    for column in required:
+        if column not in names:
+            near = [n for n in names if n.lower() == column.lower()]
+            hint = f" (found '{near[0]}': names are case-sensitive)" if near else ""
+            problems.append(Problem(sheet.name, f"required column '{column}' is missing{hint}",
+                                    row=sheet.header_row))
+            ok = False
+    for column, letter in sheet.header:
+        if column not in spec_columns:
+            problems.append(Problem(sheet.name, f"extra column '{column}' is ignored",
+                                    row=sheet.header_row, letter=letter, severity="warning"))
+    return ok
+
+
+def _read_table(sheet: RawSheet, spec: SheetSpec, problems: list[Problem],
+                cells: CellMap) -> list[Row]:
+    if not _check_header(sheet, spec.columns, spec.required_columns(), problems):
+        return []
+    letters = dict(sheet.header)
+    cells.letters[spec.name] = letters
+    rows: list[Row] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for excel_row, values in sheet.rows:
+        row = _validate_row(spec.model, values, spec.name, excel_row, letters, problems)
+        if row is None:
+            continue
+        if spec.key:
+            key = tuple(str(getattr(row, _attr(spec, k))) for k in spec.key)
+            if key in seen:
+                problems.append(Problem(
+                    spec.name, f"duplicate of row {seen[key]}: "
+                    f"{' + '.join(spec.key)} must be unique",
+                    row=excel_row, column=spec.key[-1], letter=letters.get(spec.key[-1]),
+                    value=values.get(spec.key[-1])))
+                continue
+            seen[key] = excel_row
+        rows.append(row)
+    cells.rows[spec.name] = seen
+    return rows
+
+
+def _attr(spec: SheetSpec, column: str) -> str:
+    for name, f in spec.model.model_fields.items():
+        if (f.alias or name) == column:
+            return name
+    return column
+
+
+def _validate_row(model: type[Row], values: dict[str, Any], sheet: str, excel_row: int,
+                  letters: dict[str, str], problems: list[Problem]) -> Row | None:
+    cleaned: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        column = f.alias or name
+        if column in values:
+            value = coerce(values[column], f)
+            if value is not None:
+                cleaned[column] = value
+    try:
+        return model.model_validate(cleaned)
+    except ValidationError as exc:
+        for err in exc.errors():
+            column = str(err["loc"][0]) if err["loc"] else ""
+            f = _field_by_column(model, column)
+            found = values.get(column)
+            problems.append(Problem(
+                sheet, _message(err, f, found), row=excel_row, column=column,
+                letter=letters.get(column), value=found))
+        return None
+
+
+def _field_by_column(model: type[Row], column: str) -> FieldInfo | None:
+    for name, f in model.model_fields.items():
+        if (f.alias or name) == column:
+            return f
+    return None
+
+
+def _message(err: Any, f: FieldInfo | None, found: Any) -> str:
+    expect = field_expect(f) if f is not None else ""
+    if err["type"] == "missing":
+        return f"is empty: a value is required ({expect.removeprefix('must be ')})"
+    if isinstance(found, float) and not math.isfinite(found):
+        return f"{expect} (not infinite or NaN)"
+    return expect or str(err.get("msg", "invalid value"))
+
+
+def _kind(f: FieldInfo) -> type | None:
+    """The plain Python type a column holds (None for mixed columns)."""
+    ann = f.annotation
+    if get_origin(ann) in (Union, types.UnionType):
+        args = [a for a in get_args(ann) if a is not type(None)]
+        return args[0] if len(args) == 1 else None
+    return ann if isinstance(ann, type) else None
+
+
+def coerce(value: Any, f: FieldInfo) -> Any:
+    """Spreadsheet leniency: trimmed text, numbers stored as text, TRUE/yes, 2026.0 years.
+
+    Returns None for an empty cell so that defaults apply; anything that cannot be read
+    is passed through unchanged for pydantic to reject with a clear message.
+    """
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            return None
+    if value is None:
+        return None
+    kind = _kind(f)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        word = str(value).lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool):
+            return str(value)  # TRUE in a number column is an error, not 1
+        if isinstance(value, str):
+            text = value.replace(",", "").replace("_", "").replace(" ", "")
+            try:
+                value = float(text)
+            except ValueError:
+                return value
+        if kind is int and isinstance(value, float) and math.isfinite(value) \
+                and value.is_integer():
+            return int(value)
+        return value
+    if kind is str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value) if not isinstance(value, str) else value
+    return value
+
+
+def _read_settings(raw: RawWorkbook, problems: list[Problem],
+                   cells: CellMap) -> SettingsModel | None:
+    sheet = _find_sheet(raw, SETTINGS_SHEET, True, problems)
+    if sheet is None:
+        return None
+    if not _check_header(sheet, list(SETTINGS_COLUMNS), list(SETTINGS_COLUMNS), problems):
+        return None
+    letters = dict(sheet.header)
+    cells.letters[SETTINGS_SHEET] = letters
+    fields = SettingsModel.model_fields
+    values: dict[str, Any] = {}
+    rows: dict[str, int] = {}
+    for excel_row, cells_ in sheet.rows:
+        key = str(cells_.get("key") or "").strip()
+        if key not in fields:
+            problems.append(Problem(SETTINGS_SHEET, f"unknown setting '{key}' is ignored",
+                                    row=excel_row, column="key", letter=letters.get("key"),
+                                    value=key, severity="warning"))
+            continue
+        if key in rows:
+            problems.append(Problem(SETTINGS_SHEET, f"duplicate of row {rows[key]}",
+                                    row=excel_row, column="key", letter=letters.get("key"),
+                                    value=key))
+            continue
+        rows[key] = excel_row
+        value = coerce(cells_.get("value"), fields[key])
+        if value is not None:
+            values[key] = value
+    cells.rows[SETTINGS_SHEET] = {(k,): r for k, r in rows.items()}
+    try:
+        return SettingsModel.model_validate(values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = str(err["loc"][0])
+            found = next((c.get("value") for r, c in sheet.rows if r == rows.get(key)), None)
+            if key in rows:
+                problems.append(Problem(SETTINGS_SHEET, _message(err, fields[key], found),
+                                        row=rows[key], column=key, letter=letters.get("value"),
+                                        value=found))
+            else:
+                problems.append(Problem(SETTINGS_SHEET, f"setting '{key}' is missing: add a row "
+                                        f"with key {key} ({field_expect(fields[key])})"))
+        return None
+
+
+# ---------------------------------------------------------------- cross-sheet checks
+
+Check = Callable[[PlanningData], Iterator[Problem]]
+
+
+def _at(data: PlanningData, sheet: str, key: tuple[str, ...], column: str, value: Any,
+        message: str, severity: str = "error") -> Problem:
+    return Problem(sheet, message, row=data.cells.rows.get(sheet, {}).get(key), column=column,
+                   letter=data.cells.letters.get(sheet, {}).get(column), value=value,
+                   severity=severity)
+
+
+def _check_horizon(d: PlanningData) -> Iterator[Problem]:
+    s = d.settings
+    if s.end_year < s.start_year:
+        yield _at(d, SETTINGS_SHEET, ("end_year",), "end_year", s.end_year,
+                  f"must not be before start_year ({s.start_year})")
+    elif s.end_year - s.start_year > 60:
+        yield _at(d, SETTINGS_SHEET, ("end_year",), "end_year", s.end_year,
+                  "the horizon may span at most 60 years")
+
+
+def _check_references(d: PlanningData) -> Iterator[Problem]:
+    sites = {s.site_id for s in d.sites}
+    sources = {p.source_id for p in d.power_sources}
+    gpus = {g.gpu_id for g in d.gpus}
+    countries = {s.country for s in d.sites}
+    for c in d.cooling:
+        if c.site_id not in sites:
+            yield _at(d, "Cooling", (c.site_id, c.cooling_id), "site_id", c.site_id,
+                      "no site with this id in Sites")
+    for sp in d.site_power:
+        key = (sp.site_id, sp.source_id)
+        if sp.site_id not in sites:
+            yield _at(d, "SitePower", key, "site_id", sp.site_id, "no site with this id in Sites")
+        if sp.source_id not in sources:
+            yield _at(d, "SitePower", key, "source_id", sp.source_id,
+                      "no source with this id in PowerSources")
+        if sp.existing_mw > sp.max_mw:
+            yield _at(d, "SitePower", key, "existing_mw", sp.existing_mw,
+                      f"must not exceed max_mw ({sp.max_mw:g}), which includes it")
+    for e in d.export_controls:
+        if e.gpu_id not in gpus:
+            yield _at(d, "ExportControls", (e.country, e.gpu_id), "gpu_id", e.gpu_id,
+                      "no GPU with this id in GPUs")
+        if e.country not in countries:
+            yield _at(d, "ExportControls", (e.country, e.gpu_id), "country", e.country,
+                      "no site is in this country", severity="warning")
+    for link in d.fiber_links:
+        for column in ("site_a", "site_b"):
+            site = getattr(link, column)
+            if site not in sites:
+                yield _at(d, "FiberLinks", (link.link_id,), column, site,
+                          "no site with this id in Sites")
+        if link.site_a == link.site_b:
+            yield _at(d, "FiberLinks", (link.link_id,), "site_b", link.site_b,
+                      "a link must join two different sites")
+    for sup in d.supply:
+        key = (str(sup.year), sup.resource)
+        res = sup.resource
+        if res.startswith(GPU_RESOURCE_PREFIX):
+            if res.removeprefix(GPU_RESOURCE_PREFIX) not in gpus:
+                yield _at(d, "Supply", key, "resource", res, "no GPU with this id in GPUs")
+        elif res not in SUPPLY_RESOURCES:
+            yield _at(d, "Supply", key, "resource", res,
+                      f"must be one of {', '.join(SUPPLY_RESOURCES)} or gpu:<gpu_id>")
+
+
+def _check_years(d: PlanningData) -> Iterator[Problem]:
+    start, end = d.settings.start_year, d.settings.end_year
+    for g in d.gpus:
+        if g.available_year > end:
+            yield _at(d, "GPUs", (g.gpu_id,), "available_year", g.available_year,
+                      f"is after the plan's end_year ({end}): the GPU could never be bought")
+    for r in d.runs:
+        if not start <= r.ready_year <= end:
+            yield _at(d, "Runs", (r.run_id,), "ready_year", r.ready_year,
+                      f"must be within the plan's years {start}-{end}")
+    for s in d.sites:
+        if s.earliest_year > end:
+            yield _at(d, "Sites", (s.site_id,), "earliest_year", s.earliest_year,
+                      f"is after end_year ({end}): the site can never be used",
+                      severity="warning")
+    for sup in d.supply:
+        if not start <= sup.year <= end:
+            yield _at(d, "Supply", (str(sup.year), sup.resource), "year", sup.year,
+                      f"is outside the plan's years {start}-{end} and is ignored",
+                      severity="warning")
+
+
+CROSS_CHECKS: tuple[Check, ...] = (_check_horizon, _check_references, _check_years)
+
+
+def cross_check(data: PlanningData) -> list[Problem]:
+    return [p for check in CROSS_CHECKS for p in check(data)]
+
+
+def sheet_spec(name: str) -> SheetSpec:
+    return SHEET_BY_NAME[name]
