@@ -13,7 +13,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
-from models.sets import MUSD, SECONDS_PER_DAY, ModelData
+from models.sets import FLOP_UNIT, MUSD, SECONDS_PER_DAY, ModelData
 
 DIRECTIONS = ("ab", "ba")
 
@@ -60,7 +60,8 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         # Bandwidth of the most peak compute the run could ever draw: its own target.
         run = d.run(r)
         seconds = run.duration_days * SECONDS_PER_DAY
-        pflops = run.flop / (st.multi_site_efficiency * run.mfu * seconds) / 1e15
+        flop = d.run_flop_cap(r) * FLOP_UNIT
+        pflops = flop / (st.multi_site_efficiency * run.mfu * seconds) / 1e15
         return st.gbps_per_pflops * pflops
 
     gpus_at: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -7,6 +7,7 @@ efficiency; ``gpus_multi`` serve a run that spans sites, at ``multi_site_efficie
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import pyomo.environ as pyo
@@ -34,17 +35,17 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     def most(r: str, s: str, g: str) -> float:
         # Never more GPUs than the site can hold, nor than the run alone would need.
-        need = d.run_flop(r) / (eff_of[r] * d.flop_per_gpu(r, g))
-        return min(float(d.gpu_max_at_site[(s, g)]), need)
+        need = math.ceil(d.run_flop(r) / (eff_of[r] * d.flop_per_gpu(r, g)) - 1e-9)
+        return float(min(d.gpu_max_at_site[(s, g)], need))
 
     def bound(_m: object, r: str, s: str, g: str) -> tuple[float, float]:
         return (0, most(r, s, g))
 
     m.run_host = pyo.Var(m.RUN_SITE, within=pyo.Binary)
-    m.gpus_single = pyo.Var(m.RUN_USE, within=pyo.NonNegativeReals, bounds=bound)
+    m.gpus_single = pyo.Var(m.RUN_USE, within=pyo.NonNegativeIntegers, bounds=bound)
     m.run_member = pyo.Var(m.MULTI_RUN_SITE, within=pyo.Binary)
     m.run_multi = pyo.Var(m.MULTI_RUNS, within=pyo.Binary)
-    m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeReals, bounds=bound)
+    m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers, bounds=bound)
 
     flop = d.flop_per_gpu
     m.run_flop_delivered = pyo.Expression(
@@ -91,18 +92,21 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=lambda _m, r: sum(m.run_member[r, s] for s in run_sites[r]) <= d.run(r).max_sites,
         doc="A run spans at most max_sites sites",
     )
-    # The run's own target bounds each mode's FLOP: no larger big-M is needed.
+    # The run's own target, plus one GPU of rounding, bounds each mode's FLOP: a cheapest
+    # plan never delivers more (drop a GPU otherwise), so no larger big-M is needed.
+    cap = d.run_flop_cap
+
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
         rule=lambda _m, r: sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in d.run_gpus[r])
-        <= d.run_flop(r) * (1 - m.run_multi[r]),
+        <= cap(r) * (1 - m.run_multi[r]),
         doc="Full-efficiency (single-site) GPUs only when the run is not multi-site",
     )
     m.run_multi_off = pyo.Constraint(
         m.MULTI_RUNS,
         rule=lambda _m, r: eff * sum(flop(r, g) * m.gpus_multi[r, s, g]
                                      for s, g in d.run_gpus[r])
-        <= d.run_flop(r) * m.run_multi[r],
+        <= cap(r) * m.run_multi[r],
         doc="Multi-site GPUs only when the run is multi-site",
     )
 

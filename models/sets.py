@@ -75,6 +75,12 @@ class ModelData:
     def run_flop(self, run_id: str) -> float:
         return self.run(run_id).flop / FLOP_UNIT
 
+    def run_flop_cap(self, run_id: str) -> float:
+        """Most FLOP (1e24) a cheapest plan delivers to a run: its target plus one GPU."""
+        extra = max((self.flop_per_gpu(run_id, g) for _, g in self.run_gpus[run_id]),
+                    default=0.0)
+        return self.run_flop(run_id) + extra
+
     def __post_init__(self) -> None:
         d = self.inputs
         self._sites = {s.site_id: s for s in d.sites}

@@ -1,0 +1,187 @@
+"""A plan as tables: read from a solved model, written to and read from Excel.
+
+The sheet and column names below are the plan's interface (``planner check``, pandas,
+other tools read them back). Quantities are in workbook units: USD, MW, FLOP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from models.costs import CAPEX_CATEGORIES, COST_CATEGORIES
+from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
+
+PLAN_COLUMNS: dict[str, list[str]] = {
+    "Sites": ["site_id", "name", "country", "built_year", "cooling_id", "pue",
+              "it_capacity_mw", "peak_it_mw", "peak_facility_mw"],
+    "SiteYears": ["site_id", "year", "it_added_mw", "it_capacity_mw", "it_load_mw",
+                  "facility_mw", "transformer_mva"],
+    "Power": ["site_id", "source_id", "year", "mw_added", "mw_total", "mw_served", "mwh",
+              "energy_cost_usd"],
+    "Transformers": ["site_id", "transformer_id", "year", "units_added", "mva_total"],
+    "GPUs": ["site_id", "gpu_id", "year", "purchased", "installed", "it_mw"],
+    "Fiber": ["link_id", "site_a", "site_b", "built_year", "bandwidth_gbps", "capex_usd"],
+    "Runs": ["run_id", "ready_year", "host_site", "sites", "gpus", "flop_required",
+             "flop_delivered", "multi_site", "cost_usd_per_1e24_flop"],
+    "RunGPUs": ["run_id", "site_id", "gpu_id", "gpus", "flop_delivered"],
+    "FiberFlows": ["run_id", "link_id", "from_site", "to_site", "gbps"],
+    "Costs": ["year", "category", "nominal_usd", "discounted_usd"],
+}
+TOL = 1e-7
+
+
+@dataclass
+class Plan:
+    """Every table of a plan, plus the summary facts."""
+
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, sheet: str) -> pd.DataFrame:
+        return self.tables[sheet]
+
+
+def _v(x: Any) -> float:
+    val = pyo.value(x, exception=False)
+    return 0.0 if val is None or abs(val) < TOL else float(val)
+
+
+def _count(x: Any) -> int:
+    return int(round(_v(x)))
+
+
+def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
+    """Read a solved model into plan tables (workbook units)."""
+    st = d.inputs.settings
+    tables: dict[str, pd.DataFrame] = {}
+    gpu_rows = [
+        (s, g, y, _count(m.gpus_bought[s, g, y]) if (s, g, y) in m.gpus_bought else 0,
+         _count(m.gpus_installed[s, g, y]))
+        for s, g, y in m.GPU_FLEET
+    ]
+    tables["GPUs"] = pd.DataFrame(
+        [(s, g, y, b, i, i * d.gpu(g).it_kw / 1000.0) for s, g, y, b, i in gpu_rows
+         if b or i],
+        columns=PLAN_COLUMNS["GPUs"],
+    )
+    site_years = []
+    for s in d.sites:
+        for y in d.years:
+            added = sum(_v(m.it_capacity_add[s, c, y]) for c in d.cooling[s]
+                        if (s, c, y) in m.it_capacity_add)
+            mva = _v(m.transformer_mva[s, y]) if (s, y) in m.GRID_SITE_YEAR else \
+                d.site(s).existing_transformer_mva
+            site_years.append((s, y, added, _v(m.it_capacity_mw[s, y]),
+                               _v(m.it_load_total_mw[s, y]), _v(m.facility_mw[s, y]), mva))
+    tables["SiteYears"] = pd.DataFrame(site_years, columns=PLAN_COLUMNS["SiteYears"])
+    tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
+
+    hours = st.avg_power_fraction * HOURS_PER_YEAR
+    power = []
+    for s, p in d.site_power:
+        row, src = d.site_power_row(s, p), d.source(p)
+        price = row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None \
+            else src.energy_usd_per_mwh
+        for y in d.years:
+            added = _v(m.power_add_mw[s, p, y]) if (s, p, y) in m.power_add_mw else 0.0
+            served = _v(m.power_served_mw[s, p, y])
+            power.append((s, p, y, added, _v(m.power_capacity_mw[s, p, y]), served,
+                          served * hours, served * hours * price))
+    tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
+
+    xf = [
+        (s, t, y, _count(m.transformer_add[s, t, y]), _v(m.transformer_mva[s, y]))
+        for s, t, y in m.TRANSFORMER_BUILD if _count(m.transformer_add[s, t, y])
+    ]
+    tables["Transformers"] = pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
+
+    fiber = [
+        (lk, d.link(lk).site_a, d.link(lk).site_b, y, d.link(lk).bandwidth_gbps,
+         d.link(lk).capex_usd)
+        for lk, y in m.LINK_BUILD if _count(m.link_built[lk, y])
+    ]
+    tables["Fiber"] = pd.DataFrame(fiber, columns=PLAN_COLUMNS["Fiber"])
+    tables["FiberFlows"] = pd.DataFrame(
+        [
+            (r, lk, *(_ends(d, lk) if dr == "ab" else _ends(d, lk)[::-1]),
+             _v(m.link_flow_gbps[r, lk, dr]))
+            for r, lk, dr in m.RUN_ARC if _v(m.link_flow_gbps[r, lk, dr]) > 1e-6
+        ],
+        columns=PLAN_COLUMNS["FiberFlows"],
+    )
+    tables["Costs"] = _costs_table(m, d)
+    total = float(tables["Costs"]["discounted_usd"].sum())
+    tables["RunGPUs"], tables["Runs"] = _run_tables(m, d, total)
+    return Plan(tables=tables)
+
+
+def _ends(d: ModelData, lk: str) -> tuple[str, str]:
+    return d.link(lk).site_a, d.link(lk).site_b
+
+
+def _sites_table(m: pyo.ConcreteModel, d: ModelData, site_years: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for s in d.sites:
+        sy = site_years[site_years.site_id == s]
+        built = sy[sy.it_capacity_mw > 1e-6]
+        built_year = int(built.year.min()) if len(built) else None
+        options = d.cooling[s]
+        if len(options) == 1:
+            cooling_id = next(iter(options))
+        else:
+            cooling_id = max(options, key=lambda c: _v(m.cooling_chosen[s, c]))
+        site = d.site(s)
+        rows.append((s, site.name, site.country, built_year,
+                     cooling_id if built_year else None, options[cooling_id].pue,
+                     float(sy.it_capacity_mw.max()), float(sy.it_load_mw.max()),
+                     float(sy.facility_mw.max())))
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS["Sites"])
+
+
+def _costs_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    rows = []
+    for y in d.years:
+        for c in COST_CATEGORIES:
+            nominal = _v(m.cost_nominal[c, y]) * MUSD
+            if nominal:
+                rows.append((y, c, nominal, nominal * d.discount[y]))
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS["Costs"])
+
+
+def _run_tables(m: pyo.ConcreteModel, d: ModelData,
+                total_cost: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    eff = d.inputs.settings.multi_site_efficiency
+    alloc, runs = [], []
+    total_flop = sum(r.flop for r in d.inputs.runs) / FLOP_UNIT
+    for r in d.run_gpus:
+        run = d.run(r)
+        multi = r in d.multi_runs and (r in m.run_multi) and _count(m.run_multi[r]) == 1
+        factor = eff if multi else 1.0
+        var = m.gpus_multi if multi else m.gpus_single
+        used = []
+        for s, g in d.run_gpus[r]:
+            n = _v(var[r, s, g])
+            if n > 1e-6:
+                used.append((r, s, g, n, n * d.flop_per_gpu(r, g) * factor * FLOP_UNIT))
+        alloc.extend(used)
+        host = next((s for s, g in d.run_gpus[r] if (r, s) in m.run_host
+                     and _count(m.run_host[r, s])), None)
+        sites = sorted({s for _, s, *_ in used} | ({host} if host else set()))
+        delivered = sum(u[4] for u in used)
+        rate = total_cost / total_flop if total_flop else 0.0
+        runs.append((r, run.ready_year, host, ", ".join(sites), sum(u[3] for u in used),
+                     run.flop, delivered, multi, rate))
+    return (pd.DataFrame(alloc, columns=PLAN_COLUMNS["RunGPUs"]),
+            pd.DataFrame(runs, columns=PLAN_COLUMNS["Runs"]))
+
+
+def cost_split(costs: pd.DataFrame) -> dict[str, float]:
+    """Undiscounted capex and opex, and the discounted total (USD)."""
+    capex = costs[costs.category.isin(CAPEX_CATEGORIES)].nominal_usd.sum()
+    opex = costs[~costs.category.isin(CAPEX_CATEGORIES)].nominal_usd.sum()
+    return {"capex_usd": float(capex), "opex_usd": float(opex),
+            "discounted_total_usd": float(costs.discounted_usd.sum())}
