@@ -48,6 +48,9 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers, bounds=bound)
 
     flop = d.flop_per_gpu
+    types_at: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r, s, g in use:
+        types_at[(r, s)].append(g)
     m.run_flop_delivered = pyo.Expression(
         list(d.run_gpus),
         rule=lambda _m, r: sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in d.run_gpus[r])
@@ -72,6 +75,21 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.RUN_USE,
         rule=lambda _m, r, s, g: m.gpus_single[r, s, g] <= most(r, s, g) * m.run_host[r, s],
         doc="A single-site run uses GPUs at its host only (GPUs)",
+    )
+    # Per site, the FLOP a run draws from a host or member is bounded by the run's own
+    # need: tighter than the per-GPU-type bounds when a site holds several types.
+    m.run_single_site_flop = pyo.Constraint(
+        m.RUN_SITE,
+        rule=lambda _m, r, s: sum(flop(r, g) * m.gpus_single[r, s, g] for g in types_at[(r, s)])
+        <= d.run_flop_cap(r) * m.run_host[r, s],
+        doc="A single-site run draws FLOP only from its host (1e24 FLOP)",
+    )
+    m.run_member_site_flop = pyo.Constraint(
+        m.MULTI_RUN_SITE,
+        rule=lambda _m, r, s: eff * sum(flop(r, g) * m.gpus_multi[r, s, g]
+                                        for g in types_at[(r, s)])
+        <= d.run_flop_cap(r) * m.run_member[r, s],
+        doc="A multi-site run draws FLOP only from its members (1e24 FLOP)",
     )
     m.run_member_use = pyo.Constraint(
         m.RUN_MULTI_USE,

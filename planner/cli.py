@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,6 +56,127 @@ def template(out: Annotated[Path, typer.Argument(help="Where to write the blank 
 
     path = write_template(out)
     console.print(f"template written to {path}", markup=False)
+
+
+def default_output(workbook: Path, suffix: str) -> Path:
+    return Path("outputs") / f"{workbook.stem}-{suffix}.xlsx"
+
+
+class LiveProgress:
+    """Elapsed time, best plan's cost, bound and gap while a solve runs (terminals only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and console.is_terminal
+        self.live: Any = None
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled or p.elapsed < 2.0:
+            return
+        if self.live is None:
+            from rich.live import Live
+
+            self.live = Live(console=console, refresh_per_second=4, transient=True)
+            self.live.start()
+        best = f"{p.best:,.1f} M USD" if p.best is not None else "none yet"
+        bound = f"{p.bound:,.1f} M USD" if p.bound is not None else "-"
+        gap = f"{p.gap * 100:.2f} %" if p.gap is not None else "-"
+        self.live.update(f"solving: {p.elapsed:6.1f} s   best plan {best}   bound {bound}"
+                         f"   gap {gap}")
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+@app.command()
+def plan(
+    workbook: WorkbookArg = DEFAULT_WORKBOOK,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Output plan workbook")] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="Override Settings time_limit_s (wall clock, s)")] = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
+) -> None:
+    """Solve the least-cost build plan and write it to Excel."""
+    from planner import api
+    from planner.solve import STATUS_INFEASIBLE, STATUS_NO_PLAN
+
+    data = api.load(workbook)
+    target = out or default_output(workbook, "plan")
+    progress = LiveProgress(not quiet)
+    try:
+        result = api.solve(data, mip_gap=mip_gap, time_limit_s=time_limit, threads=threads,
+                           on_progress=progress)
+    finally:
+        progress.stop()
+    status = result.status
+    if status == STATUS_NO_PLAN:
+        err.print(f"no plan found within {time_limit or data.settings.time_limit_s:g} s",
+                  markup=False)
+        raise typer.Exit(EXIT_NO_PLAN)
+    written = api.export(result, target, inputs=workbook)
+    if written != target:
+        err.print(f"could not write {target}; the plan was written to {written} instead",
+                  markup=False)
+    if status == STATUS_INFEASIBLE:
+        err.print(f"{result.result.message}", markup=False)
+        console.print(f"details written to {written}", markup=False)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    print_summary(result)
+    console.print(f"plan written to {written}", markup=False)
+    if result.violations or result.plan is None:
+        for v in result.violations[:20]:
+            err.print(f"check: {v}", markup=False)
+        err.print(f"{result.result.message}", markup=False)
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+@app.command()
+def check(
+    plan_file: Annotated[Path, typer.Argument(help="Exported (possibly edited) plan workbook")],
+    inputs: Annotated[Path, typer.Option("--inputs", help="Input workbook of the plan")
+                      ] = DEFAULT_WORKBOOK,
+) -> None:
+    """Re-verify a plan against its inputs with the independent checker."""
+    from planner import api
+    from planner.check import check_plan
+    from planner.export import read_plan
+
+    data = api.load(inputs)
+    try:
+        the_plan = read_plan(plan_file)
+    except InputError:
+        raise
+    except Exception as exc:  # a plan workbook edited beyond recognition
+        raise InputError([Problem(plan_file.name, f"cannot be read as a plan: {exc}")]) from None
+    violations = check_plan(data, the_plan)
+    for v in violations:
+        console.print(f"violation: {v}", markup=False)
+    if violations:
+        console.print(f"{len(violations)} violation(s) found in {plan_file}", markup=False)
+        raise typer.Exit(EXIT_INPUT)
+    console.print(f"{plan_file}: every limit of {inputs.name} holds", markup=False)
+
+
+def print_summary(result: Any) -> None:
+    from rich.table import Table
+
+    s = result.plan.summary
+    table = Table(title=f"Plan: {result.result.words}", show_header=True)
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    table.add_row("discounted total cost", f"{s['objective_usd'] / 1e9:,.3f} B USD")
+    table.add_row("capex (undiscounted)", f"{s['capex_usd'] / 1e9:,.3f} B USD")
+    table.add_row("opex (undiscounted)", f"{s['opex_usd'] / 1e9:,.3f} B USD")
+    table.add_row("MIP gap", f"{(result.result.gap or 0) * 100:.3f} %")
+    table.add_row("GPUs purchased", f"{s['total_gpus_purchased']:,}")
+    table.add_row("peak facility power", f"{s['peak_facility_mw']:,.1f} MW")
+    for _, r in result.plan["Runs"].iterrows():
+        table.add_row(f"run {r.run_id} ({r.ready_year})",
+                      f"{r.flop_delivered:.3g} FLOP at {r.sites}")
+    table.add_row("solve time", f"{result.result.seconds:.1f} s")
+    console.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,168 @@
+"""Write a plan workbook for people (formatted tables, native charts) and read one back."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.workbook import Workbook
+
+from planner.excel import new_workbook, save_atomic, write_table
+from planner.plan import PLAN_COLUMNS, Plan
+
+if TYPE_CHECKING:
+    from planner.api import PlanResult
+
+SUMMARY_COLUMNS = ["item", "value", "unit"]
+PACKAGES = ("ai-compute-planner", "pyomo", "highspy", "openpyxl", "pandas", "pydantic")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
+    """Summary sheet rows: status, cost, gap, runs, fleet, provenance."""
+    res, data, plan = result.result, result.data, result.plan
+    s = plan.summary if plan else {}
+    rows: list[tuple[Any, ...]] = [
+        ("status", res.status, ""),
+        ("status_in_words", res.words, ""),
+        ("message", res.message, ""),
+        ("objective_usd", s.get("objective_usd"), "USD, discounted to start_year"),
+        ("bound_usd", s.get("bound_usd"), "USD, best proven lower bound"),
+        ("capex_usd", s.get("capex_usd"), "USD, undiscounted"),
+        ("opex_usd", s.get("opex_usd"), "USD, undiscounted"),
+        ("mip_gap", res.gap, "fraction"),
+        ("solve_seconds", round(res.seconds, 3), "s"),
+        ("total_gpus_purchased", s.get("total_gpus_purchased"), "GPUs"),
+        ("peak_facility_mw", s.get("peak_facility_mw"), "MW, all sites in one year"),
+        ("check_violations", len(result.violations), "independent re-check"),
+    ]
+    if plan is not None:
+        for _, r in plan["Runs"].iterrows():
+            rows.append((f"run {r.run_id} flop_required", r.flop_required, "FLOP"))
+            rows.append((f"run {r.run_id} flop_delivered", r.flop_delivered, "FLOP"))
+            rows.append((f"run {r.run_id} cost_usd_per_1e24_flop", r.cost_usd_per_1e24_flop,
+                         "USD per 1e24 FLOP (plan cost pro rata to FLOP)"))
+    for extra_key in ("top_constraints",):
+        for i, line in enumerate(s.get(extra_key, []) or [], start=1):
+            rows.append((f"binding limit {i}", line, ""))
+    rows.append(("input_file", data.source_name, ""))
+    rows.append(("input_sha256", data.source_sha256, ""))
+    for name, version in package_versions().items():
+        rows.append((f"version {name}", version, ""))
+    return rows
+
+
+def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> Path:
+    """The plan workbook: Summary, one sheet per table, Inputs, charts; atomic save."""
+    wb = new_workbook()
+    write_table(wb.create_sheet("Summary"), SUMMARY_COLUMNS, summary_rows(result),
+                widths={"value": 40, "item": 36, "unit": 40})
+    plan = result.plan
+    if plan is not None:
+        for sheet, columns in PLAN_COLUMNS.items():
+            df = plan.tables[sheet]
+            extra = [c for c in df.columns if c not in columns]
+            write_table(wb.create_sheet(sheet), columns + extra, _records(df, columns + extra))
+        _add_charts(wb, plan)
+    for name, df in result_extra_sheets(result).items():
+        write_table(wb.create_sheet(name), list(df.columns), _records(df, list(df.columns)))
+    st = result.data.settings
+    write_table(wb.create_sheet("Inputs"), ["key", "value"],
+                [(k, v) for k, v in st.model_dump().items()])
+    return save_atomic(wb, out, inputs=[inputs] if inputs else [])
+
+
+def result_extra_sheets(result: PlanResult) -> dict[str, pd.DataFrame]:
+    """Sheets added by explanations (Constraints, Diagnosis) when present."""
+    extra = getattr(result, "extra_sheets", None)
+    return dict(extra) if extra else {}
+
+
+def _records(df: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
+    out = []
+    for row in df[columns].itertuples(index=False, name=None):
+        out.append([None if (isinstance(v, float) and v != v) else v for v in row])
+    return out
+
+
+def _add_charts(wb: Workbook, plan: Plan) -> None:
+    costs = plan["Costs"]
+    site_years = plan["SiteYears"]
+    ws = wb.create_sheet("ChartData")
+    cost_pivot = costs.pivot_table(index="year", columns="category", values="nominal_usd",
+                                   aggfunc="sum", fill_value=0.0) / 1e6
+    mw_pivot = site_years.pivot_table(index="year", columns="site_id", values="facility_mw",
+                                      aggfunc="sum", fill_value=0.0)
+    mw_pivot = mw_pivot.loc[:, (mw_pivot > 1e-6).any()] if len(mw_pivot) else mw_pivot
+    charts = wb.create_sheet("Charts", index=1)
+    top = 1
+    for title, pivot, y_title, chart_cls in (
+        ("Cost by category per year (M USD, nominal)", cost_pivot, "M USD", BarChart),
+        ("Facility MW by site per year", mw_pivot, "MW", LineChart),
+    ):
+        if pivot.empty or pivot.shape[1] == 0:
+            continue
+        first_row = ws.max_row + 2 if ws.max_row > 1 else 1
+        ws.cell(row=first_row, column=1, value="year")
+        for j, name in enumerate(pivot.columns, start=2):
+            ws.cell(row=first_row, column=j, value=str(name))
+        for i, (year, values) in enumerate(pivot.iterrows(), start=first_row + 1):
+            ws.cell(row=i, column=1, value=int(year))
+            for j, v in enumerate(values, start=2):
+                ws.cell(row=i, column=j, value=float(v))
+        last_row = first_row + len(pivot)
+        chart = chart_cls()
+        chart.title = title
+        chart.y_axis.title = y_title
+        chart.x_axis.title = "year"
+        if isinstance(chart, BarChart):
+            chart.type = "col"
+            chart.grouping = "stacked"
+            chart.overlap = 100
+        data = Reference(ws, min_col=2, max_col=1 + pivot.shape[1], min_row=first_row,
+                         max_row=last_row)
+        cats = Reference(ws, min_col=1, min_row=first_row + 1, max_row=last_row)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        chart.width, chart.height = 24, 12
+        charts.add_chart(chart, f"A{top}")
+        top += 26
+
+
+def read_plan(path: Path | str) -> Plan:
+    """Read an exported (possibly hand-edited) plan workbook back into tables."""
+    from planner.workbook import check_file
+
+    path = Path(path)
+    check_file(path)
+    sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+    tables = {}
+    for sheet, columns in PLAN_COLUMNS.items():
+        df = sheets.get(sheet, pd.DataFrame(columns=columns))
+        for c in columns:
+            if c not in df.columns:
+                df[c] = None
+        tables[sheet] = df
+    summary: dict[str, Any] = {}
+    if "Summary" in sheets:
+        for _, r in sheets["Summary"].iterrows():
+            summary[str(r["item"])] = r["value"]
+    if "objective_usd" in summary:
+        try:
+            summary["objective_usd"] = float(summary["objective_usd"])
+        except (TypeError, ValueError):
+            summary["objective_usd"] = None
+    return Plan(tables=tables, summary=summary)
