@@ -15,6 +15,10 @@ from models.sets import ModelData, build_model_data
 from models.sites import add_sites
 from planner.data import PlanningData
 
+# Integer variables whose values run to hundreds of thousands (GPU counts). The solve
+# layer may treat them first as continuous: see planner.solve.solve_compiled.
+LARGE_COUNTS = ("gpus_bought", "gpus_single", "gpus_multi")
+
 
 def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:
     """The full planning MILP for validated inputs."""

@@ -18,49 +18,65 @@ from models.sets import ModelData
 def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Host and member choices, GPUs assigned to runs, and the FLOP targets."""
     eff = d.inputs.settings.multi_site_efficiency
+    flop = d.flop_per_gpu
+    cap = d.run_flop_cap
     run_sites = {r: sorted({s for s, _ in d.run_gpus[r]}) for r in d.run_gpus}
-    use = [(r, s, g) for r in d.run_gpus for s, g in d.run_gpus[r]]
-    multi_use = [(r, s, g) for r, s, g in use if r in d.multi_runs]
-    m.RUN_SITE = pyo.Set(
-        initialize=[(r, s) for r in run_sites for s in run_sites[r]], dimen=2, ordered=True
-    )
-    m.RUN_USE = pyo.Set(initialize=use, dimen=3, ordered=True)
-    m.RUN_MULTI_USE = pyo.Set(initialize=multi_use, dimen=3, ordered=True)
-    m.MULTI_RUNS = pyo.Set(initialize=[r for r in d.multi_runs if run_sites[r]], ordered=True)
+
+    def site_flop(r: str, s: str) -> float:
+        """Most FLOP a site could deliver to a run when full of its best GPU type."""
+        return max(d.gpu_max_at_site[(s, g)] * flop(r, g) for x, g in d.run_gpus[r] if x == s)
+
+    # A site that could not deliver a run's FLOP alone never hosts it as a single site;
+    # pruning these choices keeps the LP relaxation from splitting a run across them.
+    single = [(r, s, g) for r in d.run_gpus for s, g in d.run_gpus[r]
+              if site_flop(r, s) >= d.run_flop(r)]
+    multi = [(r, s, g) for r in d.multi_runs for s, g in d.run_gpus[r]]
+    single_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    types_single: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r, s, g in single:
+        single_at[r].append((s, g))
+        types_single[(r, s)].append(g)
+    types_multi: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r, s, g in multi:
+        types_multi[(r, s)].append(g)
+
+    hosts = {r: sorted({s for s, _ in single_at[r]} | (set(run_sites[r])
+                                                        if r in d.multi_runs else set()))
+             for r in d.run_gpus}
+    m.unreachable_runs = [r for r in d.run_gpus if not hosts[r]]
+    reachable = [r for r in d.run_gpus if hosts[r]]
+    m.RUN_SITE = pyo.Set(initialize=[(r, s) for r in reachable for s in hosts[r]], dimen=2,
+                         ordered=True)
+    m.RUN_USE = pyo.Set(initialize=single, dimen=3, ordered=True)
+    m.RUN_MULTI_USE = pyo.Set(initialize=multi, dimen=3, ordered=True)
+    m.MULTI_RUNS = pyo.Set(initialize=[r for r in d.multi_runs if hosts[r]], ordered=True)
     m.MULTI_RUN_SITE = pyo.Set(
-        initialize=[(r, s) for r in d.multi_runs for s in run_sites[r]], dimen=2, ordered=True
+        initialize=[(r, s) for r in m.MULTI_RUNS for s in run_sites[r]], dimen=2, ordered=True
     )
 
-    eff_of = {r: (eff if r in d.multi_runs else 1.0) for r in d.run_gpus}
-
-    def most(r: str, s: str, g: str) -> float:
+    def most(r: str, s: str, g: str, factor: float) -> float:
         # Never more GPUs than the site can hold, nor than the run alone would need.
-        need = math.ceil(d.run_flop(r) / (eff_of[r] * d.flop_per_gpu(r, g)) - 1e-9)
+        need = math.ceil(d.run_flop(r) / (factor * flop(r, g)) - 1e-9)
         return float(min(d.gpu_max_at_site[(s, g)], need))
 
-    def bound(_m: object, r: str, s: str, g: str) -> tuple[float, float]:
-        return (0, most(r, s, g))
-
     m.run_host = pyo.Var(m.RUN_SITE, within=pyo.Binary)
-    m.gpus_single = pyo.Var(m.RUN_USE, within=pyo.NonNegativeIntegers, bounds=bound)
+    m.gpus_single = pyo.Var(m.RUN_USE, within=pyo.NonNegativeIntegers,
+                            bounds=lambda _m, r, s, g: (0, most(r, s, g, 1.0)))
     m.run_member = pyo.Var(m.MULTI_RUN_SITE, within=pyo.Binary)
     m.run_multi = pyo.Var(m.MULTI_RUNS, within=pyo.Binary)
-    m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers, bounds=bound)
+    m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers,
+                           bounds=lambda _m, r, s, g: (0, most(r, s, g, eff)))
 
-    flop = d.flop_per_gpu
-    types_at: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for r, s, g in use:
-        types_at[(r, s)].append(g)
+    def single_flop(r: str) -> pyo.Expression:
+        return sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in single_at[r])
+
+    def multi_flop(r: str) -> pyo.Expression:
+        return eff * sum(flop(r, g) * m.gpus_multi[r, s, g] for s, g in d.run_gpus[r])
+
     m.run_flop_delivered = pyo.Expression(
-        list(d.run_gpus),
-        rule=lambda _m, r: sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in d.run_gpus[r])
-        + (eff * sum(flop(r, g) * m.gpus_multi[r, s, g] for s, g in d.run_gpus[r])
-           if r in d.multi_runs else 0),
+        reachable,
+        rule=lambda _m, r: single_flop(r) + (multi_flop(r) if r in m.MULTI_RUNS else 0),
     )
-    # A run with no GPU it could use by its ready year can never be met: the solve layer
-    # reports it as infeasible instead of handing HiGHS a constant constraint.
-    m.unreachable_runs = [r for r in d.run_gpus if not run_sites[r]]
-    reachable = [r for r in d.run_gpus if run_sites[r]]
     m.run_flop = pyo.Constraint(
         reachable,
         rule=lambda _m, r: m.run_flop_delivered[r] >= d.run_flop(r),
@@ -68,33 +84,24 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.run_one_host = pyo.Constraint(
         reachable,
-        rule=lambda _m, r: sum(m.run_host[r, s] for s in run_sites[r]) == 1,
+        rule=lambda _m, r: sum(m.run_host[r, s] for s in hosts[r]) == 1,
         doc="Each run has exactly one host site",
     )
-    m.run_single_at_host = pyo.Constraint(
-        m.RUN_USE,
-        rule=lambda _m, r, s, g: m.gpus_single[r, s, g] <= most(r, s, g) * m.run_host[r, s],
-        doc="A single-site run uses GPUs at its host only (GPUs)",
-    )
-    # Per site, the FLOP a run draws from a host or member is bounded by the run's own
-    # need: tighter than the per-GPU-type bounds when a site holds several types.
+    # Per site, the FLOP a run draws is bounded by the run's own need (plus one GPU of
+    # rounding): tighter than per-type bounds when a site holds several GPU types.
     m.run_single_site_flop = pyo.Constraint(
-        m.RUN_SITE,
-        rule=lambda _m, r, s: sum(flop(r, g) * m.gpus_single[r, s, g] for g in types_at[(r, s)])
-        <= d.run_flop_cap(r) * m.run_host[r, s],
+        sorted(types_single),
+        rule=lambda _m, r, s: sum(flop(r, g) * m.gpus_single[r, s, g]
+                                  for g in types_single[(r, s)])
+        <= cap(r) * m.run_host[r, s],
         doc="A single-site run draws FLOP only from its host (1e24 FLOP)",
     )
     m.run_member_site_flop = pyo.Constraint(
         m.MULTI_RUN_SITE,
         rule=lambda _m, r, s: eff * sum(flop(r, g) * m.gpus_multi[r, s, g]
-                                        for g in types_at[(r, s)])
-        <= d.run_flop_cap(r) * m.run_member[r, s],
+                                        for g in types_multi[(r, s)])
+        <= cap(r) * m.run_member[r, s],
         doc="A multi-site run draws FLOP only from its members (1e24 FLOP)",
-    )
-    m.run_member_use = pyo.Constraint(
-        m.RUN_MULTI_USE,
-        rule=lambda _m, r, s, g: m.gpus_multi[r, s, g] <= most(r, s, g) * m.run_member[r, s],
-        doc="A multi-site run uses GPUs at member sites only (GPUs)",
     )
     m.run_host_member = pyo.Constraint(
         m.MULTI_RUN_SITE, rule=lambda _m, r, s: m.run_member[r, s] >= m.run_host[r, s],
@@ -110,32 +117,30 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=lambda _m, r: sum(m.run_member[r, s] for s in run_sites[r]) <= d.run(r).max_sites,
         doc="A run spans at most max_sites sites",
     )
-    # The run's own target, plus one GPU of rounding, bounds each mode's FLOP: a cheapest
-    # plan never delivers more (drop a GPU otherwise), so no larger big-M is needed.
-    cap = d.run_flop_cap
-
+    # A cheapest plan never delivers more than the target plus one GPU (it would drop a
+    # GPU otherwise), so the target bounds each mode's FLOP: no larger big-M is needed.
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in d.run_gpus[r])
-        <= cap(r) * (1 - m.run_multi[r]),
+        rule=lambda _m, r: single_flop(r) <= cap(r) * (1 - m.run_multi[r])
+        if single_at[r] else pyo.Constraint.Skip,
         doc="Full-efficiency (single-site) GPUs only when the run is not multi-site",
     )
     m.run_multi_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: eff * sum(flop(r, g) * m.gpus_multi[r, s, g]
-                                     for s, g in d.run_gpus[r])
-        <= cap(r) * m.run_multi[r],
+        rule=lambda _m, r: multi_flop(r) <= cap(r) * m.run_multi[r],
         doc="Multi-site GPUs only when the run is multi-site",
     )
 
-    users: dict[tuple[str, str, int], list[str]] = defaultdict(list)
-    for r, s, g in use:
-        users[(s, g, d.run(r).ready_year)].append(r)
+    users: dict[tuple[str, str, int], list[tuple[str, bool]]] = defaultdict(list)
+    for r, s, g in single:
+        users[(s, g, d.run(r).ready_year)].append((r, False))
+    for r, s, g in multi:
+        users[(s, g, d.run(r).ready_year)].append((r, True))
     m.run_gpu_share = pyo.Constraint(
         sorted(users),
         rule=lambda _m, s, g, y: sum(
-            m.gpus_single[r, s, g] + (m.gpus_multi[r, s, g] if r in d.multi_runs else 0)
-            for r in users[(s, g, y)]
+            (m.gpus_multi if is_multi else m.gpus_single)[r, s, g]
+            for r, is_multi in users[(s, g, y)]
         ) <= m.gpus_installed[s, g, y],
         doc="Runs of the same year use separate installed GPUs (GPUs)",
     )

@@ -125,13 +125,14 @@ def build_model_data(d: PlanningData) -> ModelData:
     ]
 
     banned = {(e.country, e.gpu_id) for e in d.export_controls if not e.allowed}
+    site_it = {s.site_id: usable_it_mw(d, s.site_id) for s in d.sites}
     gpu_max_at_site: dict[tuple[str, str], int] = {}
     gpu_buy: list[tuple[str, str, int]] = []
     for s in d.sites:
         for g in d.gpus:
             if (s.country, g.gpu_id) in banned:
                 continue
-            cap = math.floor(s.max_it_mw * 1000.0 / g.it_kw + 1e-9)
+            cap = math.floor(site_it[s.site_id] * 1000.0 / g.it_kw + 1e-9)
             if cap <= 0:
                 continue
             first = max(g.available_year, s.earliest_year, s0)
@@ -180,6 +181,17 @@ def build_model_data(d: PlanningData) -> ModelData:
         gpu_max_at_site=gpu_max_at_site, supply=supply, runs_by_year=dict(runs_by_year),
         run_gpus=run_gpus, multi_runs=multi_runs, link_build=link_build, run_links=run_links,
     )
+
+
+def usable_it_mw(d: PlanningData, site_id: str) -> float:
+    """Most IT load a site could ever carry: max_it_mw, and the firm power of every
+    source at its max_mw divided by the site's best PUE. A derived bound, not a limit."""
+    site = next(s for s in d.sites if s.site_id == site_id)
+    firm = {p.source_id: p.firm_fraction for p in d.power_sources}
+    power = sum(firm.get(sp.source_id, 0.0) * sp.max_mw for sp in d.site_power
+                if sp.site_id == site_id)
+    pues = [c.pue for c in d.cooling if c.site_id == site_id] or [site.pue]
+    return min(site.max_it_mw, power / min(pues))
 
 
 def gpu_resource(gpu_id: str) -> str:

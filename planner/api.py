@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
-from models.build import build_model
+from models.build import LARGE_COUNTS, build_model
 from models.sets import ModelData, build_model_data
 from planner.check import Violation, check_plan
 from planner.data import PlanningData
@@ -91,7 +92,7 @@ def solve(
     cm = compile_model(m)
     timings["handoff_s"] = time.perf_counter() - t1
     res = solve_compiled(cm, mip_gap=gap, time_limit_s=limit, threads=threads,
-                         on_progress=on_progress)
+                         on_progress=on_progress, counts=count_columns(cm))
     timings["solve_s"] = res.seconds
     out = PlanResult(data, res, timings=timings, model_size=cm.size,
                      coefficient_range=cm.coefficient_range(),
@@ -99,6 +100,12 @@ def solve(
     if res.has_plan and res.values is not None:
         finish_plan(out, m, md, cm, res)
     return out
+
+
+def count_columns(cm: CompiledModel) -> np.ndarray:
+    """Mask of the integer columns with huge domains (see ``models.LARGE_COUNTS``)."""
+    return np.array([v.parent_component().name in LARGE_COUNTS for v in cm.columns],
+                    dtype=bool)
 
 
 def finish_plan(out: PlanResult, m: pyo.ConcreteModel, md: ModelData, cm: CompiledModel,

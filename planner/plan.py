@@ -164,6 +164,8 @@ def _run_tables(m: pyo.ConcreteModel, d: ModelData,
         var = m.gpus_multi if multi else m.gpus_single
         used = []
         for s, g in d.run_gpus[r]:
+            if (r, s, g) not in var:
+                continue
             n = _v(var[r, s, g])
             if n > 1e-6:
                 used.append((r, s, g, n, n * d.flop_per_gpu(r, g) * factor * FLOP_UNIT))

@@ -150,13 +150,92 @@ def solve_compiled(
     threads: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     log_file: str | None = None,
+    counts: np.ndarray | None = None,
 ) -> SolveResult:
-    """Solve with HiGHS; never reports a plan as optimal unless HiGHS proved it."""
-    h = new_highs(threads, log_file)
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.passModel(cm.lp)
-    return run_highs(h, cm, time_limit_s=time_limit_s, on_progress=on_progress)
+    """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
+
+    ``counts`` marks integer columns with huge domains (GPU counts). HiGHS spends most
+    of its time propagating those, so the plan is first solved with them continuous
+    (a relaxation: its bound is valid for the real problem, and if it is infeasible so
+    is the real one), then with every other integer fixed and the counts integer. If
+    that plan is within ``mip_gap`` of the relaxation's bound it is optimal; otherwise
+    the full MIP runs in the time left, started from that plan.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+
+    def run(lp: Any, limit: float, start: np.ndarray | None = None) -> SolveResult:
+        h = new_highs(threads, log_file)
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        h.setOptionValue("time_limit", max(limit, 0.01))
+        h.passModel(lp)
+        if start is not None:
+            _set_start(h, start)
+        return run_highs(h, cm, time_limit_s=max(limit, 0.01), on_progress=on_progress)
+
+    if counts is None or not counts.any() or not cm.integer.any():
+        return run(cm.lp, time_limit_s)
+    relaxed = run(_with_integrality(cm, cm.integer & ~counts), time_limit_s)
+    if relaxed.status != STATUS_OPTIMAL:
+        if relaxed.status == STATUS_INFEASIBLE:
+            return _elapsed(relaxed, t0)
+        return _elapsed(run(cm.lp, deadline - time.perf_counter()), t0)
+    assert relaxed.values is not None
+    fixed_lp = _with_integrality(cm, cm.integer)
+    lower = np.array(cm.lp.col_lower_, dtype=float)
+    upper = np.array(cm.lp.col_upper_, dtype=float)
+    others = cm.integer & ~counts
+    lower[others] = upper[others] = np.round(relaxed.values[others])
+    fixed_lp.col_lower_, fixed_lp.col_upper_ = lower, upper
+    rounded = run(fixed_lp, deadline - time.perf_counter())
+    bound = relaxed.bound if relaxed.bound is not None else relaxed.objective
+    if rounded.has_plan and rounded.objective is not None and bound is not None:
+        gap = max(0.0, rounded.objective - bound) / max(abs(rounded.objective), 1e-9)
+        if gap <= mip_gap + 1e-12:
+            return SolveResult(STATUS_OPTIMAL, rounded.objective, bound, gap,
+                               time.perf_counter() - t0, "optimal", rounded.values)
+    left = deadline - time.perf_counter()
+    start = rounded.values if rounded.has_plan else None
+    full = run(cm.lp, left, start) if left > 0.05 else rounded
+    if not full.has_plan and rounded.has_plan:
+        full = rounded
+        full.status = STATUS_TIME_LIMIT
+    if bound is not None and full.bound is not None:
+        full.bound = max(full.bound, bound)
+    if full.objective is not None and full.bound is not None:
+        full.gap = max(0.0, full.objective - full.bound) / max(abs(full.objective), 1e-9)
+    return _elapsed(full, t0)
+
+
+def _with_integrality(cm: CompiledModel, integer: np.ndarray) -> Any:
+    """A copy of the model's LP with other integrality (HighsLp has no copy)."""
+    src = cm.lp
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = src.num_col_, src.num_row_
+    lp.col_cost_ = np.array(src.col_cost_)
+    lp.col_lower_, lp.col_upper_ = np.array(src.col_lower_), np.array(src.col_upper_)
+    lp.row_lower_, lp.row_upper_ = np.array(src.row_lower_), np.array(src.row_upper_)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.array(src.a_matrix_.start_)
+    lp.a_matrix_.index_ = np.array(src.a_matrix_.index_)
+    lp.a_matrix_.value_ = np.array(src.a_matrix_.value_)
+    lp.integrality_ = [
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+        for i in integer
+    ]
+    return lp
+
+
+def _set_start(h: highspy.Highs, start: np.ndarray) -> None:
+    sol = highspy.HighsSolution()
+    sol.col_value = list(map(float, start))
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
+def _elapsed(res: SolveResult, t0: float) -> SolveResult:
+    res.seconds = time.perf_counter() - t0
+    return res
 
 
 def run_highs(
