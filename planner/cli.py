@@ -213,3 +213,20 @@ def _write_crash_log() -> Path:
     with open(fd, "w") as fh:
         fh.write(traceback.format_exc())
     return Path(name)
+
+
+# Subcommands that live in their own modules register themselves here.
+def _register_commands() -> None:
+    import importlib
+
+    for name in ("planner.cmd_study", "planner.cmd_explain", "planner.cmd_synth"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_commands()
