@@ -175,7 +175,8 @@ def _check_power(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         served[(r.site_id, y)] += mw
         if src.via_grid:
             grid[(r.site_id, y)] += mw
-    for (site, source), group in df.groupby(["site_id", "source_id"], sort=False):
+    for keys, group in df.groupby(["site_id", "source_id"], sort=False):
+        site, source = str(keys[0]), str(keys[1])  # type: ignore[index]
         sp = site_power.get((site, source))
         if sp is None:
             continue
@@ -234,10 +235,10 @@ def _check_runs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         if run.run_id not in listed:
             yield Violation("Runs", None, f"run {run.run_id} is missing from the plan")
     for row, r in _rows(plan["Runs"]):
-        run = runs.get(r.run_id)
-        if run is None:
+        if r.run_id not in runs:
             yield Violation("Runs", row, f"unknown run {r.run_id}")
             continue
+        run = runs[r.run_id]
         mine = alloc[alloc.run_id == r.run_id]
         sites = sorted(set(mine.site_id))
         host = r.host_site if isinstance(r.host_site, str) else None

@@ -120,7 +120,7 @@ def _add_charts(wb: Workbook, plan: Plan) -> None:
         for j, name in enumerate(pivot.columns, start=2):
             ws.cell(row=first_row, column=j, value=str(name))
         for i, (year, values) in enumerate(pivot.iterrows(), start=first_row + 1):
-            ws.cell(row=i, column=1, value=int(year))
+            ws.cell(row=i, column=1, value=int(str(year)))
             for j, v in enumerate(values, start=2):
                 ws.cell(row=i, column=j, value=float(v))
         last_row = first_row + len(pivot)

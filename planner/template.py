@@ -79,5 +79,5 @@ def write_template(out: Path) -> Path:
     settings = {
         name: _default(f.default) for name, f in SettingsModel.model_fields.items()
     }
-    tables = {spec.name: [] for spec in SHEETS + STUDY_SHEETS}
+    tables: dict[str, list[dict[str, Any]]] = {spec.name: [] for spec in SHEETS + STUDY_SHEETS}
     return write_input_workbook(out, settings, tables)

@@ -166,10 +166,10 @@ def _validate_row(model: type[Row], values: dict[str, Any], sheet: str, excel_ro
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else ""
-            f = _field_by_column(model, column)
+            field_info = _field_by_column(model, column)
             found = values.get(column)
             problems.append(Problem(
-                sheet, _message(err, f, found), row=excel_row, column=column,
+                sheet, _message(err, field_info, found), row=excel_row, column=column,
                 letter=letters.get(column), value=found))
         return None
 
