@@ -176,7 +176,7 @@ def _check_power(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         if src.via_grid:
             grid[(r.site_id, y)] += mw
     for keys, group in df.groupby(["site_id", "source_id"], sort=False):
-        site, source = str(keys[0]), str(keys[1])  # type: ignore[index]
+        site, source = str(keys[0]), str(keys[1])
         sp = site_power.get((site, source))
         if sp is None:
             continue
