@@ -81,6 +81,20 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         if gpus_at[(r, s)] else pyo.Constraint.Skip,
         doc="A non-host member sends bandwidth for the peak PFLOP/s it contributes (Gbps)",
     )
+    m.network_remote_exact = pyo.Constraint(
+        m.RUN_NODE,
+        rule=lambda _m, r, s: m.site_send_gbps[r, s]
+        <= st.gbps_per_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
+                                    for g in gpus_at[(r, s)])
+        + (peak_gbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
+        doc="A non-host sends no more than its compute needs, so reported traffic is real",
+    )
+    m.network_host_sends_nothing = pyo.Constraint(
+        m.RUN_NODE,
+        rule=lambda _m, r, s: m.site_send_gbps[r, s] <= peak_gbps(r) * (1 - m.run_host[r, s])
+        if is_candidate(r, s) else pyo.Constraint.Skip,
+        doc="The host only receives (no traffic loops through it)",
+    )
     m.network_host_only = pyo.Constraint(
         m.RUN_NODE,
         rule=lambda _m, r, s: m.site_receive_gbps[r, s]

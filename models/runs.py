@@ -23,8 +23,10 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     run_sites = {r: sorted({s for s, _ in d.run_gpus[r]}) for r in d.run_gpus}
 
     def site_flop(r: str, s: str) -> float:
-        """Most FLOP a site could deliver to a run when full of its best GPU type."""
-        return max(d.gpu_max_at_site[(s, g)] * flop(r, g) for x, g in d.run_gpus[r] if x == s)
+        """Most FLOP a site could deliver to a run: its usable IT power filled with its
+        best FLOP-per-kW GPU type (not rounded per type, since types may be mixed)."""
+        return d.site_it_mw[s] * 1000.0 * max(
+            flop(r, g) / d.gpu(g).it_kw for x, g in d.run_gpus[r] if x == s)
 
     # A site that could not deliver a run's FLOP alone never hosts it as a single site;
     # pruning these choices keeps the LP relaxation from splitting a run across them.

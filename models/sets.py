@@ -47,6 +47,7 @@ class ModelData:
     multi_runs: list[str]
     link_build: list[tuple[str, int]]
     run_links: dict[str, list[str]] = field(default_factory=dict)
+    site_it_mw: dict[str, float] = field(default_factory=dict)
 
     def site(self, site_id: str):  # noqa: ANN201 - row type from the schema
         return self._sites[site_id]
@@ -180,6 +181,7 @@ def build_model_data(d: PlanningData) -> ModelData:
         transformer_build=transformer_build, gpu_buy=gpu_buy,
         gpu_max_at_site=gpu_max_at_site, supply=supply, runs_by_year=dict(runs_by_year),
         run_gpus=run_gpus, multi_runs=multi_runs, link_build=link_build, run_links=run_links,
+        site_it_mw=site_it,
     )
 
 

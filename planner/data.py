@@ -27,6 +27,7 @@ class CellMap:
 
     rows: dict[str, dict[tuple[str, ...], int]] = field(default_factory=dict)
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
+    unvalidated: dict[str, set[str]] = field(default_factory=dict)  # ids of invalid rows
 
     def cell(self, sheet: str, key: tuple[str, ...], column: str) -> str:
         """``Sheet!C14`` for a row key and column, or ``Sheet`` when unknown."""

@@ -105,18 +105,26 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
         for lk, y in m.LINK_BUILD if _count(m.link_built[lk, y])
     ]
     tables["Fiber"] = pd.DataFrame(fiber, columns=PLAN_COLUMNS["Fiber"])
-    tables["FiberFlows"] = pd.DataFrame(
-        [
-            (r, lk, *(_ends(d, lk) if dr == "ab" else _ends(d, lk)[::-1]),
-             _v(m.link_flow_gbps[r, lk, dr]))
-            for r, lk, dr in m.RUN_ARC if _v(m.link_flow_gbps[r, lk, dr]) > 1e-6
-        ],
-        columns=PLAN_COLUMNS["FiberFlows"],
-    )
+    tables["FiberFlows"] = _flows_table(m, d)
     tables["Costs"] = _costs_table(m, d)
     total = float(tables["Costs"]["discounted_usd"].sum())
     tables["RunGPUs"], tables["Runs"] = _run_tables(m, d, total)
     return Plan(tables=tables)
+
+
+def _flows_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    """Net traffic per run and link: flows carry no cost, so the two directions are
+    netted (conservation holds for the net flow) and only real traffic is reported."""
+    net: dict[tuple[str, str], float] = {}
+    for r, lk, dr in m.RUN_ARC:
+        sign = 1.0 if dr == "ab" else -1.0
+        net[(r, lk)] = net.get((r, lk), 0.0) + sign * _v(m.link_flow_gbps[r, lk, dr])
+    rows = []
+    for (r, lk), gbps in net.items():
+        a, b = _ends(d, lk)
+        if abs(gbps) > 1e-6:
+            rows.append((r, lk, a, b, gbps) if gbps > 0 else (r, lk, b, a, -gbps))
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS["FiberFlows"])
 
 
 def _ends(d: ModelData, lk: str) -> tuple[str, str]:

@@ -56,7 +56,7 @@ def expect_text(
     if kind == "bool":
         return "TRUE or FALSE"
     noun = "a whole number" if kind == "int" else "a number"
-    of_unit = f" of {unit}" if unit and unit not in ("fraction", "year") else ""
+    of_unit = f" of {unit}" if unit and unit not in ("fraction", "year", "ratio") else ""
     if kind == "year":
         noun, of_unit = "a calendar year", ""
     if gt == 0 and le is None and lt is None:

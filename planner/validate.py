@@ -32,6 +32,7 @@ from planner.schema import (
 )
 from planner.workbook import RawSheet, RawWorkbook, read_workbook
 
+NEEDS_ROWS = ("Sites", "PowerSources", "SitePower", "GPUs", "Runs")
 TRUE_WORDS = {"true", "yes", "y", "1", "x"}
 FALSE_WORDS = {"false", "no", "n", "0"}
 
@@ -65,22 +66,33 @@ def validate_raw(raw: RawWorkbook) -> tuple[PlanningData | None, list[Problem]]:
         tables[spec.name] = _read_table(sheet, spec, problems, cells) if sheet else []
     known = {s.name for s in SHEETS + STUDY_SHEETS} | {SETTINGS_SHEET, "Sources", "Guide"}
     for name in raw.sheets:
-        if name not in known and not any(name.lower() == k.lower() for k in known):
+        if name not in known and not any(_same_name(name, k) for k in known):
             problems.append(Problem(name, "sheet is not part of the contract and is ignored",
                                     severity="warning"))
-    if settings is None or any(p.severity == "error" for p in problems):
-        return None, problems
+    for spec in SHEETS:
+        sheet = raw.sheets.get(spec.name)
+        if spec.name in NEEDS_ROWS and sheet is not None and sheet.header and not sheet.rows:
+            problems.append(Problem(spec.name, "has no data rows: at least one is needed"))
+    # Cross-sheet checks run on the rows that did validate, so that every problem is
+    # reported in one run; horizon checks need valid settings.
     data = PlanningData(
-        settings=settings,
+        settings=settings or SettingsModel.model_construct(),
         cells=cells,
         source_name=raw.path.name,
         source_sha256=raw.sha256,
         **{SHEET_ATTRS[name]: rows for name, rows in tables.items()},  # type: ignore[arg-type]
     )
-    problems.extend(cross_check(data))
-    if any(p.severity == "error" for p in problems):
+    # A missing sheet or column would make every reference to it look wrong: then the
+    # structural problems alone are reported.
+    if not any(p.severity == "error" and p.row is None for p in problems):
+        problems.extend(cross_check(data, settings_ok=settings is not None))
+    if settings is None or any(p.severity == "error" for p in problems):
         return None, problems
     return data, problems
+
+
+def _same_name(found: str, wanted: str) -> bool:
+    return found.lower().replace(" ", "") == wanted.lower()
 
 
 def _find_sheet(
@@ -88,7 +100,7 @@ def _find_sheet(
 ) -> RawSheet | None:
     if name in raw.sheets:
         return raw.sheets[name]
-    near = [n for n in raw.sheets if n.lower().replace(" ", "") == name.lower()]
+    near = [n for n in raw.sheets if _same_name(n, name)]
     if near:
         problems.append(Problem(near[0], f"sheet must be named exactly '{name}'"))
     elif required:
@@ -101,15 +113,15 @@ def _check_header(sheet: RawSheet, spec_columns: list[str], required: list[str],
     names = [n for n, _ in sheet.header]
     ok = True
     for n in {n for n in names if names.count(n) > 1}:
-        problems.append(Problem(sheet.name, f"column '{n}' appears more than once",
-                                row=sheet.header_row))
+        problems.append(Problem(sheet.name, f"column '{n}' appears more than once "
+                                f"(header row {sheet.header_row})"))
         ok = False
     for column in required:
         if column not in names:
             near = [n for n in names if n.lower() == column.lower()]
             hint = f" (found '{near[0]}': names are case-sensitive)" if near else ""
-            problems.append(Problem(sheet.name, f"required column '{column}' is missing{hint}",
-                                    row=sheet.header_row))
+            problems.append(Problem(sheet.name, f"required column '{column}' is missing from "
+                                    f"the header row {sheet.header_row}{hint}"))
             ok = False
     for column, letter in sheet.header:
         if column not in spec_columns:
@@ -129,6 +141,9 @@ def _read_table(sheet: RawSheet, spec: SheetSpec, problems: list[Problem],
     for excel_row, values in sheet.rows:
         row = _validate_row(spec.model, values, spec.name, excel_row, letters, problems)
         if row is None:
+            if spec.key:  # its id is still known, so references to it are not errors too
+                cells.unvalidated.setdefault(spec.name, set()).add(
+                    str(coerce(values.get(spec.key[0]), spec.field(spec.key[0]))))
             continue
         if spec.key:
             key = tuple(str(getattr(row, _attr(spec, k))) for k in spec.key)
@@ -295,8 +310,10 @@ Check = Callable[[PlanningData], Iterator[Problem]]
 
 def _at(data: PlanningData, sheet: str, key: tuple[str, ...], column: str, value: Any,
         message: str, severity: str = "error") -> Problem:
+    # Settings values all sit in the sheet's `value` column.
+    letter_of = "value" if sheet == SETTINGS_SHEET else column
     return Problem(sheet, message, row=data.cells.rows.get(sheet, {}).get(key), column=column,
-                   letter=data.cells.letters.get(sheet, {}).get(column), value=value,
+                   letter=data.cells.letters.get(sheet, {}).get(letter_of), value=value,
                    severity=severity)
 
 
@@ -311,9 +328,10 @@ def _check_horizon(d: PlanningData) -> Iterator[Problem]:
 
 
 def _check_references(d: PlanningData) -> Iterator[Problem]:
-    sites = {s.site_id for s in d.sites}
-    sources = {p.source_id for p in d.power_sources}
-    gpus = {g.gpu_id for g in d.gpus}
+    skip = d.cells.unvalidated  # ids of rows already reported as invalid
+    sites = {s.site_id for s in d.sites} | skip.get("Sites", set())
+    sources = {p.source_id for p in d.power_sources} | skip.get("PowerSources", set())
+    gpus = {g.gpu_id for g in d.gpus} | skip.get("GPUs", set())
     countries = {s.country for s in d.sites}
     for c in d.cooling:
         if c.site_id not in sites:
@@ -378,11 +396,13 @@ def _check_years(d: PlanningData) -> Iterator[Problem]:
                       severity="warning")
 
 
-CROSS_CHECKS: tuple[Check, ...] = (_check_horizon, _check_references, _check_years)
+CROSS_CHECKS: tuple[Check, ...] = (_check_references,)
+SETTINGS_CHECKS: tuple[Check, ...] = (_check_horizon, _check_years)
 
 
-def cross_check(data: PlanningData) -> list[Problem]:
-    return [p for check in CROSS_CHECKS for p in check(data)]
+def cross_check(data: PlanningData, *, settings_ok: bool = True) -> list[Problem]:
+    checks = CROSS_CHECKS + (SETTINGS_CHECKS if settings_ok else ())
+    return [p for check in checks for p in check(data)]
 
 
 def sheet_spec(name: str) -> SheetSpec:

@@ -377,18 +377,25 @@ def test_transformers_carry_grid_power(cap: float | None, units: int, grid_mw: f
 
 
 # ---- 9. infeasible -----------------------------------------------------------------------
-def test_flop_beyond_max_it_mw_is_infeasible() -> None:
-    # 100 MW holds 100,000 GPUs < 115,741 needed.
-    res = solve(f.instance(sites=[f.site(max_it_mw=100.0)]))
-    assert res.status == "infeasible"
-    assert res.plan is None
-
-
-def test_no_allowed_gpu_is_infeasible() -> None:
-    data = f.instance(export_controls=[f.export_control("US", "G1", False)])
+@pytest.mark.parametrize(
+    "data",
+    [
+        # 100 MW holds 100,000 GPUs < 115,741 needed.
+        f.instance(sites=[f.site(max_it_mw=100.0)]),
+        # 100 MW of firm power at PUE 1 is the same limit, reached through SitePower.
+        f.instance(site_power=[f.site_power(max_mw=100.0)]),
+        # Only 100,000 GPUs can be bought (found by the solver, not by pre-checks).
+        f.instance(supply=[f.supply(2026, "gpu:G1", 100_000)]),
+        # The only GPU is banned in the site's country.
+        f.instance(export_controls=[f.export_control("US", "G1", False)]),
+    ],
+    ids=["max_it_mw", "power", "gpu-supply", "export-ban"],
+)
+def test_infeasible_instances_give_no_plan(data: PlanningData) -> None:
     res = solve(data)
-    assert res.status == "infeasible"
+    assert res.status == "infeasible", res.result.message
     assert res.plan is None
+    assert res.violations == []
 
 
 def _has_plan_command() -> bool:
@@ -429,6 +436,38 @@ def test_time_limited_solve_is_not_optimal() -> None:
         assert res.violations == []
     else:
         assert res.plan is None
+
+
+# ---- a loose MIP gap: the plan is within the gap of the hand optimum --------------------
+def cooling_liquid_instance() -> PlanningData:
+    return pue_instance(cooling=[f.cooling("S1", "air", 1.5, 0.0),
+                                 f.cooling("S1", "liquid", 1.1, 300_000.0)])
+
+
+@pytest.mark.parametrize(
+    "make, optimum",
+    [
+        (f.instance, GPUS_USD),
+        (lambda: f.grid_instance(transformer_cap=1),
+         GPUS_USD + 1e6 + 90.0 * GRID_PER_MW + (IT_MW - 90.0) * ONSITE_PER_MW),
+        (f.two_site_instance, 128_601 * GPU_USD + 5e6 + 1e5),
+        (cooling_liquid_instance, GPUS_USD + IT_MW * (300_000.0 + 1.1 * PER_FACILITY_MW)),
+    ],
+    ids=["one-gpu", "transformer-cap", "two-sites", "cooling"],
+)
+def test_loose_gap_is_honest(make: Any, optimum: float) -> None:
+    # "optimal" at mip_gap 1e-3 means: a plan no dearer than optimum x 1.001, and a
+    # bound that never exceeds the true (hand-computed) optimum.
+    gap = 1e-3
+    res = solve(make(), mip_gap=gap)
+    assert res.status == "optimal", res.result.message
+    assert res.violations == []
+    assert res.plan is not None
+    obj = res.plan.summary["objective_usd"]
+    assert optimum * (1 - 1e-9) <= obj <= optimum * (1 + gap + 1e-9)
+    assert res.result.bound is not None
+    assert res.result.bound * 1e6 <= optimum * (1 + 1e-9)
+    assert res.result.gap is not None and res.result.gap <= gap + 1e-12
 
 
 # ---- FLOP delivered, determinism ---------------------------------------------------------
@@ -478,3 +517,72 @@ def test_same_instance_twice_gives_identical_tables(make: Any) -> None:
     for sheet in a.plan.tables:
         pd.testing.assert_frame_equal(a.plan[sheet], b.plan[sheet], check_exact=True)
     assert a.plan.summary["objective_usd"] == b.plan.summary["objective_usd"]
+
+
+# ---- more hand-computed cases ------------------------------------------------------------
+def test_existing_power_firm_fraction_and_power_om() -> None:
+    # Firm fraction 0.5: 115.741 MW served needs 231.482 MW of nameplate; 100 MW exist
+    # (no capex, no O&M), so 131.482 MW are added at 1,000,000 capex + 100,000 O&M per MW.
+    data = f.instance(
+        power_sources=[f.source(capex_usd_per_mw=1e6, om_usd_per_mw_year=1e5,
+                                firm_fraction=0.5)],
+        site_power=[f.site_power(existing_mw=100.0)],
+    )
+    added = IT_MW / 0.5 - 100.0                                   # 131.482 MW
+    total = GPUS_USD + added * (1e6 + 1e5)                        # + 144,630,200
+    res = solve_optimal(data, total)
+    p = power_row(res, "onsite")
+    assert p.mw_added == pytest.approx(added)
+    assert p.mw_total == pytest.approx(2 * IT_MW)
+    assert cost_by_category(res)["power_om"] == pytest.approx(added * 1e5)
+
+
+def test_gpus_serve_runs_of_later_years_but_not_two_runs_of_one_year() -> None:
+    # Life 5: GPUs bought in 2026 still serve a 2027 run, so two runs a year apart cost one
+    # fleet; two runs in the same year need a fleet each.
+    years_apart = f.instance(settings=f.settings(end_year=2027),
+                             runs=[f.run("R1"), f.run("R2", ready_year=2027)])
+    res = solve_optimal(years_apart, GPUS_USD)
+    assert bought(res) == {("S1", "G1", 2026): N}
+    same_year = f.instance(runs=[f.run("R1"), f.run("R2")])
+    res = solve_optimal(same_year, 2 * GPUS_USD)
+    assert bought(res) == {("S1", "G1", 2026): 2 * N}
+
+
+def test_fiber_bandwidth_limits_what_a_remote_site_contributes() -> None:
+    # S1 holds 100,000 GPUs, S2 70,000; the run needs 128,601 GPUs over both sites. At
+    # 1 Gbps per PFLOP/s and 1 PFLOP/s per GPU, a 30,000 Gbps link lets the remote site
+    # contribute at most 30,000 GPUs: S1 hosts (98,601..100,000 GPUs), S2 sends the rest.
+    n = 128_601
+    sites = [f.site("S1", max_it_mw=100.0), f.site("S2", max_it_mw=70.0)]
+    data = f.two_site_instance(
+        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=3e4)])
+    res = solve_optimal(data, n * GPU_USD + 5e6)                  # 1,291,010,000
+    assert res.plan is not None
+    run = res.plan["Runs"].iloc[0]
+    assert run.host_site == "S1"
+    alloc = res.plan["RunGPUs"].groupby("site_id").gpus.sum()
+    assert alloc.sum() == n
+    assert 28_601 <= alloc["S2"] <= 30_000
+    flows = res.plan["FiberFlows"]
+    assert list(zip(flows.from_site, flows.to_site, strict=True)) == [("S2", "S1")]
+    assert alloc["S2"] <= flows.gbps.iloc[0] <= 3e4 * (1 + 1e-9)
+    # A 10,000 Gbps link cannot carry the 28,601+ GPUs' worth the remote site must add.
+    tight = f.two_site_instance(
+        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=1e4)])
+    assert solve(tight).status == "infeasible"
+
+
+def test_one_site_may_need_a_mix_of_gpu_types() -> None:
+    # A 2.5 MW site; G1 = 1 MW, 1,000 TFLOP/s, 10,000 USD; G2 = 1.5 MW, 1,500 TFLOP/s,
+    # 15,000 USD. Over 1,000 days G1 delivers 8.64e22 FLOP and G2 1.296e23.
+    # Target 2.4 x 8.64e22 = 2.0736e23: two G1 (2 MW) give 1.728e23, one G2 (1.5 MW)
+    # 1.296e23, both too little; one of each (2.5 MW) gives 2.16e23 for 25,000 USD.
+    data = f.instance(
+        sites=[f.site(max_it_mw=2.5)],
+        gpus=[f.gpu("G1", it_kw=1000.0),
+              f.gpu("G2", it_kw=1500.0, bf16_tflops=1500.0, capex_usd=15_000.0)],
+        runs=[f.run(flop=2.4 * 8.64e22, duration_days=1000.0)],
+    )
+    res = solve_optimal(data, 25_000.0)
+    assert bought(res) == {("S1", "G1", 2026): 1, ("S1", "G2", 2026): 1}

@@ -3,9 +3,8 @@ documents every column, all derived from ``planner.schema``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import openpyxl
@@ -121,7 +120,12 @@ def test_blank_template_fails_validation_cleanly(
     for name in required:
         where = f"Settings!B{keys.index(name) + 2} {name} = (empty): is empty"
         assert any(e.startswith(where) for e in errors), (where, errors)
-    assert len(errors) == len(required)
+    # ... and each data sheet a plan cannot do without is reported as empty.
+    from planner.validate import NEEDS_ROWS
+
+    for sheet in NEEDS_ROWS:
+        assert f"{sheet}: has no data rows: at least one is needed" in errors
+    assert len(errors) == len(required) + len(NEEDS_ROWS)
 
     result = cli("validate", template_path)
     assert result.returncode == 1, (result.stdout, result.stderr)

@@ -1,0 +1,143 @@
+"""``planner study``: solve the base case and every scenario and sweep of a workbook."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
+StudyWorkbookArg = Annotated[Path, typer.Argument(help="Input workbook with Scenarios/Sweeps")]
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``study`` command to the planner CLI."""
+
+    @app.command()
+    def study(
+        workbook: StudyWorkbookArg = DEFAULT_WORKBOOK,
+        out: Annotated[Path | None, typer.Option(
+            "-o", "--out", help="Study workbook (default outputs/<stem>-study.xlsx)")] = None,
+        workers: Annotated[int | None, typer.Option(
+            "--workers", "-w", min=1, help="Local worker processes (default: CPU count)")
+        ] = None,
+        scheduler: Annotated[str | None, typer.Option(
+            "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")] = None,
+        time_limit: Annotated[float | None, typer.Option(
+            "--time-limit", help="Per-scenario time limit (s); default Settings time_limit_s")
+        ] = None,
+        mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")
+                           ] = None,
+        reuse: Annotated[bool, typer.Option(
+            "--reuse/--no-reuse", help="Keep warm workers and solve identical inputs once")
+        ] = True,
+        cache: Annotated[bool, typer.Option(
+            "--cache/--no-cache", help="Skip scenarios whose inputs are unchanged since the "
+            "last run")] = True,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    ) -> None:
+        """Solve the base case and every scenario and sweep; write a comparison workbook."""
+        run_study_command(workbook, out, workers, scheduler, time_limit, mip_gap, reuse, cache,
+                          quiet)
+
+
+def run_study_command(workbook: Path, out: Path | None, workers: int | None,
+                      scheduler: str | None, time_limit: float | None, mip_gap: float | None,
+                      reuse: bool, cache: bool, quiet: bool) -> None:
+    from planner import api
+    from planner.cli import console, default_output, err
+    from planner.study import run_study, write_study
+
+    data = api.load(workbook)
+    target = out or default_output(workbook, "study")
+    cache_dir = target.with_name(f"{target.stem}-cache") if cache else None
+    bar = StudyProgress(enabled=not quiet and console.is_terminal)
+    try:
+        study = run_study(data, workers=workers or default_workers(), scheduler=scheduler,
+                          time_limit_s=time_limit, mip_gap=mip_gap, cache_dir=cache_dir,
+                          reuse=reuse, progress=bar.update, on_start=bar.start)
+    finally:
+        bar.stop()
+    settings = {"workers": workers or default_workers(), "scheduler": scheduler or "local",
+                "time_limit_s": time_limit or data.settings.time_limit_s,
+                "mip_gap": mip_gap if mip_gap is not None else data.settings.mip_gap,
+                "reuse": reuse}
+    written = write_study(study, data, target, inputs=workbook, settings=settings)
+    if written != target:
+        err.print(f"could not write {target}; the study was written to {written} instead",
+                  markup=False)
+    print_table(study)
+    failed = sum(1 for r in study.results.values() if r.get("objective_usd") is None)
+    console.print(f"{len(study.scenarios)} scenarios ({study.solved} solved, "
+                  f"{study.cache_hits} from cache, {failed} without a plan) in "
+                  f"{study.seconds:.1f} s; study written to {written}", markup=False)
+
+
+def print_table(study: Any) -> None:
+    from rich.table import Table
+
+    from planner.cli import console
+
+    table = Table(title="Study", show_header=True)
+    for name, justify in (("scenario", "left"), ("status", "left"), ("cost (B USD)", "right"),
+                          ("vs base", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for _, r in study.table().iterrows():
+        obj = r["objective_usd"]
+        pct = r["delta_pct"]
+        table.add_row(str(r["scenario"]), str(r["status"]),
+                      f"{obj / 1e9:,.3f}" if obj == obj and obj is not None else "-",
+                      f"{pct:+.1f} %" if pct == pct and pct is not None else "-")
+    console.print(table)
+
+
+class StudyProgress:
+    """A rich progress bar: scenarios done, failed, time left (terminals only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self.task: Any = None
+        self.failed = 0
+
+    def start(self, total: int, cached: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        from planner.cli import console
+
+        self.progress = Progress(
+            TextColumn("[bold]study"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"), TextColumn("elapsed"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"), console=console, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("study", total=total, failed=0, last="")
+
+    def update(self, name: str, result: dict[str, Any], cached: bool) -> None:
+        from planner.study import FAILED
+
+        if result.get("status") in FAILED:
+            self.failed += 1
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, failed=self.failed,
+                                 last=f"{name}: {result.get('status')}"
+                                 + (" (cached)" if cached else ""))
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

@@ -1,0 +1,227 @@
+"""The review loop: lock decisions marked in an exported plan, re-optimize, and diff plans.
+
+A reviewer adds a ``lock`` column to a plan's sheets and marks rows (``x``, ``yes``,
+``1``, ``TRUE``...). Locked rows become fixed decisions:
+
+* Sites: the site is built in ``built_year`` (not before) with ``cooling_id``, with at
+  least the IT capacity the plan had online that year (SiteYears),
+* GPUs: ``purchased`` GPUs of ``gpu_id`` at ``site_id`` in ``year``,
+* Fiber: the link is built in ``built_year``,
+* Power: ``mw_added`` MW of ``source_id`` at ``site_id`` in ``year``,
+* Transformers: ``units_added`` units in ``year``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.build import build_model
+from models.locks import Locks, fix_locks
+from models.sets import build_model_data
+from planner.api import PlanResult, count_columns, finish_plan
+from planner.data import PlanningData
+from planner.plan import Plan
+from planner.solve import STATUS_INFEASIBLE, SolveResult, compile_model, solve_compiled
+
+TRUTHY = {"1", "x", "y", "yes", "true", "lock", "locked", "✓", "1.0"}
+LOCK_COLUMN = "lock"
+
+
+def is_locked(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and value != value):
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    return str(value).strip().lower() in TRUTHY
+
+
+def _records(df: pd.DataFrame) -> list[Any]:
+    """Rows as attribute records (typed ``Any``: plan sheets may be hand-edited)."""
+    return list(df.itertuples())
+
+
+def _locked(df: pd.DataFrame) -> pd.DataFrame:
+    col = next((c for c in df.columns if str(c).strip().lower() == LOCK_COLUMN), None)
+    if col is None:
+        return df.iloc[0:0]
+    return df[df[col].map(is_locked)]
+
+
+def locks_from_plan(plan: Plan) -> Locks:
+    """The decisions marked in the ``lock`` column of a plan's sheets."""
+    locks = Locks()
+    site_years = plan.tables.get("SiteYears", pd.DataFrame())
+    for r in _records(_locked(plan["Sites"])):
+        if r.built_year is None or pd.isna(r.built_year):
+            continue
+        y = int(r.built_year)
+        cap = None
+        if len(site_years):
+            sy = site_years[(site_years.site_id == r.site_id) & (site_years.year == y)]
+            if len(sy) and not pd.isna(sy.iloc[0].it_capacity_mw):
+                cap = float(sy.iloc[0].it_capacity_mw)
+        cooling = None if r.cooling_id is None or pd.isna(r.cooling_id) else str(r.cooling_id)
+        locks.sites.append((str(r.site_id), y, cooling, cap))
+    for r in _records(_locked(plan["GPUs"])):
+        locks.gpus.append((str(r.site_id), str(r.gpu_id), int(r.year), int(r.purchased)))
+    for r in _records(_locked(plan["Fiber"])):
+        locks.fiber.append((str(r.link_id), int(r.built_year)))
+    for r in _records(_locked(plan["Power"])):
+        locks.power.append((str(r.site_id), str(r.source_id), int(r.year), float(r.mw_added)))
+    for r in _records(_locked(plan["Transformers"])):
+        locks.transformers.append((str(r.site_id), str(r.transformer_id), int(r.year),
+                                   int(r.units_added)))
+    return locks
+
+
+def read_locks(path: Path | str) -> Locks:
+    from planner.export import read_plan
+
+    return locks_from_plan(read_plan(path))
+
+
+def solve_locked(data: PlanningData, locks: Locks, *, mip_gap: float | None = None,
+                 time_limit_s: float | None = None, threads: int | None = None,
+                 keep_model: bool = False) -> PlanResult:
+    """Solve with the locked decisions fixed (``models.locks.fix_locks``)."""
+    st = data.settings
+    gap = st.mip_gap if mip_gap is None else mip_gap
+    limit = st.time_limit_s if time_limit_s is None else time_limit_s
+    t0 = time.perf_counter()
+    md = build_model_data(data)
+    m = build_model(md)
+    if m.unreachable_runs:
+        res = SolveResult(STATUS_INFEASIBLE, message="infeasible: run(s) "
+                          f"{', '.join(m.unreachable_runs)} cannot be hosted")
+        return PlanResult(data, res)
+    fix_locks(m, locks)
+    cm = compile_model(m)
+    timings = {"build_s": time.perf_counter() - t0}
+    res = solve_compiled(cm, mip_gap=gap, time_limit_s=limit, threads=threads,
+                         counts=count_columns(cm))
+    if res.status == STATUS_INFEASIBLE:
+        res.message = "infeasible with the locked decisions: no plan keeps every lock"
+    timings["solve_s"] = res.seconds
+    out = PlanResult(data, res, timings=timings, model_size=cm.size,
+                     coefficient_range=cm.coefficient_range(),
+                     model=m if keep_model else None, compiled=cm if keep_model else None)
+    if res.has_plan and res.values is not None:
+        finish_plan(out, m, md, cm, res)
+    return out
+
+
+@dataclass
+class LockReport:
+    locked: PlanResult
+    free: PlanResult
+    locks: Locks
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def lock_cost_usd(self) -> float | None:
+        a, b = self.locked.result.objective, self.free.result.objective
+        return None if a is None or b is None else (a - b) * 1e6
+
+
+def review_locks(data: PlanningData, locks: Locks, **solve_kw: Any) -> LockReport:
+    """Re-optimize with the locks, and compare with the free optimum."""
+    from planner import api
+    from planner.explain import money
+
+    locked = solve_locked(data, locks, **solve_kw)
+    free = api.solve(data, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
+    report = LockReport(locked, free, locks)
+    report.lines.append(f"{len(locks)} locked decision(s): {len(locks.sites)} site(s), "
+                        f"{len(locks.gpus)} GPU purchase(s), {len(locks.fiber)} link(s), "
+                        f"{len(locks.power)} power build(s), "
+                        f"{len(locks.transformers)} transformer build(s)")
+    cost = report.lock_cost_usd
+    if cost is None:
+        report.lines.append(f"locked plan: {locked.result.words}; free plan: "
+                            f"{free.result.words}")
+    else:
+        report.lines.append(f"the locks cost {money(cost)} (discounted) over the free "
+                            f"optimum of {money(free.result.objective * 1e6)}"
+                            if free.result.objective is not None else "")
+    if locked.plan is not None:
+        locked.plan.summary["lock_cost_usd"] = cost
+        locked.plan.summary["free_objective_usd"] = (
+            free.result.objective * 1e6 if free.result.objective is not None else None)
+    return report
+
+
+# ---- diff -------------------------------------------------------------------------------
+DIFF_COLUMNS = ["area", "item", "a", "b", "change"]
+
+
+def diff(plan_a: Plan, plan_b: Plan, tol: float = 1e-6) -> pd.DataFrame:
+    """What changed from plan A to plan B: sites, links, GPUs, MW, cost by category."""
+    rows: list[tuple[str, str, Any, Any, Any]] = []
+
+    def site_map(p: Plan) -> dict[str, tuple[Any, Any, float]]:
+        out = {}
+        for r in _records(p["Sites"]):
+            if r.built_year is not None and not pd.isna(r.built_year):
+                out[str(r.site_id)] = (int(r.built_year), r.cooling_id,
+                                       float(r.it_capacity_mw or 0.0))
+        return out
+
+    sa, sb = site_map(plan_a), site_map(plan_b)
+    for s in sorted(set(sa) | set(sb)):
+        sa_s, sb_s = sa.get(s), sb.get(s)
+        if sa_s is None or sb_s is None:
+            rows.append(("site", s, _site_words(sa_s), _site_words(sb_s),
+                         "added" if sa_s is None else "dropped"))
+        elif sa_s[:2] != sb_s[:2] or abs(sa_s[2] - sb_s[2]) > tol * max(1.0, sa_s[2]):
+            rows.append(("site", s, _site_words(sa_s), _site_words(sb_s),
+                         round(sb_s[2] - sa_s[2], 6)))
+
+    def link_map(p: Plan) -> dict[str, int]:
+        return {str(r.link_id): int(r.built_year) for r in _records(p["Fiber"])}
+
+    la, lb = link_map(plan_a), link_map(plan_b)
+    for lk in sorted(set(la) | set(lb)):
+        if la.get(lk) != lb.get(lk):
+            change = "added" if lk not in la else "dropped" if lk not in lb else "moved"
+            rows.append(("link", lk, la.get(lk), lb.get(lk), change))
+
+    for area, sheet, keys, value in (
+        ("GPUs", "GPUs", ["gpu_id", "year"], "purchased"),
+        ("MW", "Power", ["source_id", "year"], "mw_added"),
+        ("cost", "Costs", ["category"], "nominal_usd"),
+    ):
+        ga = _sum_by(plan_a[sheet], keys, value)
+        gb = _sum_by(plan_b[sheet], keys, value)
+        for k in sorted(set(ga) | set(gb)):
+            a, b = ga.get(k, 0.0), gb.get(k, 0.0)
+            if abs(a - b) > tol * max(1.0, abs(a), abs(b)):
+                rows.append((area, " ".join(map(str, k)), a, b, b - a))
+    ta = plan_a.summary.get("objective_usd")
+    tb = plan_b.summary.get("objective_usd")
+    if ta is not None and tb is not None and abs(float(ta) - float(tb)) > tol * abs(float(ta)):
+        rows.append(("cost", "objective_usd (discounted)", float(ta), float(tb),
+                     float(tb) - float(ta)))
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def _site_words(x: tuple[Any, Any, float] | None) -> str | None:
+    return None if x is None else f"built {x[0]}, {x[1]}, {x[2]:,.1f} MW"
+
+
+def _sum_by(df: pd.DataFrame, keys: list[str], value: str) -> dict[tuple[Any, ...], float]:
+    if df is None or not len(df):
+        return {}
+    clean = df.dropna(subset=keys)
+    out: dict[tuple[Any, ...], float] = {}
+    for k, v in clean.groupby(keys)[value].sum().items():
+        key = k if isinstance(k, tuple) else (k,)
+        out[tuple(int(x) if isinstance(x, float) and x.is_integer() else x
+                  for x in key)] = float(v)
+    return out
