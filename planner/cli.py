@@ -104,6 +104,7 @@ def plan(
 
     data = api.load(workbook)
     target = out or default_output(workbook, "plan")
+    refuse_overwriting_input(target, workbook)
     progress = LiveProgress(not quiet)
     try:
         result = api.solve(data, mip_gap=mip_gap, time_limit_s=time_limit, threads=threads,
@@ -157,6 +158,13 @@ def check(
         console.print(f"{len(violations)} violation(s) found in {plan_file}", markup=False)
         raise typer.Exit(EXIT_INPUT)
     console.print(f"{plan_file}: every limit of {inputs.name} holds", markup=False)
+
+
+def refuse_overwriting_input(target: Path, workbook: Path) -> None:
+    """The input workbook is never written."""
+    if target.resolve() == workbook.resolve():
+        raise InputError([Problem(workbook.name, "the output path is the input workbook; "
+                                  "choose another -o (the input is never overwritten)")])
 
 
 def print_summary(result: Any) -> None:
