@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from models.build import LARGE_COUNTS, build_model
@@ -50,6 +51,8 @@ class PlanResult:
     coefficient_range: tuple[float, float] = (0.0, 0.0)
     model: pyo.ConcreteModel | None = None
     compiled: CompiledModel | None = None
+    # Sheets added by explanations: Constraints (binding limits), Diagnosis (infeasible).
+    extra_sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

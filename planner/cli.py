@@ -97,8 +97,13 @@ def plan(
         "--time-limit", help="Override Settings time_limit_s (wall clock, s)")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
+    lock: Annotated[Path | None, typer.Option(
+        "--lock", help="Plan workbook whose rows marked in a 'lock' column stay fixed")] = None,
+    png: Annotated[bool, typer.Option(
+        "--png", help="Also write the charts as PNG files beside the workbook")] = False,
 ) -> None:
-    """Solve the least-cost build plan and write it to Excel."""
+    """Solve the least-cost build plan and write it to Excel (with binding limits, or a
+    diagnosis when infeasible)."""
     from planner import api
     from planner.solve import STATUS_INFEASIBLE, STATUS_NO_PLAN
 
@@ -106,9 +111,14 @@ def plan(
     target = out or default_output(workbook, "plan")
     refuse_overwriting_input(target, workbook)
     progress = LiveProgress(not quiet)
+    from planner.cmd_explain import after_export, plan_with_options
+
+    def echo(line: str) -> None:
+        console.print(line, markup=False)
+
     try:
-        result = api.solve(data, mip_gap=mip_gap, time_limit_s=time_limit, threads=threads,
-                           on_progress=progress)
+        result = plan_with_options(data, lock=lock, mip_gap=mip_gap, time_limit_s=time_limit,
+                                   threads=threads, on_progress=progress, echo=echo)
     finally:
         progress.stop()
     status = result.status
@@ -117,6 +127,7 @@ def plan(
                   markup=False)
         raise typer.Exit(EXIT_NO_PLAN)
     written = api.export(result, target, inputs=workbook)
+    after_export(result, written, png=png, echo=echo)
     if written != target:
         err.print(f"could not write {target}; the plan was written to {written} instead",
                   markup=False)

@@ -35,10 +35,15 @@ def plan_with_options(
     from planner.solve import STATUS_INFEASIBLE
 
     if lock is not None:
+        from models.locks import LockError
+        from planner.problems import InputError, Problem
         from planner.review import read_locks, review_locks
 
-        report = review_locks(data, read_locks(lock), mip_gap=mip_gap,
-                              time_limit_s=time_limit_s, threads=threads, keep_model=True)
+        try:
+            report = review_locks(data, read_locks(lock), mip_gap=mip_gap,
+                                  time_limit_s=time_limit_s, threads=threads, keep_model=True)
+        except LockError as exc:  # a lock the inputs do not allow is bad input (exit 1)
+            raise InputError([Problem(lock.name, p) for p in exc.problems]) from None
         for line in report.lines:
             echo(line)
         result = report.locked
@@ -58,9 +63,7 @@ def plan_with_options(
         dg = diagnose(data, time_limit_s=time_limit_s)
         for line in dg.lines:
             echo(line)
-        extra = dict(getattr(result, "extra_sheets", None) or {})
-        extra["Diagnosis"] = dg.table
-        result.extra_sheets = extra  # type: ignore[attr-defined]
+        result.extra_sheets["Diagnosis"] = dg.table
     return result
 
 

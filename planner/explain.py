@@ -80,9 +80,7 @@ def attach_explanation(result: PlanResult, *, top: int = 3) -> pd.DataFrame:
     """Compute the ``Constraints`` sheet, add it to ``result.extra_sheets`` and put the
     top ``top`` binding limits (run targets last) into ``plan.summary["top_constraints"]``."""
     df = binding_constraints(result)
-    extra: dict[str, pd.DataFrame] = dict(getattr(result, "extra_sheets", None) or {})
-    extra["Constraints"] = df
-    result.extra_sheets = extra  # type: ignore[attr-defined]
+    result.extra_sheets["Constraints"] = df
     if result.plan is not None:
         result.plan.summary["top_constraints"] = top_readings(df, top)
     return df

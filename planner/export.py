@@ -11,6 +11,7 @@ import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.workbook import Workbook
 
+from planner.charts import add_more_charts
 from planner.excel import new_workbook, save_atomic, write_table
 from planner.plan import PLAN_COLUMNS, Plan
 
@@ -77,18 +78,13 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
             extra = [c for c in df.columns if c not in columns]
             write_table(wb.create_sheet(sheet), columns + extra, _records(df, columns + extra))
         _add_charts(wb, plan)
-    for name, df in result_extra_sheets(result).items():
+        add_more_charts(wb, plan)
+    for name, df in result.extra_sheets.items():
         write_table(wb.create_sheet(name), list(df.columns), _records(df, list(df.columns)))
     st = result.data.settings
     write_table(wb.create_sheet("Inputs"), ["key", "value"],
                 [(k, v) for k, v in st.model_dump().items()])
     return save_atomic(wb, out, inputs=[inputs] if inputs else [])
-
-
-def result_extra_sheets(result: PlanResult) -> dict[str, pd.DataFrame]:
-    """Sheets added by explanations (Constraints, Diagnosis) when present."""
-    extra = getattr(result, "extra_sheets", None)
-    return dict(extra) if extra else {}
 
 
 def _records(df: pd.DataFrame, columns: list[str]) -> list[list[Any]]:

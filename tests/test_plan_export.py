@@ -48,7 +48,7 @@ def test_reference_plan_is_optimal_and_sheets_carry_the_contract_headers(
     assert summary["input_sha256"] and len(summary["input_sha256"]) == 64
     assert summary["run frontier-2029 flop_delivered"] >= 1e28 * (1 - 1e-9)
     assert "Inputs" in wb.sheetnames
-    assert len(wb["Charts"]._charts) == 2
+    assert len(wb["Charts"]._charts) == 5  # cost, facility MW by site, by source, fleet, waterfall
 
 
 def test_read_back_plan_passes_the_independent_check(reference_plan: Path) -> None:
