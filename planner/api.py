@@ -76,8 +76,12 @@ def solve(
     threads: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     keep_model: bool = False,
+    prepare: Callable[[pyo.ConcreteModel], None] | None = None,
 ) -> PlanResult:
-    """Build, solve and check; the plan is attached when one was found."""
+    """Build, solve and check; the plan is attached when one was found.
+
+    ``prepare`` may change the built model before it is handed to HiGHS (e.g.
+    ``models.locks.fix_locks`` for reviewed decisions)."""
     st = data.settings
     gap = st.mip_gap if mip_gap is None else mip_gap
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
@@ -91,6 +95,8 @@ def solve(
         res = SolveResult(STATUS_INFEASIBLE, message=f"infeasible: no GPU can be bought, "
                           f"allowed and hosted by the ready year of run(s) {names}")
         return PlanResult(data, res, timings=timings, model=m if keep_model else None)
+    if prepare is not None:
+        prepare(m)
     t1 = time.perf_counter()
     cm = compile_model(m)
     timings["handoff_s"] = time.perf_counter() - t1

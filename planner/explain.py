@@ -24,7 +24,7 @@ from pyomo.repn import generate_standard_repn
 
 from models.sets import FLOP_UNIT, MUSD, gpu_resource
 from planner.data import PlanningData
-from planner.solve import CompiledModel
+from planner.solve import CompiledModel, copy_lp
 
 if TYPE_CHECKING:
     from planner.api import PlanResult
@@ -110,24 +110,6 @@ def pricing_lp(cm: CompiledModel, values: np.ndarray) -> Any:
     upper[implied & ~fixed] = highspy.kHighsInf
     lower[fixed] = upper[fixed] = np.round(values[fixed])
     lp.col_lower_, lp.col_upper_ = lower, upper
-    return lp
-
-
-def copy_lp(src: Any, integer: np.ndarray) -> Any:
-    """A copy of a ``HighsLp`` with the given integrality (``HighsLp`` has no copy)."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = src.num_col_, src.num_row_
-    lp.col_cost_ = np.array(src.col_cost_)
-    lp.col_lower_, lp.col_upper_ = np.array(src.col_lower_), np.array(src.col_upper_)
-    lp.row_lower_, lp.row_upper_ = np.array(src.row_lower_), np.array(src.row_upper_)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.array(src.a_matrix_.start_)
-    lp.a_matrix_.index_ = np.array(src.a_matrix_.index_)
-    lp.a_matrix_.value_ = np.array(src.a_matrix_.value_)
-    lp.integrality_ = [
-        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-        for i in integer
-    ]
     return lp
 
 

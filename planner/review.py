@@ -13,20 +13,18 @@ A reviewer adds a ``lock`` column to a plan's sheets and marks rows (``x``, ``ye
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from models.build import build_model
 from models.locks import Locks, fix_locks
-from models.sets import build_model_data
-from planner.api import PlanResult, count_columns, finish_plan
+from planner import api
+from planner.api import PlanResult
 from planner.data import PlanningData
 from planner.plan import Plan
-from planner.solve import STATUS_INFEASIBLE, SolveResult, compile_model, solve_compiled
+from planner.solve import STATUS_INFEASIBLE
 
 TRUTHY = {"1", "x", "y", "yes", "true", "lock", "locked", "✓", "1.0"}
 LOCK_COLUMN = "lock"
@@ -91,29 +89,10 @@ def solve_locked(data: PlanningData, locks: Locks, *, mip_gap: float | None = No
                  time_limit_s: float | None = None, threads: int | None = None,
                  keep_model: bool = False) -> PlanResult:
     """Solve with the locked decisions fixed (``models.locks.fix_locks``)."""
-    st = data.settings
-    gap = st.mip_gap if mip_gap is None else mip_gap
-    limit = st.time_limit_s if time_limit_s is None else time_limit_s
-    t0 = time.perf_counter()
-    md = build_model_data(data)
-    m = build_model(md)
-    if m.unreachable_runs:
-        res = SolveResult(STATUS_INFEASIBLE, message="infeasible: run(s) "
-                          f"{', '.join(m.unreachable_runs)} cannot be hosted")
-        return PlanResult(data, res)
-    fix_locks(m, locks)
-    cm = compile_model(m)
-    timings = {"build_s": time.perf_counter() - t0}
-    res = solve_compiled(cm, mip_gap=gap, time_limit_s=limit, threads=threads,
-                         counts=count_columns(cm))
-    if res.status == STATUS_INFEASIBLE:
-        res.message = "infeasible with the locked decisions: no plan keeps every lock"
-    timings["solve_s"] = res.seconds
-    out = PlanResult(data, res, timings=timings, model_size=cm.size,
-                     coefficient_range=cm.coefficient_range(),
-                     model=m if keep_model else None, compiled=cm if keep_model else None)
-    if res.has_plan and res.values is not None:
-        finish_plan(out, m, md, cm, res)
+    out = api.solve(data, mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads,
+                    keep_model=keep_model, prepare=lambda m: fix_locks(m, locks))
+    if out.status == STATUS_INFEASIBLE:
+        out.result.message = "infeasible with the locked decisions: no plan keeps every lock"
     return out
 
 

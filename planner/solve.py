@@ -175,13 +175,13 @@ def solve_compiled(
 
     if counts is None or not counts.any() or not cm.integer.any():
         return run(cm.lp, time_limit_s)
-    relaxed = run(_with_integrality(cm, cm.integer & ~counts), time_limit_s)
+    relaxed = run(copy_lp(cm.lp, cm.integer & ~counts), time_limit_s)
     if relaxed.status != STATUS_OPTIMAL:
         if relaxed.status == STATUS_INFEASIBLE:
             return _elapsed(relaxed, t0)
         return _elapsed(run(cm.lp, deadline - time.perf_counter()), t0)
     assert relaxed.values is not None
-    fixed_lp = _with_integrality(cm, cm.integer)
+    fixed_lp = copy_lp(cm.lp, cm.integer)
     lower = np.array(cm.lp.col_lower_, dtype=float)
     upper = np.array(cm.lp.col_upper_, dtype=float)
     others = cm.integer & ~counts
@@ -207,9 +207,8 @@ def solve_compiled(
     return _elapsed(full, t0)
 
 
-def _with_integrality(cm: CompiledModel, integer: np.ndarray) -> Any:
-    """A copy of the model's LP with other integrality (HighsLp has no copy)."""
-    src = cm.lp
+def copy_lp(src: Any, integer: np.ndarray) -> Any:
+    """A copy of a ``HighsLp`` with the given integrality (``HighsLp`` has no copy)."""
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = src.num_col_, src.num_row_
     lp.col_cost_ = np.array(src.col_cost_)
