@@ -523,8 +523,8 @@ def _supply(rng: np.random.Generator, spec: SynthSpec, years: list[int], gpus: l
             if y < g["available_year"]:
                 continue
             age = y - g["available_year"]
-            base = 0.0 if age >= 4 and rng.random() < 0.6 else \
-                rng.uniform(20_000, 200_000) * scale
-            cap = max(base, need[(f"gpu:{gid}", y)] * rng.uniform(1.3, 2.0))
+            allocation = 0.0 if age >= 4 and rng.random() < 0.6 else \
+                float(rng.uniform(20_000, 200_000)) * scale
+            cap = max(allocation, need[(f"gpu:{gid}", y)] * rng.uniform(1.3, 2.0))
             rows.append(dict(year=y, resource=f"gpu:{gid}", capacity=float(math.ceil(cap))))
     return rows
