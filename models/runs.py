@@ -22,16 +22,18 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     cap = d.run_flop_cap
     run_sites = {r: sorted({s for s, _ in d.run_gpus[r]}) for r in d.run_gpus}
 
-    def site_flop(r: str, s: str) -> float:
-        """Most FLOP a site could deliver to a run: its usable IT power filled with its
-        best FLOP-per-kW GPU type (not rounded per type, since types may be mixed)."""
-        return d.site_it_mw[s] * 1000.0 * max(
-            flop(r, g) / d.gpu(g).it_kw for x, g in d.run_gpus[r] if x == s)
+    # Most FLOP a site could deliver to a run: its usable IT power filled with its best
+    # FLOP-per-kW GPU type (not rounded per type, since types may be mixed).
+    best_per_kw: dict[tuple[str, str], float] = {}
+    for r in d.run_gpus:
+        for s, g in d.run_gpus[r]:
+            per_kw = flop(r, g) / d.gpu(g).it_kw
+            best_per_kw[(r, s)] = max(best_per_kw.get((r, s), 0.0), per_kw)
 
     # A site that could not deliver a run's FLOP alone never hosts it as a single site;
     # pruning these choices keeps the LP relaxation from splitting a run across them.
     single = [(r, s, g) for r in d.run_gpus for s, g in d.run_gpus[r]
-              if site_flop(r, s) >= d.run_flop(r)]
+              if d.site_it_mw[s] * 1000.0 * best_per_kw[(r, s)] >= d.run_flop(r)]
     multi = [(r, s, g) for r in d.multi_runs for s, g in d.run_gpus[r]]
     single_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
     types_single: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -69,18 +69,14 @@ class ModelData:
 
     def flop_per_gpu(self, run_id: str, gpu_id: str) -> float:
         """FLOP one GPU delivers over a run at the run's MFU, in units of 1e24."""
-        run, gpu = self.run(run_id), self.gpu(gpu_id)
-        seconds = run.duration_days * SECONDS_PER_DAY
-        return gpu.bf16_tflops * 1e12 * run.mfu * seconds / FLOP_UNIT
+        return self._flop_per_gpu[(run_id, gpu_id)]
 
     def run_flop(self, run_id: str) -> float:
         return self.run(run_id).flop / FLOP_UNIT
 
     def run_flop_cap(self, run_id: str) -> float:
         """Most FLOP (1e24) a cheapest plan delivers to a run: its target plus one GPU."""
-        extra = max((self.flop_per_gpu(run_id, g) for _, g in self.run_gpus[run_id]),
-                    default=0.0)
-        return self.run_flop(run_id) + extra
+        return self._run_flop_cap[run_id]
 
     def __post_init__(self) -> None:
         d = self.inputs
@@ -90,6 +86,16 @@ class ModelData:
         self._runs = {r.run_id: r for r in d.runs}
         self._links = {link.link_id: link for link in d.fiber_links}
         self._site_power = {(sp.site_id, sp.source_id): sp for sp in d.site_power}
+        # Computed once: constraint rules ask for these for every row.
+        self._flop_per_gpu = {
+            (r.run_id, g.gpu_id): g.bf16_tflops * 1e12 * r.mfu * r.duration_days
+            * SECONDS_PER_DAY / FLOP_UNIT
+            for r in d.runs for g in d.gpus
+        }
+        self._run_flop_cap = {
+            r: self.run_flop(r) + max((self.flop_per_gpu(r, g) for _, g in pairs), default=0.0)
+            for r, pairs in self.run_gpus.items()
+        }
 
 
 def build_model_data(d: PlanningData) -> ModelData:
@@ -126,6 +132,7 @@ def build_model_data(d: PlanningData) -> ModelData:
     ]
 
     banned = {(e.country, e.gpu_id) for e in d.export_controls if not e.allowed}
+    ready_years = sorted({r.ready_year for r in d.runs})
     site_it = {s.site_id: usable_it_mw(d, s.site_id) for s in d.sites}
     gpu_max_at_site: dict[tuple[str, str], int] = {}
     gpu_buy: list[tuple[str, str, int]] = []
@@ -137,7 +144,9 @@ def build_model_data(d: PlanningData) -> ModelData:
             if cap <= 0:
                 continue
             first = max(g.available_year, s.earliest_year, s0)
-            buys = [(s.site_id, g.gpu_id, y) for y in years if y >= first]
+            # A GPU bought where no run's ready year falls within its life is pure cost.
+            buys = [(s.site_id, g.gpu_id, y) for y in years if y >= first
+                    and any(y <= r <= y + g.life_years - 1 for r in ready_years)]
             if buys:
                 gpu_max_at_site[(s.site_id, g.gpu_id)] = cap
                 gpu_buy.extend(buys)

@@ -100,8 +100,11 @@ def solve(
     t1 = time.perf_counter()
     cm = compile_model(m)
     timings["handoff_s"] = time.perf_counter() - t1
-    res = solve_compiled(cm, mip_gap=gap, time_limit_s=limit, threads=threads,
-                         on_progress=on_progress, counts=count_columns(cm))
+    # The time limit is the user's wall-clock budget: building the model spends part of it.
+    left = max(limit - (time.perf_counter() - t0), 0.01)
+    res = solve_compiled(cm, mip_gap=gap, time_limit_s=left, threads=threads,
+                         on_progress=on_progress, counts=count_columns(cm),
+                         limit_label_s=limit)
     timings["solve_s"] = res.seconds
     out = PlanResult(data, res, timings=timings, model_size=cm.size,
                      coefficient_range=cm.coefficient_range(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -202,11 +203,13 @@ def main() -> None:
     """Console-script entry: typer app with exit codes and no tracebacks for users."""
     try:
         rc = app(standalone_mode=False)
+        _exit_now_if_solver_overran(rc if isinstance(rc, int) else EXIT_OK)
         sys.exit(rc if isinstance(rc, int) else EXIT_OK)
     except InputError as exc:
         report_problems(exc.problems)
         sys.exit(EXIT_INPUT)
     except typer.Exit as exc:
+        _exit_now_if_solver_overran(exc.exit_code)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
@@ -223,6 +226,17 @@ def main() -> None:
         err.print(f"internal error: {type(exc).__name__}: {exc}\nfull log: {log}",
                   markup=False)
         sys.exit(EXIT_INTERNAL)
+
+
+def _exit_now_if_solver_overran(code: int) -> None:
+    """The time limit is a promise: the output is written, so do not wait for a HiGHS
+    thread that ignored its cancel (its C++ state cannot be torn down safely)."""
+    from planner.solve import abandoned_solves
+
+    if abandoned_solves():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _write_crash_log() -> Path:

@@ -9,7 +9,10 @@ best plan found so far, captured by the improving-solution callback, is returned
 
 from __future__ import annotations
 
+import atexit
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ STATUS_WORDS = {
     STATUS_ERROR: "solver error",
 }
 GRACE_S = 2.0  # how long HiGHS may take to honour a cancel before we stop waiting
+MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
 INF = highspy.kHighsInf
 
 
@@ -151,6 +155,7 @@ def solve_compiled(
     on_progress: Callable[[Progress], None] | None = None,
     log_file: str | None = None,
     counts: np.ndarray | None = None,
+    limit_label_s: float | None = None,
 ) -> SolveResult:
     """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
 
@@ -159,52 +164,72 @@ def solve_compiled(
     (a relaxation: its bound is valid for the real problem, and if it is infeasible so
     is the real one), then with every other integer fixed and the counts integer. If
     that plan is within ``mip_gap`` of the relaxation's bound it is optimal; otherwise
-    the full MIP runs in the time left, started from that plan.
+    the full MIP runs in the time left, started from that plan. All phases share one
+    wall-clock deadline; ``limit_label_s`` is the limit named in messages (the user's
+    whole time limit, of which model building may have used a part).
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
+    label = time_limit_s if limit_label_s is None else limit_label_s
 
-    def run(lp: Any, limit: float, start: np.ndarray | None = None) -> SolveResult:
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    def run(lp: Any, start: np.ndarray | None = None) -> SolveResult:
+        limit = max(left(), 0.01)
         h = new_highs(threads, log_file)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
-        h.setOptionValue("time_limit", max(limit, 0.01))
+        h.setOptionValue("time_limit", limit)
         h.passModel(lp)
         if start is not None:
             _set_start(h, start)
-        return run_highs(h, cm, time_limit_s=max(limit, 0.01), on_progress=on_progress)
+        return run_highs(h, cm, time_limit_s=limit, on_progress=on_progress)
 
     if counts is None or not counts.any() or not cm.integer.any():
-        return run(cm.lp, time_limit_s)
-    relaxed = run(copy_lp(cm.lp, cm.integer & ~counts), time_limit_s)
-    if relaxed.status != STATUS_OPTIMAL:
-        if relaxed.status == STATUS_INFEASIBLE:
-            return _elapsed(relaxed, t0)
-        return _elapsed(run(cm.lp, deadline - time.perf_counter()), t0)
-    assert relaxed.values is not None
+        return _final(run(cm.lp), t0, label)
+    relaxed = run(copy_lp(cm.lp, cm.integer & ~counts))
+    if relaxed.status == STATUS_INFEASIBLE:
+        return _final(relaxed, t0, label)
+    if relaxed.values is None or relaxed.status == STATUS_ERROR:
+        return _final(run(cm.lp) if left() > MIN_PHASE_S else relaxed, t0, label)
+    bound = relaxed.bound if relaxed.bound is not None else relaxed.objective
     fixed_lp = copy_lp(cm.lp, cm.integer)
     lower = np.array(cm.lp.col_lower_, dtype=float)
     upper = np.array(cm.lp.col_upper_, dtype=float)
     others = cm.integer & ~counts
     lower[others] = upper[others] = np.round(relaxed.values[others])
     fixed_lp.col_lower_, fixed_lp.col_upper_ = lower, upper
-    rounded = run(fixed_lp, deadline - time.perf_counter())
-    bound = relaxed.bound if relaxed.bound is not None else relaxed.objective
+    rounded = run(fixed_lp) if left() > MIN_PHASE_S else SolveResult(STATUS_NO_PLAN)
     if rounded.has_plan and rounded.objective is not None and bound is not None:
         gap = max(0.0, rounded.objective - bound) / max(abs(rounded.objective), 1e-9)
         if gap <= mip_gap + 1e-12:
-            return SolveResult(STATUS_OPTIMAL, rounded.objective, bound, gap,
-                               time.perf_counter() - t0, "optimal", rounded.values)
-    left = deadline - time.perf_counter()
+            return _final(SolveResult(STATUS_OPTIMAL, rounded.objective, bound, gap, 0.0,
+                                      "optimal", rounded.values), t0, label)
     start = rounded.values if rounded.has_plan else None
-    full = run(cm.lp, left, start) if left > 0.05 else rounded
+    full = run(cm.lp, start) if left() > MIN_PHASE_S else SolveResult(STATUS_NO_PLAN)
     if not full.has_plan and rounded.has_plan:
         full = rounded
         full.status = STATUS_TIME_LIMIT
+    if full.status == STATUS_OPTIMAL:
+        return _final(full, t0, label)
     if bound is not None and full.bound is not None:
         full.bound = max(full.bound, bound)
+    elif bound is not None:
+        full.bound = bound
     if full.objective is not None and full.bound is not None:
         full.gap = max(0.0, full.objective - full.bound) / max(abs(full.objective), 1e-9)
-    return _elapsed(full, t0)
+    return _final(full, t0, label)
+
+
+def _final(res: SolveResult, t0: float, label: float) -> SolveResult:
+    """Total seconds, and messages that name the user's time limit."""
+    res.seconds = time.perf_counter() - t0
+    if res.status == STATUS_NO_PLAN:
+        res.message = f"no plan found within {label:g} s"
+    elif res.status == STATUS_TIME_LIMIT:
+        gap = f"; gap {res.gap * 100:.2f} %" if res.gap is not None else ""
+        res.message = f"stopped at the {label:g} s time limit with the best plan found{gap}"
+    return res
 
 
 def copy_lp(src: Any, integer: np.ndarray) -> Any:
@@ -230,11 +255,6 @@ def _set_start(h: highspy.Highs, start: np.ndarray) -> None:
     sol.col_value = list(map(float, start))
     sol.value_valid = True
     h.setSolution(sol)
-
-
-def _elapsed(res: SolveResult, t0: float) -> SolveResult:
-    res.seconds = time.perf_counter() - t0
-    return res
 
 
 def run_highs(
@@ -266,7 +286,7 @@ def run_highs(
     h.HandleUserInterrupt = True
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
-    thread = h.startSolve()
+    thread = start_solver_thread(h)
     cancelled = False
     while thread.is_alive():
         thread.join(0.25)
@@ -278,9 +298,24 @@ def run_highs(
             h.cancelSolve()
             cancelled = True
         if now > deadline + GRACE_S + 0.05 * time_limit_s:
+            ABANDONED.append(thread)
             return _abandoned(best, cm, now - t0, time_limit_s)
     seconds = time.perf_counter() - t0
     return _read_result(h, cm, best, seconds, time_limit_s, is_mip)
+
+
+def start_solver_thread(h: highspy.Highs) -> threading.Thread:
+    """Run HiGHS in a daemon thread of our own.
+
+    ``Highs.startSolve`` guards its thread with locks shared by *every* ``Highs`` object,
+    so once a solve overran and was abandoned no other solve could start in the process.
+    ``cancelSolve`` still works: it is read by the interrupt callbacks that
+    ``HandleUserInterrupt`` installs, not by ``startSolve``.
+    """
+    base_run = highspy.highs._Highs.run
+    thread = threading.Thread(target=base_run, args=(h,), daemon=True, name="highs")
+    thread.start()
+    return thread
 
 
 def _add(x: float | None, offset: float) -> float | None:
@@ -291,6 +326,24 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
     if obj is None or bound is None or not math.isfinite(bound):
         return None
     return abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+# Solver threads that overran their limit and were left running (see ``run_highs``).
+ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_solves() -> list[threading.Thread]:
+    return [t for t in ABANDONED if t.is_alive()]
+
+
+@atexit.register
+def _wait_for_abandoned() -> None:
+    """A HiGHS thread still running at interpreter exit aborts the process: give the
+    cancelled solves time to stop, then leave without running C++ destructors."""
+    for t in abandoned_solves():
+        t.join(120.0)
+    if abandoned_solves():
+        os._exit(70)
 
 
 def _abandoned(best: dict[str, Any], cm: CompiledModel, seconds: float,
