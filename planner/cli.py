@@ -14,6 +14,7 @@ from rich.console import Console
 from planner.problems import InputError, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -203,6 +204,8 @@ def main() -> None:
     """Console-script entry: typer app with exit codes and no tracebacks for users."""
     try:
         rc = app(standalone_mode=False)
+        if rc == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            err.print("interrupted; no output was changed")
         _exit_now_if_solver_overran(rc if isinstance(rc, int) else EXIT_OK)
         sys.exit(rc if isinstance(rc, int) else EXIT_OK)
     except InputError as exc:
@@ -220,7 +223,8 @@ def main() -> None:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage error
             exc.show()
             sys.exit(EXIT_INPUT)  # a usage error is bad input, never "infeasible"
-        if type(exc).__name__ == "Abort":
+        if type(exc).__name__ == "Abort":  # click's form of Ctrl-C
+            err.print("interrupted; no output was changed")
             sys.exit(130)
         log = _write_crash_log()
         err.print(f"internal error: {type(exc).__name__}: {exc}\nfull log: {log}",

@@ -107,31 +107,41 @@ def save_atomic(wb: Workbook, out: Path, *, inputs: Sequence[Path] = ()) -> Path
         with contextlib.suppress(OSError):
             if out.resolve() == Path(src).resolve():
                 raise ValueError(f"refusing to overwrite the input workbook {src}")
+    name = f"{out.stem}-{os.getpid()}{out.suffix}"
+    # The requested path first; then beside it, the current folder and the temp folder.
+    candidates = [out, out.with_name(name), Path.cwd() / name,
+                  Path(tempfile.gettempdir()) / name]
+    error: OSError | None = None
+    for target in candidates:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return _write_replace(wb, target)
+        except OSError as exc:
+            error = error or exc
+    assert error is not None
+    raise error
+
+
+def _mode_for(out: Path) -> int:
+    """A replaced file keeps its permissions; a new one gets the usual 0666 & ~umask."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return _write_replace(wb, out)
+        return out.stat().st_mode & 0o7777
     except OSError:
-        fallback = _fallback_path(out)
-        if fallback == out:
-            raise
-        fallback.parent.mkdir(parents=True, exist_ok=True)
-        return _write_replace(wb, fallback)
-
-
-def _fallback_path(out: Path) -> Path:
-    candidate = out.with_name(f"{out.stem}-{os.getpid()}{out.suffix}")
-    if os.access(out.parent, os.W_OK):
-        return candidate
-    return Path(tempfile.gettempdir()) / candidate.name
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _write_replace(wb: Workbook, out: Path) -> Path:
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a folder")
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".xlsx.tmp", dir=out.parent)
     os.close(fd)
     try:
         wb.save(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(out))
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):

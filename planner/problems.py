@@ -31,8 +31,12 @@ class Problem:
 def _show(value: Any) -> str:
     if value is None or value == "":
         return "(empty)"
-    text = repr(value) if isinstance(value, str) else f"{value}"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short(repr(value) if isinstance(value, str) else f"{value}")
+
+
+def short(text: str, limit: int = 60) -> str:
+    """Text from a workbook, cut to a readable length for a message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class InputError(Exception):

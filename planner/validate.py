@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from planner.data import SHEET_ATTRS, CellMap, PlanningData
-from planner.problems import InputError, Problem
+from planner.problems import InputError, Problem, short
 from planner.schema import (
     GPU_RESOURCE_PREFIX,
     SETTINGS_COLUMNS,
@@ -273,7 +273,7 @@ def _read_settings(raw: RawWorkbook, problems: list[Problem],
     for excel_row, cells_ in sheet.rows:
         key = str(cells_.get("key") or "").strip()
         if key not in fields:
-            problems.append(Problem(SETTINGS_SHEET, f"unknown setting '{key}' is ignored",
+            problems.append(Problem(SETTINGS_SHEET, f"unknown setting '{short(key)}' is ignored",
                                     row=excel_row, column="key", letter=letters.get("key"),
                                     value=key, severity="warning"))
             continue

@@ -116,11 +116,17 @@ def read_workbook(path: Path | str) -> RawWorkbook:
     return RawWorkbook(path=path, sha256=file_sha256(path), sheets=sheets)
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    if "EntitiesForbidden" in type(exc).__name__ or "entit" in text.lower():
-        return "it contains XML entity declarations, refused as unsafe"
-    return text[:200]
+def _reason(exc: BaseException) -> str:
+    # openpyxl wraps defusedxml's refusal in its own error: look down the chain.
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = type(seen).__name__
+        if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden",
+                    "DefusedXmlException"):
+            return "it contains XML entity or DTD declarations, refused as unsafe"
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _read_sheet(ws: Any, letter_of: Any) -> RawSheet:
