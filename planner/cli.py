@@ -197,7 +197,12 @@ def print_summary(result: Any) -> None:
         table.add_row(f"run {r.run_id} ({r.ready_year})",
                       f"{r.flop_delivered:.3g} FLOP at {r.sites}")
     table.add_row("solve time", f"{result.result.seconds:.1f} s")
+    low, high = result.coefficient_range
+    table.add_row("matrix coefficients", f"{low:.2g} .. {high:.2g}")
     console.print(table)
+    if low > 0 and high / low > 1e10:
+        err.print(f"warning: matrix coefficients span {high / low:.1e}; HiGHS may struggle "
+                  "numerically (the plan was re-checked independently)", markup=False)
 
 
 def main() -> None:

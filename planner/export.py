@@ -49,6 +49,9 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
         ("total_gpus_purchased", s.get("total_gpus_purchased"), "GPUs"),
         ("peak_facility_mw", s.get("peak_facility_mw"), "MW, all sites in one year"),
         ("check_violations", len(result.violations), "independent re-check"),
+        ("model_size", ", ".join(f"{k} {v:,}" for k, v in result.model_size.items()), ""),
+        ("coefficient_range", "{:.3g} .. {:.3g}".format(*result.coefficient_range),
+         "smallest and largest |matrix coefficient| HiGHS saw"),
     ]
     if plan is not None:
         for _, r in plan["Runs"].iterrows():
