@@ -159,12 +159,13 @@ def solve_compiled(
 ) -> SolveResult:
     """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
 
-    ``counts`` marks integer columns with huge domains (GPU counts). HiGHS spends most
-    of its time propagating those, so the plan is first solved with them continuous
-    (a relaxation: its bound is valid for the real problem, and if it is infeasible so
-    is the real one), then with every other integer fixed and the counts integer. If
-    that plan is within ``mip_gap`` of the relaxation's bound it is optimal; otherwise
-    the full MIP runs in the time left, started from that plan. All phases share one
+    ``counts`` marks integer columns with huge domains (GPU counts), on which HiGHS
+    spends most of its time. Plans are found with them continuous, then rounded by a
+    solve with every other integer fixed and the counts integer; bounds come from the
+    LP relaxation and from the MIP with counts continuous (both relax the real
+    problem, so their infeasibility proves it infeasible too). A plan is optimal once
+    within ``mip_gap`` of the best bound; otherwise the full MIP runs in the time left,
+    started from the best plan. All phases share one
     wall-clock deadline; ``limit_label_s`` is the limit named in messages (the user's
     whole time limit, of which model building may have used a part).
     """
@@ -175,8 +176,8 @@ def solve_compiled(
     def left() -> float:
         return deadline - time.perf_counter()
 
-    def run(lp: Any, start: np.ndarray | None = None) -> SolveResult:
-        limit = max(left(), 0.01)
+    def run(lp: Any, start: np.ndarray | None = None, share: float = 1.0) -> SolveResult:
+        limit = max(left() * share, 0.01)
         h = new_highs(threads, log_file)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         h.setOptionValue("time_limit", limit)
@@ -187,38 +188,89 @@ def solve_compiled(
 
     if counts is None or not counts.any() or not cm.integer.any():
         return _final(run(cm.lp), t0, label)
-    relaxed = run(copy_lp(cm.lp, cm.integer & ~counts))
-    if relaxed.status == STATUS_INFEASIBLE:
-        return _final(relaxed, t0, label)
-    if relaxed.values is None or relaxed.status == STATUS_ERROR:
-        return _final(run(cm.lp) if left() > MIN_PHASE_S else relaxed, t0, label)
-    bound = relaxed.bound if relaxed.bound is not None else relaxed.objective
-    fixed_lp = copy_lp(cm.lp, cm.integer)
+    others = cm.integer & ~counts
+    best = SolveResult(STATUS_NO_PLAN)
+    bound: float | None = None
+
+    def better(res: SolveResult) -> None:
+        nonlocal best
+        if res.has_plan and res.objective is not None and (
+                best.objective is None or res.objective < best.objective - 1e-9):
+            best = res
+
+    def proven() -> bool:
+        return _gap_of(best, bound) <= mip_gap + 1e-12
+
+    def round_counts(x: np.ndarray) -> None:
+        """Every other integer fixed at ``x``; GPU counts integer."""
+        if left() > MIN_PHASE_S:
+            better(run(_fixed(cm, cm.integer, others, x)))
+
+    # 1. LP relaxation: a valid bound, and proof of infeasibility when it has none.
+    lp = run(copy_lp(cm.lp, np.zeros_like(cm.integer)))
+    if lp.status == STATUS_INFEASIBLE:
+        return _final(lp, t0, label)
+    start: np.ndarray | None = None
+    if lp.values is not None:
+        bound = lp.objective
+        # 2. Decisions the LP already takes whole are kept; the few fractional ones are
+        #    solved as a small MIP with counts continuous (a RENS-style dive).
+        whole = others & (np.abs(lp.values - np.round(lp.values)) < 1e-6)
+        if left() > MIN_PHASE_S:
+            dive = run(_fixed(cm, others, whole, lp.values), share=0.5)
+            start = dive.values if dive.has_plan else None
+    # 3. The decisions as a MIP with counts continuous, from the dive's plan: a bound for
+    #    the real problem (it relaxes it) and the plan to round. Part of the time left is
+    #    kept for rounding and the full MIP.
+    if left() > MIN_PHASE_S:
+        relaxed = run(copy_lp(cm.lp, others), start, share=0.6)
+        if relaxed.status == STATUS_INFEASIBLE:
+            return _final(relaxed, t0, label)
+        if relaxed.bound is not None:  # its dual bound holds even when stopped early
+            bound = max(bound or -math.inf, relaxed.bound)
+        if relaxed.has_plan:
+            start = relaxed.values
+    if start is not None:
+        round_counts(start)
+        if proven():
+            return _final(_optimal(best, bound), t0, label)
+    # 4. The full MIP in the time left, started from the best plan so far.
+    if left() > MIN_PHASE_S:
+        full = run(cm.lp, best.values if best.has_plan else None)
+        if full.status in (STATUS_OPTIMAL, STATUS_INFEASIBLE):
+            return _final(full, t0, label)
+        if full.bound is not None:
+            bound = max(bound or -math.inf, full.bound)
+        better(full)
+    if not best.has_plan:
+        return _final(SolveResult(STATUS_NO_PLAN), t0, label)
+    if proven():
+        return _final(_optimal(best, bound), t0, label)
+    best.status = STATUS_TIME_LIMIT
+    best.bound = bound
+    best.gap = _gap_of(best, bound)
+    return _final(best, t0, label)
+
+
+def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:
+    """The model with ``integer`` columns integer and ``fix`` columns fixed at ``x``."""
+    lp = copy_lp(cm.lp, integer)
     lower = np.array(cm.lp.col_lower_, dtype=float)
     upper = np.array(cm.lp.col_upper_, dtype=float)
-    others = cm.integer & ~counts
-    lower[others] = upper[others] = np.round(relaxed.values[others])
-    fixed_lp.col_lower_, fixed_lp.col_upper_ = lower, upper
-    rounded = run(fixed_lp) if left() > MIN_PHASE_S else SolveResult(STATUS_NO_PLAN)
-    if rounded.has_plan and rounded.objective is not None and bound is not None:
-        gap = max(0.0, rounded.objective - bound) / max(abs(rounded.objective), 1e-9)
-        if gap <= mip_gap + 1e-12:
-            return _final(SolveResult(STATUS_OPTIMAL, rounded.objective, bound, gap, 0.0,
-                                      "optimal", rounded.values), t0, label)
-    start = rounded.values if rounded.has_plan else None
-    full = run(cm.lp, start) if left() > MIN_PHASE_S else SolveResult(STATUS_NO_PLAN)
-    if not full.has_plan and rounded.has_plan:
-        full = rounded
-        full.status = STATUS_TIME_LIMIT
-    if full.status == STATUS_OPTIMAL:
-        return _final(full, t0, label)
-    if bound is not None and full.bound is not None:
-        full.bound = max(full.bound, bound)
-    elif bound is not None:
-        full.bound = bound
-    if full.objective is not None and full.bound is not None:
-        full.gap = max(0.0, full.objective - full.bound) / max(abs(full.objective), 1e-9)
-    return _final(full, t0, label)
+    lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    return lp
+
+
+def _gap_of(res: SolveResult, bound: float | None) -> float:
+    if res.objective is None or bound is None:
+        return math.inf
+    return max(0.0, res.objective - bound) / max(abs(res.objective), 1e-9)
+
+
+def _optimal(res: SolveResult, bound: float | None) -> SolveResult:
+    return SolveResult(STATUS_OPTIMAL, res.objective, bound, _gap_of(res, bound), 0.0,
+                       "optimal", res.values)
 
 
 def _final(res: SolveResult, t0: float, label: float) -> SolveResult:
