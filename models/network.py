@@ -16,6 +16,8 @@ from models.costs import add_cost
 from models.sets import FLOP_UNIT, MUSD, SECONDS_PER_DAY, ModelData
 
 DIRECTIONS = ("ab", "ba")
+# Traffic is modelled in Tbps so that link capacities (up to Pbps) stay near 1e3.
+GBPS_PER_TBPS = 1000.0
 
 
 def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -52,17 +54,19 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.RUN_ARC = pyo.Set(initialize=arcs, dimen=3, ordered=True)
     m.RUN_NODE = pyo.Set(initialize=[(r, s) for r in runs for s in nodes[r]], dimen=2,
                          ordered=True)
-    m.link_flow_gbps = pyo.Var(m.RUN_ARC, within=pyo.NonNegativeReals)
-    m.site_send_gbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
-    m.site_receive_gbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
+    m.link_flow_tbps = pyo.Var(m.RUN_ARC, within=pyo.NonNegativeReals)
+    m.site_send_tbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
+    m.site_receive_tbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
 
-    def peak_gbps(r: str) -> float:
+    tbps_per_gpu_pflops = st.gbps_per_pflops / GBPS_PER_TBPS
+
+    def peak_tbps(r: str) -> float:
         # Bandwidth of the most peak compute the run could ever draw: its own target.
         run = d.run(r)
         seconds = run.duration_days * SECONDS_PER_DAY
         flop = d.run_flop_cap(r) * FLOP_UNIT
         pflops = flop / (st.multi_site_efficiency * run.mfu * seconds) / 1e15
-        return st.gbps_per_pflops * pflops
+        return st.gbps_per_pflops * pflops / GBPS_PER_TBPS
 
     gpus_at: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in runs:
@@ -74,32 +78,32 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     m.network_remote_demand = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_gbps[r, s]
-        >= st.gbps_per_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
+        rule=lambda _m, r, s: m.site_send_tbps[r, s]
+        >= tbps_per_gpu_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
                                     for g in gpus_at[(r, s)])
-        - peak_gbps(r) * m.run_host[r, s]
+        - peak_tbps(r) * m.run_host[r, s]
         if gpus_at[(r, s)] else pyo.Constraint.Skip,
-        doc="A non-host member sends bandwidth for the peak PFLOP/s it contributes (Gbps)",
+        doc="A non-host member sends bandwidth for the peak PFLOP/s it contributes (Tbps)",
     )
     m.network_remote_exact = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_gbps[r, s]
-        <= st.gbps_per_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
+        rule=lambda _m, r, s: m.site_send_tbps[r, s]
+        <= tbps_per_gpu_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
                                     for g in gpus_at[(r, s)])
-        + (peak_gbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
+        + (peak_tbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
         doc="A non-host sends no more than its compute needs, so reported traffic is real",
     )
     m.network_host_sends_nothing = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_gbps[r, s] <= peak_gbps(r) * (1 - m.run_host[r, s])
+        rule=lambda _m, r, s: m.site_send_tbps[r, s] <= peak_tbps(r) * (1 - m.run_host[r, s])
         if is_candidate(r, s) else pyo.Constraint.Skip,
         doc="The host only receives (no traffic loops through it)",
     )
     m.network_host_only = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_receive_gbps[r, s]
-        <= (peak_gbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
-        doc="Only the host receives the run's traffic (Gbps)",
+        rule=lambda _m, r, s: m.site_receive_tbps[r, s]
+        <= (peak_tbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
+        doc="Only the host receives the run's traffic (Tbps)",
     )
     out_arcs: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     in_arcs: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
@@ -110,19 +114,19 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         in_arcs[(r, dst)].append((r, lk, dr))
     m.network_flow_balance = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: sum(m.link_flow_gbps[k] for k in out_arcs[(r, s)])
-        - sum(m.link_flow_gbps[k] for k in in_arcs[(r, s)])
-        == m.site_send_gbps[r, s] - m.site_receive_gbps[r, s],
-        doc="Traffic leaving a site equals what it sends less what it receives (Gbps)",
+        rule=lambda _m, r, s: sum(m.link_flow_tbps[k] for k in out_arcs[(r, s)])
+        - sum(m.link_flow_tbps[k] for k in in_arcs[(r, s)])
+        == m.site_send_tbps[r, s] - m.site_receive_tbps[r, s],
+        doc="Traffic leaving a site equals what it sends less what it receives (Tbps)",
     )
     users: dict[tuple[str, str, int], list[tuple[str, str, str]]] = defaultdict(list)
     for r, lk, dr in arcs:
         users[(lk, dr, d.run(r).ready_year)].append((r, lk, dr))
     m.network_link_bandwidth = pyo.Constraint(
         sorted(users),
-        rule=lambda _m, lk, dr, y: sum(m.link_flow_gbps[k] for k in users[(lk, dr, y)])
-        <= d.link(lk).bandwidth_gbps * built_by(lk, y),
-        doc="Traffic of a year's runs fits a built link's bandwidth, per direction (Gbps)",
+        rule=lambda _m, lk, dr, y: sum(m.link_flow_tbps[k] for k in users[(lk, dr, y)])
+        <= d.link(lk).bandwidth_gbps / GBPS_PER_TBPS * built_by(lk, y),
+        doc="Traffic of a year's runs fits a built link's bandwidth, per direction (Tbps)",
     )
 
 

@@ -1,5 +1,6 @@
-"""More pictures of a plan: native Excel charts and PNG files (matplotlib, Agg backend).
+"""Pictures of a plan: native Excel charts and PNG files (matplotlib, Agg backend).
 
+* cost by category per year (stacked columns), facility MW by site per year (lines),
 * facility MW by power source per year (stacked columns),
 * GPU fleet (installed) by type per year (stacked columns),
 * cost waterfall: discounted cost by category, adding up to the total,
@@ -12,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.workbook import Workbook
 
 from planner.data import PlanningData
 from planner.plan import Plan
 
-DATA_SHEET = "ChartData2"
+DATA_SHEET = "ChartData"
 CHART_SHEET = "Charts"
 
 
@@ -66,25 +67,49 @@ def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str) -> tuple[int, in
     return first, first + len(pivot)
 
 
-def add_more_charts(wb: Workbook, plan: Plan) -> None:
-    """Add the three native charts to the ``Charts`` sheet (created when missing)."""
+def cost_by_year(plan: Plan) -> pd.DataFrame:
+    costs = plan["Costs"]
+    if not len(costs):
+        return pd.DataFrame()
+    return costs.pivot_table(index="year", columns="category", values="nominal_usd",
+                             aggfunc="sum", fill_value=0.0) / 1e6
+
+
+def mw_by_site(plan: Plan) -> pd.DataFrame:
+    site_years = plan["SiteYears"]
+    if not len(site_years):
+        return pd.DataFrame()
+    pivot = site_years.pivot_table(index="year", columns="site_id", values="facility_mw",
+                                   aggfunc="sum", fill_value=0.0)
+    return pivot.loc[:, (pivot > 1e-6).any()]
+
+
+def add_charts(wb: Workbook, plan: Plan) -> None:
+    """Every native chart of the plan on a ``Charts`` sheet (second in the workbook),
+    their numbers on a ``ChartData`` sheet."""
     ws = wb.create_sheet(DATA_SHEET)
-    charts = wb[CHART_SHEET] if CHART_SHEET in wb.sheetnames else wb.create_sheet(CHART_SHEET)
-    top = 1 + 26 * len(charts._charts)
+    charts = wb.create_sheet(CHART_SHEET, index=1)
+    top = 1
     blocks = (
-        ("Facility MW served by source per year", mw_by_source(plan), "MW", "year"),
-        ("GPU fleet (installed) by type per year", gpu_fleet(plan), "GPUs", "year"),
+        ("Cost by category per year (M USD, nominal)", cost_by_year(plan), "M USD", "year",
+         "stacked"),
+        ("Facility MW by site per year", mw_by_site(plan), "MW", "year", "line"),
+        ("Facility MW served by source per year", mw_by_source(plan), "MW", "year",
+         "stacked"),
+        ("GPU fleet (installed) by type per year", gpu_fleet(plan), "GPUs", "year",
+         "stacked"),
         ("Cost waterfall by category (M USD, discounted)", cost_waterfall(plan), "M USD",
-         "category"),
+         "category", "waterfall"),
     )
-    for title, pivot, y_title, index_name in blocks:
+    for title, pivot, y_title, index_name, kind in blocks:
         if pivot.empty or pivot.shape[1] == 0:
             continue
         first, last = _write_block(ws, pivot, index_name)
-        chart = BarChart()
-        chart.type = "col"
-        chart.grouping = "stacked"
-        chart.overlap = 100
+        chart: BarChart | LineChart = LineChart() if kind == "line" else BarChart()
+        if isinstance(chart, BarChart):
+            chart.type = "col"
+            chart.grouping = "stacked"
+            chart.overlap = 100
         chart.title = title
         chart.y_axis.title = y_title
         chart.x_axis.title = index_name
@@ -92,7 +117,7 @@ def add_more_charts(wb: Workbook, plan: Plan) -> None:
                          max_row=last)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
-        if index_name == "category":  # waterfall: the base series is invisible
+        if kind == "waterfall":  # the base series is invisible
             base = chart.series[0]
             base.graphicalProperties.noFill = True
             base.graphicalProperties.line.noFill = True

@@ -22,6 +22,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
+from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, MUSD, gpu_resource
 from planner.data import PlanningData
 from planner.solve import CompiledModel, copy_lp
@@ -242,7 +243,7 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
             return None  # a link not built: its bandwidth is not a limit of this plan
         link = next(x for x in data.fiber_links if x.link_id == lk)
         a, b = (link.site_a, link.site_b) if dr == "ab" else (link.site_b, link.site_a)
-        f, unit, limit = 1.0, "USD per Gbps", link.bandwidth_gbps
+        f, unit, limit = 1.0 / GBPS_PER_TBPS, "USD per Gbps", link.bandwidth_gbps
         cell = cells.cell("FiberLinks", (lk,), "bandwidth_gbps")
         instance = f"{lk} {a}->{b} {y}"
         what = f"one more Gbps on link {lk} ({a}->{b}) for {y}'s runs"

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.workbook import Workbook
 
-from planner.charts import add_more_charts
+from planner.charts import add_charts
 from planner.excel import new_workbook, save_atomic, write_table
 from planner.plan import PLAN_COLUMNS, Plan
 
@@ -80,8 +78,7 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
             df = plan.tables[sheet]
             extra = [c for c in df.columns if c not in columns]
             write_table(wb.create_sheet(sheet), columns + extra, _records(df, columns + extra))
-        _add_charts(wb, plan)
-        add_more_charts(wb, plan)
+        add_charts(wb, plan)
     for name, df in result.extra_sheets.items():
         write_table(wb.create_sheet(name), list(df.columns), _records(df, list(df.columns)))
     st = result.data.settings
@@ -95,50 +92,6 @@ def _records(df: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     for row in df[columns].itertuples(index=False, name=None):
         out.append([None if (isinstance(v, float) and v != v) else v for v in row])
     return out
-
-
-def _add_charts(wb: Workbook, plan: Plan) -> None:
-    costs = plan["Costs"]
-    site_years = plan["SiteYears"]
-    ws = wb.create_sheet("ChartData")
-    cost_pivot = costs.pivot_table(index="year", columns="category", values="nominal_usd",
-                                   aggfunc="sum", fill_value=0.0) / 1e6
-    mw_pivot = site_years.pivot_table(index="year", columns="site_id", values="facility_mw",
-                                      aggfunc="sum", fill_value=0.0)
-    mw_pivot = mw_pivot.loc[:, (mw_pivot > 1e-6).any()] if len(mw_pivot) else mw_pivot
-    charts = wb.create_sheet("Charts", index=1)
-    top = 1
-    for title, pivot, y_title, chart_cls in (
-        ("Cost by category per year (M USD, nominal)", cost_pivot, "M USD", BarChart),
-        ("Facility MW by site per year", mw_pivot, "MW", LineChart),
-    ):
-        if pivot.empty or pivot.shape[1] == 0:
-            continue
-        first_row = ws.max_row + 2 if ws.max_row > 1 else 1
-        ws.cell(row=first_row, column=1, value="year")
-        for j, name in enumerate(pivot.columns, start=2):
-            ws.cell(row=first_row, column=j, value=str(name))
-        for i, (year, values) in enumerate(pivot.iterrows(), start=first_row + 1):
-            ws.cell(row=i, column=1, value=int(str(year)))
-            for j, v in enumerate(values, start=2):
-                ws.cell(row=i, column=j, value=float(v))
-        last_row = first_row + len(pivot)
-        chart = chart_cls()
-        chart.title = title
-        chart.y_axis.title = y_title
-        chart.x_axis.title = "year"
-        if isinstance(chart, BarChart):
-            chart.type = "col"
-            chart.grouping = "stacked"
-            chart.overlap = 100
-        data = Reference(ws, min_col=2, max_col=1 + pivot.shape[1], min_row=first_row,
-                         max_row=last_row)
-        cats = Reference(ws, min_col=1, min_row=first_row + 1, max_row=last_row)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        chart.width, chart.height = 24, 12
-        charts.add_chart(chart, f"A{top}")
-        top += 26
 
 
 def read_plan(path: Path | str) -> Plan:

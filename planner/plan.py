@@ -13,6 +13,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.costs import CAPEX_CATEGORIES, COST_CATEGORIES
+from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
 
 PLAN_COLUMNS: dict[str, list[str]] = {
@@ -118,7 +119,8 @@ def _flows_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     net: dict[tuple[str, str], float] = {}
     for r, lk, dr in m.RUN_ARC:
         sign = 1.0 if dr == "ab" else -1.0
-        net[(r, lk)] = net.get((r, lk), 0.0) + sign * _v(m.link_flow_gbps[r, lk, dr])
+        gbps = _v(m.link_flow_tbps[r, lk, dr]) * GBPS_PER_TBPS
+        net[(r, lk)] = net.get((r, lk), 0.0) + sign * gbps
     rows = []
     for (r, lk), gbps in net.items():
         a, b = _ends(d, lk)

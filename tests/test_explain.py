@@ -293,17 +293,17 @@ def test_plan_with_options_writes_diagnosis_and_pngs(tmp_path: Path) -> None:
 
     good = loaded(f.two_site_instance(), tmp_path, "good.xlsx")
     res = plan_with_options(good, time_limit_s=30.0, echo=lines.append)
-    assert res.plan is not None and "Constraints" in res.extra_sheets  # type: ignore[attr-defined]
+    assert res.plan is not None and "Constraints" in res.extra_sheets
     out = write_plan(res, tmp_path / "good-plan.xlsx")
     pngs = after_export(res, out, png=True, echo=lines.append)
     assert len(pngs) == 4 and all(p.stat().st_size > 1000 for p in pngs)
 
-    from planner.charts import add_more_charts
+    from planner.charts import add_charts
     from planner.excel import new_workbook
 
     wb = new_workbook()
-    add_more_charts(wb, res.plan)
-    assert len(wb["Charts"]._charts) == 3
+    add_charts(wb, res.plan)
+    assert len(wb["Charts"]._charts) == 5
 
 
 def test_cli_diff_and_explain(tmp_path: Path, cli: Any) -> None:
