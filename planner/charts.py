@@ -23,22 +23,23 @@ DATA_SHEET = "ChartData"
 CHART_SHEET = "Charts"
 
 
-def mw_by_source(plan: Plan) -> pd.DataFrame:
-    power = plan["Power"]
-    if not len(power):
+def by_year(plan: Plan, sheet: str, column: str, values: str,
+            scale: float = 1.0) -> pd.DataFrame:
+    """A plan table summed per year (rows) and ``column`` (series, all-zero ones dropped)."""
+    df = plan[sheet]
+    if not len(df):
         return pd.DataFrame()
-    pivot = power.pivot_table(index="year", columns="source_id", values="mw_served",
-                              aggfunc="sum", fill_value=0.0)
-    return pivot.loc[:, (pivot > 1e-6).any()]
+    pivot = df.pivot_table(index="year", columns=column, values=values, aggfunc="sum",
+                           fill_value=0.0) * scale
+    return pivot.loc[:, (pivot.abs() > 1e-6).any()]
+
+
+def mw_by_source(plan: Plan) -> pd.DataFrame:
+    return by_year(plan, "Power", "source_id", "mw_served")
 
 
 def gpu_fleet(plan: Plan) -> pd.DataFrame:
-    gpus = plan["GPUs"]
-    if not len(gpus):
-        return pd.DataFrame()
-    pivot = gpus.pivot_table(index="year", columns="gpu_id", values="installed",
-                             aggfunc="sum", fill_value=0)
-    return pivot.loc[:, (pivot > 0).any()]
+    return by_year(plan, "GPUs", "gpu_id", "installed")
 
 
 def cost_waterfall(plan: Plan) -> pd.DataFrame:
@@ -68,20 +69,11 @@ def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str) -> tuple[int, in
 
 
 def cost_by_year(plan: Plan) -> pd.DataFrame:
-    costs = plan["Costs"]
-    if not len(costs):
-        return pd.DataFrame()
-    return costs.pivot_table(index="year", columns="category", values="nominal_usd",
-                             aggfunc="sum", fill_value=0.0) / 1e6
+    return by_year(plan, "Costs", "category", "nominal_usd", scale=1e-6)
 
 
 def mw_by_site(plan: Plan) -> pd.DataFrame:
-    site_years = plan["SiteYears"]
-    if not len(site_years):
-        return pd.DataFrame()
-    pivot = site_years.pivot_table(index="year", columns="site_id", values="facility_mw",
-                                   aggfunc="sum", fill_value=0.0)
-    return pivot.loc[:, (pivot > 1e-6).any()]
+    return by_year(plan, "SiteYears", "site_id", "facility_mw")
 
 
 def add_charts(wb: Workbook, plan: Plan) -> None:
