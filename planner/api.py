@@ -77,11 +77,13 @@ def solve(
     on_progress: Callable[[Progress], None] | None = None,
     keep_model: bool = False,
     prepare: Callable[[pyo.ConcreteModel], None] | None = None,
+    compiler: Callable[[pyo.ConcreteModel], CompiledModel] = compile_model,
 ) -> PlanResult:
     """Build, solve and check; the plan is attached when one was found.
 
     ``prepare`` may change the built model before it is handed to HiGHS (e.g.
-    ``models.locks.fix_locks`` for reviewed decisions)."""
+    ``models.locks.fix_locks`` for reviewed decisions); ``compiler`` hands it to HiGHS
+    (``planner.reuse.ReusingCompiler`` reuses matrices across study scenarios)."""
     st = data.settings
     gap = st.mip_gap if mip_gap is None else mip_gap
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
@@ -98,7 +100,7 @@ def solve(
     if prepare is not None:
         prepare(m)
     t1 = time.perf_counter()
-    cm = compile_model(m)
+    cm = compiler(m)
     timings["handoff_s"] = time.perf_counter() - t1
     # The time limit is the user's wall-clock budget: building the model spends part of it.
     left = max(limit - (time.perf_counter() - t0), 0.01)

@@ -10,9 +10,10 @@ settings, so a rerun only solves what changed (an interrupted study resumes).
 
 Model reuse (``reuse=True``, the default): worker processes stay alive across scenarios,
 so the solver stack is imported and warmed once per worker; scenarios whose effective
-inputs are identical (a sweep step equal to the base case, say) are solved once. Each
-scenario's matrices are rebuilt: the model bakes every number into its constraints, and
-building plus compiling the reference model takes ~0.1 s of a multi-second solve.
+inputs are identical (a sweep step equal to the base case, say) are solved once; and a
+scenario that changes only costs or Supply capacities reuses the compiled matrix a worker
+already has (``planner.reuse``): only its objective and supply right-hand sides are
+recomputed from its freshly built Pyomo model, skipping the hand-off to HiGHS.
 ``reuse=False`` runs every scenario in a fresh process (no state shared between
 scenarios), which is what ``benchmarks/bench_study.py`` compares against.
 """
@@ -37,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from planner.data import PlanningData
+from planner.reuse import ReusingCompiler
 from planner.scenarios import BASE, Scenario, effective_hash, study_scenarios
 
 STATUS_CRASHED = "crashed"
@@ -75,6 +77,10 @@ class StudyResult:
 # ---------------------------------------------------------------- the worker side
 
 
+# Compiled models this worker process has seen (``planner.reuse``).
+_COMPILER = ReusingCompiler()
+
+
 def solve_task(payload: dict[str, Any]) -> Result:
     """Solve one scenario; never raises (an exception becomes status ``crashed``).
 
@@ -89,10 +95,13 @@ def solve_task(payload: dict[str, Any]) -> Result:
         if fault == "raise":
             raise RuntimeError("injected fault")
         from planner import api
+        from planner.solve import compile_model
 
-        result = api.solve(payload["data"], mip_gap=payload.get("mip_gap"),
+        data = payload["data"]
+        compiler = _COMPILER.for_data(data) if payload.get("reuse", True) else compile_model
+        result = api.solve(data, mip_gap=payload.get("mip_gap"),
                            time_limit_s=payload.get("time_limit_s"),
-                           threads=payload.get("threads", 1))
+                           threads=payload.get("threads", 1), compiler=compiler)
         out = summarize(result)
     except Exception as exc:  # a bug or solver failure in one scenario, not the study
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
@@ -301,7 +310,7 @@ def run_study(
         if key in tasks:
             key = f"{key}-{sc.name}"
         payload = {"data": sc_data, "mip_gap": mip_gap, "time_limit_s": time_limit_s,
-                   "threads": 1, "fault": fault}
+                   "threads": 1, "fault": fault, "reuse": reuse}
         tasks[key] = Task(key, [sc.name], payload, cache_key)
     if on_start is not None:
         on_start(len(scenarios), study.cache_hits)

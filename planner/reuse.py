@@ -1,0 +1,130 @@
+"""Reuse a compiled model across scenarios that change only costs or supply limits.
+
+Handing a model to HiGHS (``compile_model``: Pyomo's standard-form walk of every
+constraint) is the costly part of preparing a solve. Scenarios of a study often change
+only prices (objective coefficients) or Supply capacities (right-hand sides): then the
+constraint matrix is the same as one already compiled in this worker. ``ReusingCompiler``
+keeps compiled models keyed on everything else in the inputs, and for such a scenario
+takes the cached matrix and bounds, recomputing only the objective and the supply rows
+from the scenario's freshly built Pyomo model (whose expressions the plan is read from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn import generate_standard_repn
+
+from planner.data import SHEET_ATTRS, PlanningData
+from planner.solve import CompiledModel, compile_model, copy_lp
+
+# Columns that only enter the objective, or only the right-hand side of supply rows.
+COST_OR_RHS_COLUMNS: dict[str, frozenset[str]] = {
+    "Sites": frozenset({"shell_capex_usd_per_mw", "om_usd_per_mw_year"}),
+    "Cooling": frozenset({"capex_usd_per_mw"}),
+    "PowerSources": frozenset({"capex_usd_per_mw", "energy_usd_per_mwh", "om_usd_per_mw_year",
+                               "co2_t_per_mwh"}),
+    "SitePower": frozenset({"energy_usd_per_mwh"}),
+    "Transformers": frozenset({"capex_usd"}),
+    "GPUs": frozenset({"capex_usd", "vendor"}),
+    "FiberLinks": frozenset({"capex_usd", "om_usd_per_year"}),
+    "Supply": frozenset({"capacity"}),
+}
+COST_OR_RHS_SETTINGS = frozenset({"discount_rate", "mip_gap", "time_limit_s"})
+SUPPLY_ROWS = ("compute_gpu_supply", "compute_cowos_supply", "compute_hbm_supply",
+               "transformer_supply")
+
+
+def structure_key(data: PlanningData) -> str:
+    """A hash of every input that can change the constraint matrix or the bounds."""
+    blob: dict[str, Any] = {
+        "settings": {k: v for k, v in data.settings.model_dump().items()
+                     if k not in COST_OR_RHS_SETTINGS},
+    }
+    for sheet, attr in SHEET_ATTRS.items():
+        if sheet in ("Scenarios", "Sweeps"):
+            continue
+        skip = COST_OR_RHS_COLUMNS.get(sheet, frozenset())
+        blob[sheet] = [{k: v for k, v in row.model_dump(by_alias=True).items()
+                        if k not in skip} for row in getattr(data, attr)]
+        if sheet == "Supply":  # which rows exist matters; their capacities do not
+            blob[sheet] = [(r.year, r.resource) for r in getattr(data, attr)]
+    text = json.dumps(blob, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ReusingCompiler:
+    """A ``compile`` hook for ``planner.api.solve`` that reuses matrices it has seen."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, Compiled] = {}
+        self.key: str | None = None
+        self.reused = 0
+
+    def for_data(self, data: PlanningData) -> ReusingCompiler:
+        self.key = structure_key(data)
+        return self
+
+    def __call__(self, m: pyo.ConcreteModel) -> CompiledModel:
+        cached = self.cache.get(self.key) if self.key else None
+        if cached is not None:
+            reused = retarget(cached, m)
+            if reused is not None:
+                self.reused += 1
+                return reused
+        cm = compile_model(m)
+        if self.key:
+            # Names, not Pyomo objects: the model they belong to is freed after its solve.
+            self.cache[self.key] = Compiled(
+                cm, [v.name for v in cm.columns],
+                [(c.name, c.parent_component().name, k) for c, k in cm.rows])
+        return cm
+
+
+@dataclass
+class Compiled:
+    """A compiled model with the names of its columns and rows (family, kind)."""
+
+    cm: CompiledModel
+    columns: list[str]
+    rows: list[tuple[str, str, int]]
+
+
+def retarget(cached: Compiled, m: pyo.ConcreteModel) -> CompiledModel | None:
+    """``cached``'s matrix with ``m``'s objective and supply limits, mapped onto ``m``'s
+    variables; None when ``m`` does not fit (then it is compiled afresh)."""
+    by_name = {v.name: v for v in m.component_data_objects(pyo.Var, descend_into=True)}
+    try:
+        columns = [by_name[name] for name in cached.columns]
+    except KeyError:
+        return None
+    index = {id(v): j for j, v in enumerate(columns)}
+    objective = next(m.component_data_objects(pyo.Objective, active=True))
+    repn = generate_standard_repn(objective.expr, compute_values=True)
+    cost = np.zeros(len(columns))
+    for v, coef in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+        j = index.get(id(v))
+        if j is None:
+            return None  # a variable the cached matrix does not have
+        cost[j] += coef
+    lp = copy_lp(cached.cm.lp, cached.cm.integer)
+    lp.col_cost_ = cost
+    upper = np.array(cached.cm.lp.row_upper_, dtype=float)
+    constraints = {c.name: c for c in m.component_data_objects(pyo.Constraint, active=True)}
+    rows = []
+    for i, (name, family, kind) in enumerate(cached.rows):
+        new = constraints.get(name)
+        if new is None:
+            return None
+        rows.append((new, kind))
+        if family in SUPPLY_ROWS and kind > 0:
+            body = generate_standard_repn(new.body, compute_values=True)
+            upper[i] = pyo.value(new.upper) - float(body.constant or 0.0)
+    lp.row_upper_ = upper
+    return CompiledModel(lp=lp, columns=columns, rows=rows,
+                         offset=float(repn.constant or 0.0), integer=cached.cm.integer)
