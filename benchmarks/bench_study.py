@@ -71,6 +71,38 @@ def main() -> None:
     for w, r, n, solved, s, per_min, per, statuses in rows:
         print(f"{w:>7} {r:>5} {n:>5} {solved:>6} {s:>8.1f} {per_min:>8.1f} {per:>7.2f}  "
               f"{statuses}")
+    matrix_reuse(data, args.time_limit)
+
+
+def matrix_reuse(data: PlanningData, time_limit: float) -> None:
+    """Per scenario that changes only costs or supply capacities: build + hand-off and
+    total solve time with a freshly compiled matrix and with the base's matrix reused."""
+    import statistics
+
+    from planner.reuse import ReusingCompiler, structure_key
+    from planner.scenarios import study_scenarios
+    from planner.solve import compile_model
+
+    base_key = structure_key(data)
+    same = [(sc, d) for sc, d in study_scenarios(data)[1:] if structure_key(d) == base_key]
+    if not same:
+        print("\nno scenario changes only costs or supply capacities")
+        return
+    compiler = ReusingCompiler()
+    api.solve(data, time_limit_s=time_limit, compiler=compiler.for_data(data))
+    rows: dict[str, list[tuple[float, float]]] = {"fresh": [], "reused": []}
+    for _, d in same:
+        for label, comp in (("fresh", compile_model), ("reused", compiler.for_data(d))):
+            t0 = time.perf_counter()
+            res = api.solve(d, time_limit_s=time_limit, compiler=comp)
+            rows[label].append((res.timings.get("build_s", 0) + res.timings.get("handoff_s", 0),
+                                time.perf_counter() - t0))
+    print(f"\nmatrix reuse over {len(same)} cost/supply-only scenarios "
+          f"({', '.join(sc.name for sc, _ in same)}), medians in s:")
+    print(f"{'matrix':>8} {'build+hand-off':>15} {'per scenario':>13}")
+    for label, vals in rows.items():
+        print(f"{label:>8} {statistics.median(v[0] for v in vals):>15.3f} "
+              f"{statistics.median(v[1] for v in vals):>13.2f}")
 
 if __name__ == "__main__":
     main()
