@@ -17,12 +17,12 @@ from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
 
 PLAN_COLUMNS: dict[str, list[str]] = {
-    "Sites": ["site_id", "name", "country", "built_year", "cooling_id", "pue",
-              "it_capacity_mw", "peak_it_mw", "peak_facility_mw"],
+    "Sites": ["site_id", "built_year", "cooling_id", "pue", "peak_it_mw", "peak_facility_mw",
+              "name", "country", "it_capacity_mw"],
     "SiteYears": ["site_id", "year", "it_added_mw", "it_capacity_mw", "it_load_mw",
                   "facility_mw", "transformer_mva"],
-    "Power": ["site_id", "source_id", "year", "mw_added", "mw_total", "mw_served", "mwh",
-              "energy_cost_usd"],
+    "Power": ["site_id", "source_id", "year", "mw_added", "mw_total", "mwh", "energy_cost_usd",
+              "mw_served"],
     "Transformers": ["site_id", "transformer_id", "year", "units_added", "mva_total"],
     "GPUs": ["site_id", "gpu_id", "year", "purchased", "installed", "it_mw"],
     "Fiber": ["link_id", "site_a", "site_b", "built_year", "bandwidth_gbps", "capex_usd"],
@@ -90,8 +90,8 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
         for y in d.years:
             added = _v(m.power_add_mw[s, p, y]) if (s, p, y) in m.power_add_mw else 0.0
             served = _v(m.power_served_mw[s, p, y])
-            power.append((s, p, y, added, _v(m.power_capacity_mw[s, p, y]), served,
-                          served * hours, served * hours * price))
+            power.append((s, p, y, added, _v(m.power_capacity_mw[s, p, y]),
+                          served * hours, served * hours * price, served))
     tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
     xf = [
@@ -145,10 +145,10 @@ def _sites_table(m: pyo.ConcreteModel, d: ModelData, site_years: pd.DataFrame) -
         else:
             cooling_id = max(options, key=lambda c: _v(m.cooling_chosen[s, c]))
         site = d.site(s)
-        rows.append((s, site.name, site.country, built_year,
-                     cooling_id if built_year else None, options[cooling_id].pue,
-                     float(sy.it_capacity_mw.max()), float(sy.it_load_mw.max()),
-                     float(sy.facility_mw.max())))
+        rows.append((s, built_year, cooling_id if built_year else None,
+                     options[cooling_id].pue, float(sy.it_load_mw.max()),
+                     float(sy.facility_mw.max()), site.name, site.country,
+                     float(sy.it_capacity_mw.max())))
     return pd.DataFrame(rows, columns=PLAN_COLUMNS["Sites"])
 
 

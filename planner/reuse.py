@@ -81,8 +81,7 @@ class ReusingCompiler:
         if self.key:
             # Names, not Pyomo objects: the model they belong to is freed after its solve.
             self.cache[self.key] = Compiled(
-                cm, [v.name for v in cm.columns],
-                [(c.name, c.parent_component().name, k) for c, k in cm.rows])
+                cm, [_key(v) for v in cm.columns], [(_key(c), k) for c, k in cm.rows])
         return cm
 
 
@@ -91,16 +90,27 @@ class Compiled:
     """A compiled model with the names of its columns and rows (family, kind)."""
 
     cm: CompiledModel
-    columns: list[str]
-    rows: list[tuple[str, str, int]]
+    columns: list[Key]
+    rows: list[tuple[Key, int]]
+
+
+Key = tuple[str, Any]  # (component name, index): cheaper than Pyomo's full names
+
+
+def _key(obj: Any) -> Key:
+    return (obj.parent_component().local_name, obj.index())
+
+
+def _by_key(m: pyo.ConcreteModel, ctype: Any) -> dict[Key, Any]:
+    return {_key(x): x for x in m.component_data_objects(ctype, active=True)}
 
 
 def retarget(cached: Compiled, m: pyo.ConcreteModel) -> CompiledModel | None:
     """``cached``'s matrix with ``m``'s objective and supply limits, mapped onto ``m``'s
     variables; None when ``m`` does not fit (then it is compiled afresh)."""
-    by_name = {v.name: v for v in m.component_data_objects(pyo.Var, descend_into=True)}
+    variables = _by_key(m, pyo.Var)
     try:
-        columns = [by_name[name] for name in cached.columns]
+        columns = [variables[key] for key in cached.columns]
     except KeyError:
         return None
     index = {id(v): j for j, v in enumerate(columns)}
@@ -115,14 +125,14 @@ def retarget(cached: Compiled, m: pyo.ConcreteModel) -> CompiledModel | None:
     lp = copy_lp(cached.cm.lp, cached.cm.integer)
     lp.col_cost_ = cost
     upper = np.array(cached.cm.lp.row_upper_, dtype=float)
-    constraints = {c.name: c for c in m.component_data_objects(pyo.Constraint, active=True)}
+    constraints = _by_key(m, pyo.Constraint)
     rows = []
-    for i, (name, family, kind) in enumerate(cached.rows):
-        new = constraints.get(name)
+    for i, (key, kind) in enumerate(cached.rows):
+        new = constraints.get(key)
         if new is None:
             return None
         rows.append((new, kind))
-        if family in SUPPLY_ROWS and kind > 0:
+        if key[0] in SUPPLY_ROWS and kind > 0:
             body = generate_standard_repn(new.body, compute_values=True)
             upper[i] = pyo.value(new.upper) - float(body.constant or 0.0)
     lp.row_upper_ = upper
