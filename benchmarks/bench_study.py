@@ -88,7 +88,7 @@ def matrix_reuse(data: PlanningData, time_limit: float) -> None:
     if not same:
         print("\nno scenario changes only costs or supply capacities")
         return
-    compiler = ReusingCompiler()
+    compiler = ReusingCompiler(min_columns=0)  # measure reuse even on a small model
     api.solve(data, time_limit_s=time_limit, compiler=compiler.for_data(data))
     rows: dict[str, list[tuple[float, float]]] = {"fresh": [], "reused": []}
     for _, d in same:

@@ -31,7 +31,7 @@ def test_reused_matrix_gives_the_fresh_optimum(change: dict[str, object]) -> Non
     base = f.instance(**BASE)
     scenario = f.instance(**{**BASE, **change})
     assert structure_key(base) == structure_key(scenario)
-    compiler = ReusingCompiler()
+    compiler = ReusingCompiler(min_columns=0)
     solve(base, compiler.for_data(base))
     reused = solve(scenario, compiler.for_data(scenario))
     assert compiler.reused == 1
@@ -47,7 +47,7 @@ def test_cap_change_moves_the_mix() -> None:
     # G1 less, where whole GPUs round out cheaper).
     base, looser = f.instance(**BASE), f.instance(**{**BASE, "supply": [
         f.supply(2026, "gpu:G1", 80_000)]})
-    compiler = ReusingCompiler()
+    compiler = ReusingCompiler(min_columns=0)
     solve(base, compiler.for_data(base))
     res = solve(looser, compiler.for_data(looser))
     bought = res.plan["GPUs"].groupby("gpu_id").purchased.sum()  # type: ignore[union-attr]
@@ -58,7 +58,7 @@ def test_structural_change_is_compiled_afresh() -> None:
     base = f.instance(**BASE)
     bigger = f.instance(**{**BASE, "runs": [f.run(flop=2e25)]})
     assert structure_key(base) != structure_key(bigger)
-    compiler = ReusingCompiler()
+    compiler = ReusingCompiler(min_columns=0)
     solve(base, compiler.for_data(base))
     solve(bigger, compiler.for_data(bigger))
     assert compiler.reused == 0
