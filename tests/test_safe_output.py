@@ -289,10 +289,12 @@ def test_formula_text_in_reference_round_trips_through_cli(tmp_path: Path) -> No
     assert ran.returncode == 0, ran.output[-2000:]
     plan = openpyxl.load_workbook(out)
     seen = {}
+    header = [c.value for c in plan["Sites"][1]]
+    name_col = header.index("name")
     for row in plan["Sites"].iter_rows(min_row=2):
         assert all(c.data_type != "f" for c in row)
         if row[0].value in names:
-            assert row[1].data_type == "s"
-            seen[row[0].value] = row[1].value
+            assert row[name_col].data_type == "s"
+            seen[row[0].value] = row[name_col].value
     plan.close()
     assert seen and all(names[k] == v for k, v in seen.items()), (names, seen)
