@@ -24,7 +24,6 @@ def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:
     """The full planning MILP for validated inputs."""
     d = data if isinstance(data, ModelData) else build_model_data(data)
     m = pyo.ConcreteModel(name="ai_compute_plan")
-    m.model_data = d  # kept for result extraction; not a Pyomo component
     add_sites(m, d)
     add_power(m, d)
     add_transformers(m, d)

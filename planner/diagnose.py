@@ -122,6 +122,15 @@ def _val(v: Any) -> float:
     return 0.0 if x is None else float(x)
 
 
+# Elastic family -> (sheet, position of the row id, position of the year) in its index.
+EARLY_BUILDS: dict[str, tuple[str, int, int]] = {
+    "power_lead": ("PowerSources", 1, 2),
+    "transformer_lead": ("Transformers", 1, 2),
+    "link_lead": ("FiberLinks", 0, 1),
+    "site_earliest": ("Sites", 0, 2),
+}
+
+
 def _moves(data: PlanningData, d: ModelData, terms: list[ElasticTerm]) -> list[dict[str, Any]]:
     """The limits the fix solve moved, as workbook edits."""
     s0 = data.settings.start_year
@@ -174,18 +183,12 @@ def _moves(data: PlanningData, d: ModelData, terms: list[ElasticTerm]) -> list[d
                              run.ready_year, new - run.flop,
                              f"no limit in reach closes it: lower the target to {new:.3g}",
                              "Runs", r, "flop", run.flop, new))
-        elif fam == "power_lead":
-            key = ("PowerSources", idx[1])
-            lead[key] = min(lead.get(key, 10**6), idx[2])
-        elif fam == "transformer_lead":
-            key = ("Transformers", idx[1])
-            lead[key] = min(lead.get(key, 10**6), idx[2])
-        elif fam == "link_lead":
-            key = ("FiberLinks", idx[0])
-            lead[key] = min(lead.get(key, 10**6), idx[1])
-        elif fam == "site_earliest":
-            key = ("Sites", idx[0])
-            lead[key] = min(lead.get(key, 10**6), idx[2])
+        elif fam in EARLY_BUILDS:
+            # Builds wanted before a lead time (or earliest_year) allows: the earliest year
+            # each row's limit would have to allow.
+            sheet, id_at, year_at = EARLY_BUILDS[fam]
+            key = (sheet, idx[id_at])
+            lead[key] = min(lead.get(key, 10**6), idx[year_at])
     for (sheet, ident), year in sorted(lead.items()):
         if sheet == "Sites":
             current = d.site(ident).earliest_year

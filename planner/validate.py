@@ -21,7 +21,6 @@ from planner.schema import (
     GPU_RESOURCE_PREFIX,
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
-    SHEET_BY_NAME,
     SHEETS,
     STUDY_SHEETS,
     SUPPLY_RESOURCES,
@@ -404,6 +403,3 @@ def cross_check(data: PlanningData, *, settings_ok: bool = True) -> list[Problem
     checks = CROSS_CHECKS + (SETTINGS_CHECKS if settings_ok else ())
     return [p for check in checks for p in check(data)]
 
-
-def sheet_spec(name: str) -> SheetSpec:
-    return SHEET_BY_NAME[name]
