@@ -79,6 +79,7 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     import scipy.stats  # noqa: F401
 
     from models.build import build_model
+    from models.neighbourhood import site_columns
     from models.sets import build_model_data
     from planner import api
     from planner.check import check_plan
@@ -121,7 +122,8 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     t = time.perf_counter()
     try:
         res = solve_compiled(cm, mip_gap=MIP_GAP, time_limit_s=TIME_LIMIT_S, threads=threads,
-                             counts=api.count_columns(cm))
+                             counts=api.count_columns(cm),
+                             sites=site_columns(cm.columns, md))
     except Exception as exc:  # keep the other stages' figures when the solve layer fails
         res = SolveResult(STATUS_ERROR, seconds=time.perf_counter() - t,
                           message=f"{type(exc).__name__}: {exc}")

@@ -9,6 +9,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
+from models.linear import linear
 from models.sets import MUSD, ModelData, gpu_resource
 
 
@@ -37,8 +38,10 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
         fleet_at[(s, y)].append(g)
     m.compute_it_load = pyo.Constraint(
         m.SITE_YEAR,
-        rule=lambda _m, s, y: m.it_load_total_mw[s, y]
-        == sum(d.gpu(g).it_kw / 1000.0 * m.gpus_installed[s, g, y] for g in fleet_at[(s, y)]),
+        rule=lambda _m, s, y: linear(
+            [(1, m.it_load_total_mw[s, y])]
+            + [(-d.gpu(g).it_kw / 1000.0, m.gpus_installed[s, g, y]) for g in fleet_at[(s, y)]]
+        ) == 0,
         doc="IT load is the installed GPUs' it_kw (MW)",
     )
 
@@ -77,4 +80,4 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
         doc="HBM stacks used by the year's purchases within supply (thousand stacks)",
     )
     for s, g, y in d.gpu_buy:
-        add_cost(m, "gpu_capex", y, d.gpu(g).capex_usd / MUSD * m.gpus_bought[s, g, y])
+        add_cost(m, "gpu_capex", y, d.gpu(g).capex_usd / MUSD, m.gpus_bought[s, g, y])

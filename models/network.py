@@ -38,11 +38,11 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     for lk, y in d.link_build:
         link = d.link(lk)
-        add_cost(m, "fiber_capex", y, link.capex_usd / MUSD * m.link_built[lk, y])
+        add_cost(m, "fiber_capex", y, link.capex_usd / MUSD, m.link_built[lk, y])
         if link.om_usd_per_year:
             for z in d.years:
                 if z >= y:
-                    add_cost(m, "fiber_om", z, link.om_usd_per_year / MUSD * m.link_built[lk, y])
+                    add_cost(m, "fiber_om", z, link.om_usd_per_year / MUSD, m.link_built[lk, y])
 
     runs = [r for r in m.MULTI_RUNS]
     arcs = [(r, lk, dr) for r in runs for lk in d.run_links.get(r, []) for dr in DIRECTIONS]

@@ -10,6 +10,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
+from models.linear import linear
 from models.sets import HOURS_PER_YEAR, MUSD, ModelData
 
 
@@ -42,8 +43,10 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.power_firm = pyo.Constraint(
         m.SITE_SOURCE_YEAR,
-        rule=lambda _m, s, p, y: m.power_served_mw[s, p, y]
-        <= d.source(p).firm_fraction * m.power_capacity_mw[s, p, y],
+        rule=lambda _m, s, p, y: linear([
+            (1, m.power_served_mw[s, p, y]),
+            (-d.source(p).firm_fraction, m.power_capacity_mw[s, p, y]),
+        ]) <= 0,
         doc="A source serves at most its firm capacity (MW)",
     )
     m.power_max_mw = pyo.Constraint(
@@ -54,8 +57,10 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.power_balance = pyo.Constraint(
         m.SITE_YEAR,
-        rule=lambda _m, s, y: sum(m.power_served_mw[s, p, y] for p in sources_at.get(s, ()))
-        == m.facility_mw[s, y],
+        rule=lambda _m, s, y: linear(
+            [(1, m.power_served_mw[s, p, y]) for p in sources_at.get(s, ())]
+            + [(-1, m.facility_mw[s, y])]
+        ) == 0,
         doc="Facility power is served by the site's sources (MW)",
     )
 
@@ -66,13 +71,13 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
             else src.energy_usd_per_mwh
         for y in d.years:
             if price:
-                add_cost(m, "energy", y, price * hours / MUSD * m.power_served_mw[s, p, y])
+                add_cost(m, "energy", y, price * hours / MUSD, m.power_served_mw[s, p, y])
             if src.om_usd_per_mw_year:
-                add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD * new_mw(s, p, y))
+                add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD, new_mw(s, p, y))
         for y in builds.get((s, p), ()):
             if src.capex_usd_per_mw:
-                add_cost(m, "power_capex", y, src.capex_usd_per_mw / MUSD
-                         * m.power_add_mw[s, p, y])
+                add_cost(m, "power_capex", y, src.capex_usd_per_mw / MUSD,
+                         m.power_add_mw[s, p, y])
 
 
 def _room(d: ModelData, s: str, p: str) -> float:
@@ -115,8 +120,10 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.transformer_capacity = pyo.Constraint(
         m.GRID_SITE_YEAR,
-        rule=lambda _m, s, y: sum(m.power_served_mw[s, p, y] for p in grid_sources[s])
-        <= st.power_factor * m.transformer_mva[s, y],
+        rule=lambda _m, s, y: linear(
+            [(1, m.power_served_mw[s, p, y]) for p in grid_sources[s]]
+            + [(-st.power_factor, m.transformer_mva[s, y])]
+        ) <= 0,
         doc="Grid power at a site fits its transformers x power_factor (MW)",
     )
     capped = [y for y in d.years if ("transformer_units", y) in d.supply and by_year.get(y)]
@@ -128,5 +135,5 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     for s, t, y in d.transformer_build:
         if units[t].capex_usd:
-            add_cost(m, "transformer_capex", y, units[t].capex_usd / MUSD
-                     * m.transformer_add[s, t, y])
+            add_cost(m, "transformer_capex", y, units[t].capex_usd / MUSD,
+                     m.transformer_add[s, t, y])

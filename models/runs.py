@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
+from models.linear import linear
 from models.sets import ModelData
 
 
@@ -142,9 +143,10 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         users[(s, g, d.run(r).ready_year)].append((r, True))
     m.run_gpu_share = pyo.Constraint(
         sorted(users),
-        rule=lambda _m, s, g, y: sum(
-            (m.gpus_multi if is_multi else m.gpus_single)[r, s, g]
-            for r, is_multi in users[(s, g, y)]
-        ) <= m.gpus_installed[s, g, y],
+        rule=lambda _m, s, g, y: linear(
+            [(1, (m.gpus_multi if is_multi else m.gpus_single)[r, s, g])
+             for r, is_multi in users[(s, g, y)]]
+            + [(-1, m.gpus_installed[s, g, y])]
+        ) <= 0,
         doc="Runs of the same year use separate installed GPUs (GPUs)",
     )

@@ -166,13 +166,15 @@ def build_model_data(d: PlanningData) -> ModelData:
         })
     multi_runs = [r.run_id for r in d.runs if r.max_sites > 1]
 
-    # Links matter only to multi-site runs, and only up to the last such run's year.
-    last_need = max((r.ready_year for r in d.runs if r.max_sites > 1), default=s0 - 1)
+    # Links matter only to multi-site runs, and only from their ready years: a link built
+    # in any other year is worth no more than one built at the next such ready year, and
+    # costs no less (capex and O&M are non-negative and discounting never grows).
+    multi_years = sorted({r.ready_year for r in d.runs if r.max_sites > 1})
     link_build = [
         (link.link_id, y)
         for link in d.fiber_links
-        for y in years
-        if s0 + link.lead_years <= y <= last_need
+        for y in multi_years
+        if s0 + link.lead_years <= y <= d.settings.end_year
         and link.site_a in site_rows and link.site_b in site_rows
     ]
     built_links = {lk for lk, _ in link_build}

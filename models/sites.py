@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.costs import add_cost
+from models.linear import linear
 from models.sets import MUSD, ModelData
 
 
@@ -63,8 +64,10 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     m.site_it_capacity = pyo.Constraint(
         m.SITE_COOLING_YEAR,
-        rule=lambda _m, s, c, y: m.it_load_mw[s, c, y] <= capacity(s, c, y)
-        if (s, c) in by_site_cooling else m.it_load_mw[s, c, y] == 0,
+        rule=lambda _m, s, c, y: linear(
+            [(1, m.it_load_mw[s, c, y])]
+            + [(-1, m.it_capacity_add[s, c, b]) for b in by_site_cooling[(s, c)] if b <= y]
+        ) <= 0 if (s, c) in by_site_cooling else m.it_load_mw[s, c, y] == 0,
         doc="IT load under a cooling design never exceeds the capacity built with it (MW)",
     )
     m.site_max_it = pyo.Constraint(
@@ -89,9 +92,9 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
     for s, c, y in build:
         opt = d.cooling[s][c]
         rate = d.site(s).shell_capex_usd_per_mw + opt.capex_usd_per_mw
-        add_cost(m, "site_capex", y, rate / MUSD * m.it_capacity_add[s, c, y])
+        add_cost(m, "site_capex", y, rate / MUSD, m.it_capacity_add[s, c, y])
     for s in d.sites:
         om = d.site(s).om_usd_per_mw_year / MUSD
         if om:
             for y in d.years:
-                add_cost(m, "site_om", y, om * m.it_capacity_mw[s, y])
+                add_cost(m, "site_om", y, om, m.it_capacity_mw[s, y])

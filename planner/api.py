@@ -20,6 +20,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.build import LARGE_COUNTS, build_model
+from models.neighbourhood import site_columns
 from models.sets import ModelData, build_model_data
 from planner.check import Violation, check_plan
 from planner.data import PlanningData
@@ -106,7 +107,7 @@ def solve(
     left = max(limit - (time.perf_counter() - t0), 0.01)
     res = solve_compiled(cm, mip_gap=gap, time_limit_s=left, threads=threads,
                          on_progress=on_progress, counts=count_columns(cm),
-                         limit_label_s=limit)
+                         limit_label_s=limit, sites=site_columns(cm.columns, md))
     timings["solve_s"] = res.seconds
     out = PlanResult(data, res, timings=timings, model_size=cm.size,
                      coefficient_range=cm.coefficient_range(),

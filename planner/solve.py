@@ -14,14 +14,17 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from models.neighbourhood import SiteColumns
 
 STATUS_OPTIMAL = "optimal"
 STATUS_TIME_LIMIT = "time_limit"
@@ -38,6 +41,9 @@ STATUS_WORDS = {
 }
 GRACE_S = 2.0  # how long HiGHS may take to honour a cancel before we stop waiting
 MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
+# The site-restricted search pays only when the LP leaves most candidate sites unused;
+# otherwise it is nearly the full MIP, solved twice.
+MAX_USED_SHARE = 0.5
 INF = highspy.kHighsInf
 
 
@@ -98,7 +104,8 @@ class SolveResult:
 def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     """Pyomo model -> ``highspy.HighsLp`` (CSC matrix, bounds, integrality)."""
     t0 = time.perf_counter()
-    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    with PauseGC():  # see models.build.build_model: collections only cost time here
+        info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
     a = info.A.tocsc()
     n_col, n_row = a.shape[1], a.shape[0]
     lp = highspy.HighsLp()
@@ -156,6 +163,7 @@ def solve_compiled(
     log_file: str | None = None,
     counts: np.ndarray | None = None,
     limit_label_s: float | None = None,
+    sites: SiteColumns | None = None,
 ) -> SolveResult:
     """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
 
@@ -167,7 +175,9 @@ def solve_compiled(
     within ``mip_gap`` of the best bound; otherwise the full MIP runs in the time left,
     started from the best plan. All phases share one
     wall-clock deadline; ``limit_label_s`` is the limit named in messages (the user's
-    whole time limit, of which model building may have used a part).
+    whole time limit, of which model building may have used a part). ``sites`` tags
+    columns with their sites, so that the first plan is searched among the sites the LP
+    relaxation uses.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
@@ -201,37 +211,56 @@ def solve_compiled(
     def proven() -> bool:
         return _gap_of(best, bound) <= mip_gap + 1e-12
 
+    rounded: list[np.ndarray] = []
+
     def round_counts(x: np.ndarray) -> None:
-        """Every other integer fixed at ``x``; GPU counts integer."""
-        if left() > MIN_PHASE_S:
+        """Every other integer fixed at ``x``; GPU counts integer (once per decision set)."""
+        decisions = np.round(x[others])
+        if left() > MIN_PHASE_S and not any(np.array_equal(decisions, r) for r in rounded):
+            rounded.append(decisions)
             better(run(_fixed(cm, cm.integer, others, x)))
 
     # 1. LP relaxation: a valid bound, and proof of infeasibility when it has none.
     lp = run(copy_lp(cm.lp, np.zeros_like(cm.integer)))
     if lp.status == STATUS_INFEASIBLE:
         return _final(lp, t0, label)
-    start: np.ndarray | None = None
+    first: SolveResult | None = None
     if lp.values is not None:
         bound = lp.objective
-        # 2. Decisions the LP already takes whole are kept; the few fractional ones are
-        #    solved as a small MIP with counts continuous (a RENS-style dive).
-        whole = others & (np.abs(lp.values - np.round(lp.values)) < 1e-6)
-        if left() > MIN_PHASE_S:
-            dive = run(_fixed(cm, others, whole, lp.values), share=0.5)
-            start = dive.values if dive.has_plan else None
-    # 3. The decisions as a MIP with counts continuous, from the dive's plan: a bound for
-    #    the real problem (it relaxes it) and the plan to round. Part of the time left is
+        # 2. A first plan from a small MIP near the LP (counts continuous): among the
+        #    sites the LP uses, else keeping the decisions it already takes whole.
+        for near in _neighbourhoods(cm, others, lp.values, sites):
+            if left() <= MIN_PHASE_S:
+                break
+            res = run(near, share=0.5)
+            if res.has_plan:
+                first = res
+                break
+    # A first plan already within the gap of the LP bound is rounded at once: that may
+    # prove it optimal without the MIP over every decision.
+    if first is not None and first.values is not None and _gap_of(first, bound) <= mip_gap:
+        round_counts(first.values)
+        if proven():
+            return _final(_optimal(best, bound), t0, label)
+    # 3. The decisions as a MIP with counts continuous, from the best plan: a bound for
+    #    the real problem (it relaxes it) and a plan to round. Part of the time left is
     #    kept for rounding and the full MIP.
+    relaxed: SolveResult | None = None
     if left() > MIN_PHASE_S:
-        relaxed = run(copy_lp(cm.lp, others), start, share=0.6)
+        relaxed = run(copy_lp(cm.lp, others),
+                      best.values if best.has_plan else first.values if first else None,
+                      share=0.6)
         if relaxed.status == STATUS_INFEASIBLE:
             return _final(relaxed, t0, label)
         if relaxed.bound is not None:  # its dual bound holds even when stopped early
             bound = max(bound or -math.inf, relaxed.bound)
-        if relaxed.has_plan:
-            start = relaxed.values
-    if start is not None:
-        round_counts(start)
+    plans = [p for p in (relaxed, first) if p is not None and p.has_plan
+             and p.values is not None and p.objective is not None]
+    if plans:
+        cheapest = min(plans, key=lambda p: p.objective or math.inf)
+        if cheapest.values is not None and (
+                best.objective is None or (cheapest.objective or math.inf) < best.objective - 1e-9):
+            round_counts(cheapest.values)
         if proven():
             return _final(_optimal(best, bound), t0, label)
     # 4. The full MIP in the time left, started from the best plan so far.
@@ -250,6 +279,17 @@ def solve_compiled(
     best.bound = bound
     best.gap = _gap_of(best, bound)
     return _final(best, t0, label)
+
+
+def _neighbourhoods(cm: CompiledModel, integer: np.ndarray, x: np.ndarray,
+                    sites: SiteColumns | None) -> Iterator[Any]:
+    """Restrictions of the model near the LP solution ``x``, smallest search first, with
+    ``integer`` columns integer: every site the LP leaves unused switched off, then
+    (RENS) every integer the LP takes whole fixed there."""
+    used = sites.used_sites(x) if sites is not None else None
+    if sites is not None and used is not None and used.sum() <= MAX_USED_SHARE * len(used):
+        yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
+    yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x)
 
 
 def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:

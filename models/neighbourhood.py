@@ -1,0 +1,83 @@
+"""Which sites each variable belongs to.
+
+The solve layer uses this to search for a plan among the sites a relaxation already
+uses (a site-restricted sub-MIP): a portfolio of 1,000 candidate sites typically ends
+up using a handful, and the MIP over those few is small. Nothing here builds
+constraints; it only reads variable indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+
+from models.sets import ModelData
+
+# Variable -> position of the site id in its index.
+SITE_POSITION: dict[str, int] = {
+    "it_capacity_add": 0, "it_load_mw": 0, "power_add_mw": 0, "power_served_mw": 0,
+    "transformer_add": 0, "gpus_bought": 0,
+    "run_host": 1, "gpus_single": 1, "run_member": 1, "gpus_multi": 1,
+    "site_send_tbps": 1, "site_receive_tbps": 1,
+}
+# Variable -> position of the link id in its index (the link belongs to both its ends).
+LINK_POSITION: dict[str, int] = {"link_built": 0, "link_flow_tbps": 1}
+# Site variables that are nonzero at every site, used or not (one design is always
+# chosen): they neither show that a site is used nor may be fixed at zero.
+SITE_CHOICES: dict[str, int] = {"cooling_chosen": 0}
+# Variables of no particular site.
+SITELESS = frozenset({"run_multi"})
+
+
+@dataclass
+class SiteColumns:
+    """Columns x sites incidence, and which columns show (and switch off) site use.
+
+    ``usage[j]``: a nonzero value of column j means its sites are used; it is also a
+    column that may be fixed at zero when one of its sites is left out of a search.
+    """
+
+    incidence: sp.csr_matrix
+    usage: np.ndarray
+
+    def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+        """Mask of the sites that some usage column touches with a nonzero value."""
+        active = (self.usage & (np.abs(x) > tol)).astype(float)
+        return np.asarray(self.incidence.T @ active).ravel() > 0
+
+    def outside(self, sites: np.ndarray) -> np.ndarray:
+        """Usage columns that belong to at least one site not in the mask ``sites``."""
+        out = np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
+        return self.usage & out
+
+
+def site_columns(columns: Iterable[pyo.VarData], d: ModelData) -> SiteColumns:
+    """Tag each column with its sites; unknown variables (e.g. elastic slacks) get none."""
+    site_no = {s: i for i, s in enumerate(d.sites)}
+    ends = {lk.link_id: (lk.site_a, lk.site_b) for lk in d.inputs.fiber_links}
+    rows: list[int] = []
+    cols: list[int] = []
+    usage: list[bool] = []
+    for j, v in enumerate(columns):
+        name = v.parent_component().local_name
+        index = v.index()
+        key = index if isinstance(index, tuple) else (index,)
+        sites: tuple[str, ...] = ()
+        if name in SITE_POSITION:
+            sites = (key[SITE_POSITION[name]],)
+        elif name in LINK_POSITION:
+            sites = ends.get(key[LINK_POSITION[name]], ())
+        elif name in SITE_CHOICES:
+            sites = (key[SITE_CHOICES[name]],)
+        for s in sites:
+            if s in site_no:
+                rows.append(j)
+                cols.append(site_no[s])
+        usage.append(bool(sites) and name not in SITE_CHOICES)
+    n = len(usage)
+    incidence = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(d.sites)))
+    return SiteColumns(incidence, np.array(usage, dtype=bool))
