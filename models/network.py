@@ -13,6 +13,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
+from models.linear import Term, linear
 from models.sets import FLOP_UNIT, MUSD, SECONDS_PER_DAY, ModelData
 
 DIRECTIONS = ("ab", "ba")
@@ -76,33 +77,40 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
     def is_candidate(r: str, s: str) -> bool:
         return (r, s) in m.run_host
 
+    peak = {r: peak_tbps(r) for r in runs}
+
+    def minus_need(r: str, s: str) -> list[Term]:
+        # Minus the Tbps a member's GPUs send at peak.
+        return [(-tbps_per_gpu_pflops * d.gpu(g).bf16_tflops / 1000.0, m.gpus_multi[r, s, g])
+                for g in gpus_at[(r, s)]]
+
     m.network_remote_demand = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_tbps[r, s]
-        >= tbps_per_gpu_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
-                                    for g in gpus_at[(r, s)])
-        - peak_tbps(r) * m.run_host[r, s]
-        if gpus_at[(r, s)] else pyo.Constraint.Skip,
+        rule=lambda _m, r, s: linear(
+            [(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])] + minus_need(r, s)
+        ) >= 0 if gpus_at[(r, s)] else pyo.Constraint.Skip,
         doc="A non-host member sends bandwidth for the peak PFLOP/s it contributes (Tbps)",
     )
     m.network_remote_exact = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_tbps[r, s]
-        <= tbps_per_gpu_pflops * sum(d.gpu(g).bf16_tflops / 1000.0 * m.gpus_multi[r, s, g]
-                                    for g in gpus_at[(r, s)])
-        + (peak_tbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
+        rule=lambda _m, r, s: linear(
+            [(1, m.site_send_tbps[r, s])] + minus_need(r, s)
+            + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
+        ) <= 0,
         doc="A non-host sends no more than its compute needs, so reported traffic is real",
     )
     m.network_host_sends_nothing = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_send_tbps[r, s] <= peak_tbps(r) * (1 - m.run_host[r, s])
-        if is_candidate(r, s) else pyo.Constraint.Skip,
+        rule=lambda _m, r, s: linear([(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])])
+        <= peak[r] if is_candidate(r, s) else pyo.Constraint.Skip,
         doc="The host only receives (no traffic loops through it)",
     )
     m.network_host_only = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: m.site_receive_tbps[r, s]
-        <= (peak_tbps(r) * m.run_host[r, s] if is_candidate(r, s) else 0),
+        rule=lambda _m, r, s: linear(
+            [(1, m.site_receive_tbps[r, s])]
+            + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
+        ) <= 0,
         doc="Only the host receives the run's traffic (Tbps)",
     )
     out_arcs: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
@@ -114,9 +122,11 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         in_arcs[(r, dst)].append((r, lk, dr))
     m.network_flow_balance = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: sum(m.link_flow_tbps[k] for k in out_arcs[(r, s)])
-        - sum(m.link_flow_tbps[k] for k in in_arcs[(r, s)])
-        == m.site_send_tbps[r, s] - m.site_receive_tbps[r, s],
+        rule=lambda _m, r, s: linear(
+            [(1, m.link_flow_tbps[k]) for k in out_arcs[(r, s)]]
+            + [(-1, m.link_flow_tbps[k]) for k in in_arcs[(r, s)]]
+            + [(-1, m.site_send_tbps[r, s]), (1, m.site_receive_tbps[r, s])]
+        ) == 0,
         doc="Traffic leaving a site equals what it sends less what it receives (Tbps)",
     )
     users: dict[tuple[str, str, int], list[tuple[str, str, str]]] = defaultdict(list)
@@ -124,8 +134,11 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         users[(lk, dr, d.run(r).ready_year)].append((r, lk, dr))
     m.network_link_bandwidth = pyo.Constraint(
         sorted(users),
-        rule=lambda _m, lk, dr, y: sum(m.link_flow_tbps[k] for k in users[(lk, dr, y)])
-        <= d.link(lk).bandwidth_gbps / GBPS_PER_TBPS * built_by(lk, y),
+        rule=lambda _m, lk, dr, y: linear(
+            [(1, m.link_flow_tbps[k]) for k in users[(lk, dr, y)]]
+            + [(-d.link(lk).bandwidth_gbps / GBPS_PER_TBPS, m.link_built[lk, b])
+               for b in years_of[lk] if b <= y]
+        ) <= 0,
         doc="Traffic of a year's runs fits a built link's bandwidth, per direction (Tbps)",
     )
 

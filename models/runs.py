@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from models.linear import linear
+from models.linear import Term, linear
 from models.sets import ModelData
 
 
@@ -72,19 +72,20 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers,
                            bounds=lambda _m, r, s, g: (0, most(r, s, g, eff)))
 
-    def single_flop(r: str) -> pyo.Expression:
-        return sum(flop(r, g) * m.gpus_single[r, s, g] for s, g in single_at[r])
+    def single_flop(r: str) -> list[Term]:
+        return [(flop(r, g), m.gpus_single[r, s, g]) for s, g in single_at[r]]
 
-    def multi_flop(r: str) -> pyo.Expression:
-        return eff * sum(flop(r, g) * m.gpus_multi[r, s, g] for s, g in d.run_gpus[r])
+    def multi_flop(r: str) -> list[Term]:
+        return [(eff * flop(r, g), m.gpus_multi[r, s, g]) for s, g in d.run_gpus[r]]
 
     m.run_flop_delivered = pyo.Expression(
         reachable,
-        rule=lambda _m, r: single_flop(r) + (multi_flop(r) if r in m.MULTI_RUNS else 0),
+        rule=lambda _m, r: linear(single_flop(r)
+                                  + (multi_flop(r) if r in m.MULTI_RUNS else [])),
     )
     m.run_flop = pyo.Constraint(
         reachable,
-        rule=lambda _m, r: m.run_flop_delivered[r] >= d.run_flop(r),
+        rule=lambda _m, r: linear([(1, m.run_flop_delivered[r])]) >= d.run_flop(r),
         doc="Delivered FLOP reach the run's target (1e24 FLOP)",
     )
     m.run_one_host = pyo.Constraint(
@@ -103,9 +104,10 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.run_member_site_flop = pyo.Constraint(
         m.MULTI_RUN_SITE,
-        rule=lambda _m, r, s: eff * sum(flop(r, g) * m.gpus_multi[r, s, g]
-                                        for g in types_multi[(r, s)])
-        <= cap(r) * m.run_member[r, s],
+        rule=lambda _m, r, s: linear(
+            [(eff * flop(r, g), m.gpus_multi[r, s, g]) for g in types_multi[(r, s)]]
+            + [(-cap(r), m.run_member[r, s])]
+        ) <= 0,
         doc="A multi-site run draws FLOP only from its members (1e24 FLOP)",
     )
     m.run_host_member = pyo.Constraint(
@@ -126,13 +128,13 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     # GPU otherwise), so the target bounds each mode's FLOP: no larger big-M is needed.
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: single_flop(r) <= cap(r) * (1 - m.run_multi[r])
+        rule=lambda _m, r: linear(single_flop(r) + [(cap(r), m.run_multi[r])]) <= cap(r)
         if single_at[r] else pyo.Constraint.Skip,
         doc="Full-efficiency (single-site) GPUs only when the run is not multi-site",
     )
     m.run_multi_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: multi_flop(r) <= cap(r) * m.run_multi[r],
+        rule=lambda _m, r: linear(multi_flop(r) + [(-cap(r), m.run_multi[r])]) <= 0,
         doc="Multi-site GPUs only when the run is multi-site",
     )
 

@@ -56,16 +56,13 @@ def cost_waterfall(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["category", "base", "value"]).set_index("category")
 
 
-def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str) -> tuple[int, int]:
-    first = ws.max_row + 2 if ws.max_row > 1 else 1
-    ws.cell(row=first, column=1, value=index_name)
-    for j, name in enumerate(pivot.columns, start=2):
-        ws.cell(row=first, column=j, value=str(name))
-    for i, (key, values) in enumerate(pivot.iterrows(), start=first + 1):
-        ws.cell(row=i, column=1, value=int(key) if isinstance(key, int | float) else str(key))
-        for j, v in enumerate(values, start=2):
-            ws.cell(row=i, column=j, value=float(v))
-    return first, first + len(pivot)
+def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str, first: int) -> int:
+    """Append a table at row ``first`` (the sheet's next row); returns its last row."""
+    ws.append([index_name] + [str(name) for name in pivot.columns])
+    for key, values in pivot.iterrows():
+        ws.append([int(key) if isinstance(key, int | float) else str(key)]
+                  + [float(v) for v in values])
+    return first + len(pivot)
 
 
 def cost_by_year(plan: Plan) -> pd.DataFrame:
@@ -93,10 +90,16 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
         ("Cost waterfall by category (M USD, discounted)", cost_waterfall(plan), "M USD",
          "category", "waterfall"),
     )
+    next_row = 1
     for title, pivot, y_title, index_name, kind in blocks:
         if pivot.empty or pivot.shape[1] == 0:
             continue
-        first, last = _write_block(ws, pivot, index_name)
+        if next_row > 1:
+            ws.append([])  # a blank row between tables
+            next_row += 1
+        first = next_row
+        last = _write_block(ws, pivot, index_name, first)
+        next_row = last + 1
         chart: BarChart | LineChart = LineChart() if kind == "line" else BarChart()
         if isinstance(chart, BarChart):
             chart.type = "col"

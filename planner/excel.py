@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 FORMULA_LEADS = ("=", "+", "-", "@")
+CENTRED = Alignment(horizontal="center")
 
 
 def safe_value(value: Any) -> Any:
@@ -30,12 +30,14 @@ def safe_value(value: Any) -> Any:
     return value
 
 
-def _set(cell: Cell, value: Any) -> None:
+def _cell(ws: Any, value: Any) -> Cell:
+    """A detached cell (for ``ws.append``, write-only sheets included) holding safe text."""
     value = safe_value(value)
-    cell.value = value
+    cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         # openpyxl treats any string starting with "=" as a formula; force text.
         cell.data_type = "s"
+    return cell
 
 
 def number_format(column: str, value: Any) -> str | None:
@@ -52,32 +54,41 @@ def number_format(column: str, value: Any) -> str | None:
     return "#,##0.###"
 
 
-def write_table(ws: Worksheet, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+def write_table(ws: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 widths: dict[str, float] | None = None) -> int:
-    """Header + rows, frozen header, number formats and widths; returns the row count."""
-    for j, name in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=j)
-        _set(cell, name)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center")
+    """Header + rows, frozen header, number formats and widths; returns the row count.
+
+    Rows are appended as cells, so ``ws`` may be a write-only sheet (``new_workbook(
+    write_only=True)``: streamed to disk, several times faster on large plans); widths
+    and the frozen header are therefore set before the first row.
+    """
+    rows = [list(r) for r in rows]
     longest = [len(str(c)) for c in columns]
-    n = 0
-    for i, row in enumerate(rows, start=2):
-        n += 1
-        for j, value in enumerate(row, start=1):
-            cell = ws.cell(row=i, column=j)
-            _set(cell, value)
-            fmt = number_format(columns[j - 1], cell.value)
-            if fmt:
-                cell.number_format = fmt
-            if j <= len(longest):
-                longest[j - 1] = max(longest[j - 1], min(len(_shown(cell.value)), 60))
+    for row in rows:
+        for j, value in enumerate(row[:len(longest)]):
+            longest[j] = max(longest[j], min(len(_shown(safe_value(value))), 60))
     for j, name in enumerate(columns, start=1):
         width = (widths or {}).get(name, longest[j - 1] + 3)
         ws.column_dimensions[get_column_letter(j)].width = max(8, width)
     ws.freeze_panes = "A2"
-    return n
+    header = []
+    for name in columns:
+        cell = _cell(ws, name)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = CENTRED
+        header.append(cell)
+    ws.append(header)
+    for row in rows:
+        cells = []
+        for j, value in enumerate(row):
+            cell = _cell(ws, value)
+            fmt = number_format(columns[j] if j < len(columns) else "", cell.value)
+            if fmt:
+                cell.number_format = fmt
+            cells.append(cell)
+        ws.append(cells)
+    return len(rows)
 
 
 def _shown(value: Any) -> str:
@@ -88,9 +99,9 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def new_workbook() -> Workbook:
-    wb = Workbook()
-    default = wb.active
+def new_workbook(write_only: bool = False) -> Workbook:
+    wb = Workbook(write_only=write_only)
+    default = None if write_only else wb.active
     if default is not None:
         wb.remove(default)
     return wb

@@ -68,8 +68,9 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
 
 
 def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> Path:
-    """The plan workbook: Summary, one sheet per table, Inputs, charts; atomic save."""
-    wb = new_workbook()
+    """The plan workbook: Summary, one sheet per table, Inputs, charts; atomic save
+    (write-only: rows stream to disk)."""
+    wb = new_workbook(write_only=True)
     write_table(wb.create_sheet("Summary"), SUMMARY_COLUMNS, summary_rows(result),
                 widths={"value": 40, "item": 36, "unit": 40})
     plan = result.plan

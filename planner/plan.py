@@ -55,6 +55,12 @@ def _count(x: Any) -> int:
     return int(round(_v(x)))
 
 
+def xf_added(m: pyo.ConcreteModel) -> list[tuple[str, str, int, int]]:
+    """Transformer units added: (site, unit, year, count), nonzero only."""
+    return [(s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD
+            if (n := _count(m.transformer_add[s, t, y]))]
+
+
 def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     """Read a solved model into plan tables (workbook units)."""
     st = d.inputs.settings
@@ -78,12 +84,20 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                 d.site(s).existing_transformer_mva
             site_years.append((s, y, added, _v(m.it_capacity_mw[s, y]),
                                _v(m.it_load_total_mw[s, y]), _v(m.facility_mw[s, y]), mva))
-    tables["SiteYears"] = pd.DataFrame(site_years, columns=PLAN_COLUMNS["SiteYears"])
+    # Candidate sites the plan leaves untouched (no IT built, no power added) get no
+    # SiteYears or Power rows: on a 1,000-site portfolio they would be 95 % of the file.
+    added_power = {s for s, _, y in m.POWER_BUILD if _v(m.power_add_mw[s, _, y]) > 1e-6}
+    used = {r[0] for r in site_years if r[2] > 1e-6 or r[3] > 1e-6 or r[5] > 1e-6} \
+        | added_power | {k[0] for k in xf_added(m)}
+    tables["SiteYears"] = pd.DataFrame([r for r in site_years if r[0] in used],
+                                       columns=PLAN_COLUMNS["SiteYears"])
     tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
 
     hours = st.avg_power_fraction * HOURS_PER_YEAR
     power = []
     for s, p in d.site_power:
+        if s not in used:
+            continue
         row, src = d.site_power_row(s, p), d.source(p)
         price = row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None \
             else src.energy_usd_per_mwh
@@ -94,10 +108,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                           served * hours, served * hours * price, served))
     tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
-    xf = [
-        (s, t, y, _count(m.transformer_add[s, t, y]), _v(m.transformer_mva[s, y]))
-        for s, t, y in m.TRANSFORMER_BUILD if _count(m.transformer_add[s, t, y])
-    ]
+    xf = [(s, t, y, n, _v(m.transformer_mva[s, y])) for s, t, y, n in xf_added(m)]
     tables["Transformers"] = pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
 
     fiber = [
@@ -133,22 +144,27 @@ def _ends(d: ModelData, lk: str) -> tuple[str, str]:
     return d.link(lk).site_a, d.link(lk).site_b
 
 
+PEAK_COLUMNS = ("it_load_mw", "facility_mw", "it_capacity_mw")
+
+
 def _sites_table(m: pyo.ConcreteModel, d: ModelData, site_years: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate site; the ones the plan leaves untouched have no built_year."""
+    peaks = site_years.groupby("site_id")[list(PEAK_COLUMNS)].max().to_dict("index")
+    first = site_years[site_years.it_capacity_mw > 1e-6].groupby("site_id").year.min()
     rows = []
     for s in d.sites:
-        sy = site_years[site_years.site_id == s]
-        built = sy[sy.it_capacity_mw > 1e-6]
-        built_year = int(built.year.min()) if len(built) else None
+        built_year = int(first[s]) if s in first.index else None
         options = d.cooling[s]
         if len(options) == 1:
             cooling_id = next(iter(options))
         else:
             cooling_id = max(options, key=lambda c: _v(m.cooling_chosen[s, c]))
         site = d.site(s)
+        load, facility, capacity = (
+            [float(peaks[s][c]) for c in PEAK_COLUMNS] if s in peaks else [0.0] * 3)
         rows.append((s, built_year, cooling_id if built_year else None,
-                     options[cooling_id].pue, float(sy.it_load_mw.max()),
-                     float(sy.facility_mw.max()), site.name, site.country,
-                     float(sy.it_capacity_mw.max())))
+                     options[cooling_id].pue, load, facility, site.name, site.country,
+                     capacity))
     return pd.DataFrame(rows, columns=PLAN_COLUMNS["Sites"])
 
 

@@ -22,9 +22,9 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.neighbourhood import SiteColumns
+from planner.standard_form import standard_form
 
 STATUS_OPTIMAL = "optimal"
 STATUS_TIME_LIMIT = "time_limit"
@@ -105,28 +105,26 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     """Pyomo model -> ``highspy.HighsLp`` (CSC matrix, bounds, integrality)."""
     t0 = time.perf_counter()
     with PauseGC():  # see models.build.build_model: collections only cost time here
-        info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
-    a = info.A.tocsc()
+        sf = standard_form(m)
+    a = sf.A
     n_col, n_row = a.shape[1], a.shape[0]
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = n_row
-    c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n_col)
-    lp.col_cost_ = c[:n_col] if len(c) >= n_col else np.zeros(n_col)
+    lp.col_cost_ = sf.c
     lower = np.empty(n_col)
     upper = np.empty(n_col)
     integer = np.zeros(n_col, dtype=bool)
-    for j, v in enumerate(info.columns):
+    for j, v in enumerate(sf.columns):
         lb, ub = v.bounds
         lower[j] = -INF if lb is None else lb
         upper[j] = INF if ub is None else ub
         integer[j] = v.is_integer() or v.is_binary()
     lp.col_lower_ = lower
     lp.col_upper_ = upper
-    rhs = np.asarray(info.rhs, dtype=float)
-    kinds = np.array([k for _, k in info.rows], dtype=int)
-    lp.row_lower_ = np.where(kinds <= 0, rhs, -INF) if n_row else np.zeros(0)
-    lp.row_upper_ = np.where(kinds >= 0, rhs, INF) if n_row else np.zeros(0)
+    kinds = np.array([k for _, k in sf.rows], dtype=int)
+    lp.row_lower_ = np.where(kinds <= 0, sf.rhs, -INF) if n_row else np.zeros(0)
+    lp.row_upper_ = np.where(kinds >= 0, sf.rhs, INF) if n_row else np.zeros(0)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
@@ -135,10 +133,8 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
         highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
         for i in integer
     ]
-    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-    return CompiledModel(lp=lp, columns=list(info.columns), rows=list(info.rows),
-                         offset=offset, integer=integer,
-                         build_s=time.perf_counter() - t0)
+    return CompiledModel(lp=lp, columns=sf.columns, rows=sf.rows, offset=sf.offset,
+                         integer=integer, build_s=time.perf_counter() - t0)
 
 
 def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
