@@ -70,13 +70,7 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     """All stages in order in this (fresh) process; returns timings and sizes."""
     t_import = time.perf_counter()
     import highspy
-
-    # Pyomo's first standard-form compile resolves its deferred scipy import, which pulls
-    # in scipy.stats, scipy.integrate and scipy.spatial (~1-1.5 s here): a one-time start-up
-    # cost, counted under "imports" rather than "hand-off".
-    import scipy.integrate  # noqa: F401
-    import scipy.spatial  # noqa: F401
-    import scipy.stats  # noqa: F401
+    import scipy.sparse  # noqa: F401  (the matrix the hand-off builds)
 
     from models.build import build_model
     from models.neighbourhood import site_columns

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
-from models.linear import linear
+from models.linear import Term, linear, quantity
 from models.sets import MUSD, ModelData, gpu_resource
 
 
@@ -28,11 +28,13 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
     fleet = [(s, g, y) for (s, g) in buys for y in d.years if min(buys[(s, g)]) <= y]
     m.GPU_FLEET = pyo.Set(initialize=fleet, dimen=3, ordered=True)
 
-    def installed(s: str, g: str, y: int) -> pyo.Expression:
-        life = d.gpu(g).life_years
-        return sum(m.gpus_bought[s, g, b] for b in buys[(s, g)] if y - life < b <= y)
+    bought = dict(m.gpus_bought.items())
 
-    m.gpus_installed = pyo.Expression(m.GPU_FLEET, rule=lambda _m, s, g, y: installed(s, g, y))
+    def installed(s: str, g: str, y: int) -> list[Term]:
+        life = d.gpu(g).life_years
+        return [(1.0, bought[s, g, b]) for b in buys[(s, g)] if y - life < b <= y]
+
+    m.gpus_installed = quantity("gpus_installed", fleet, installed)
     fleet_at: dict[tuple[str, int], list[str]] = defaultdict(list)
     for s, g, y in fleet:
         fleet_at[(s, y)].append(g)

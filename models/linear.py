@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyomo.common.numeric_types import native_numeric_types, value
+from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import (
     LinearExpression,
     MonomialTermExpression,
@@ -22,14 +23,58 @@ from pyomo.core.expr.numeric_expr import (
 Term = tuple[float, Any]  # (coefficient, variable | linear expression | number)
 
 
+class Terms(list[Term]):
+    """One value of a :class:`Quantity`: its terms, spliced into rows as they are."""
+
+
+class Quantity:
+    """A linear quantity per index (``gpus_installed[s, g, y]``, ``facility_mw[s, y]``,
+    ...) kept as lists of terms rather than a Pyomo ``Expression``: rows splice the terms
+    in without building or walking an expression tree, and reports read the value from
+    the solved variables (``value``)."""
+
+    def __init__(self, name: str, terms: dict[Any, Terms]) -> None:
+        self.name = name
+        self.terms = terms
+
+    def __getitem__(self, index: Any) -> Terms:
+        return self.terms[index]
+
+    def __contains__(self, index: Any) -> bool:
+        return index in self.terms
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def value(self, index: Any) -> float:
+        return value_of(self.terms[index])
+
+
+def quantity(name: str, index: Iterable[Any], rule: Any) -> Quantity:
+    """``Quantity`` from a rule giving each index's terms (tuples unpacked as keys)."""
+    return Quantity(name, {k: Terms(rule(*k) if isinstance(k, tuple) else rule(k))
+                           for k in index})
+
+
+def value_of(terms: Iterable[Term]) -> float:
+    """The value of ``sum(c * e)`` at the variables' current values (unset counts as 0)."""
+    total = 0.0
+    for coef, expr in terms:
+        if expr.__class__ in native_numeric_types:
+            total += coef * expr
+        elif expr.__class__ is Terms:
+            total += coef * value_of(expr)
+        else:
+            total += coef * float(value(expr, exception=False) or 0.0)
+    return total
+
+
 def linear(terms: Iterable[Term]) -> LinearExpression:
     """``sum(c * e)`` as one flat ``LinearExpression`` (constants summed at the end)."""
     args: list[Any] = []
-    constant = [0.0]
-    for coef, expr in terms:
-        _collect(float(coef), expr, args, constant)
-    if constant[0]:
-        args.append(constant[0])
+    constant = _flatten(terms, 1.0, args)
+    if constant:
+        args.append(constant)
     return LinearExpression(args)
 
 
@@ -37,9 +82,7 @@ def coefficients(terms: Iterable[Term], into: dict[int, list[Any]]) -> float:
     """Add ``sum(c * e)`` to ``into`` (``id(var)`` -> ``[var, coefficient]``: Pyomo
     variables are not hashable); returns the constant part."""
     args: list[Any] = []
-    constant = [0.0]
-    for coef, expr in terms:
-        _collect(float(coef), expr, args, constant)
+    constant = _flatten(terms, 1.0, args)
     for a in args:
         c, v = a.args if a.__class__ is MonomialTermExpression else (1.0, a)
         entry = into.get(id(v))
@@ -47,7 +90,28 @@ def coefficients(terms: Iterable[Term], into: dict[int, list[Any]]) -> float:
             into[id(v)] = [v, c]
         else:
             entry[1] += c
-    return constant[0]
+    return constant
+
+
+def _flatten(terms: Iterable[Term], scale: float, args: list[Any]) -> float:
+    """Append ``scale * sum(c * e)`` to ``args`` as monomials; return the constant part.
+    Variables and ``Terms`` (the bulk of every model) take the short way."""
+    constant = 0.0
+    for coef, expr in terms:
+        k = scale * coef
+        cls = expr.__class__
+        if cls is VarData:
+            if k:
+                args.append(expr if k == 1.0 else MonomialTermExpression((k, expr)))
+        elif cls is Terms:
+            constant += _flatten(expr, k, args)
+        elif cls in native_numeric_types:
+            constant += k * expr
+        else:
+            rest = [0.0]
+            _collect(float(k), expr, args, rest)
+            constant += rest[0]
+    return constant
 
 
 def _collect(coef: float, expr: Any, args: list[Any], constant: list[float]) -> None:
@@ -56,6 +120,9 @@ def _collect(coef: float, expr: Any, args: list[Any], constant: list[float]) -> 
     cls = expr.__class__
     if cls in native_numeric_types:
         constant[0] += coef * expr
+    elif cls is Terms:
+        for c, e in expr:
+            _collect(coef * c, e, args, constant)
     elif cls is MonomialTermExpression:
         c, v = expr.args
         if c.__class__ not in native_numeric_types:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
+from models.linear import linear
+
 BUILT_MW = 1e-3  # a site counts as built in a year once this much IT capacity is online
 
 
@@ -80,6 +82,7 @@ def fix_locks(m: pyo.ConcreteModel, locks: Locks) -> None:
     m.LOCKED_SITE = pyo.Set(initialize=[(s, y) for s, y, _ in site_rows], dimen=2)
     need = {(s, y): mw for s, y, mw in site_rows}
     m.lock_site_built = pyo.Constraint(
-        m.LOCKED_SITE, rule=lambda _m, s, y: m.it_capacity_mw[s, y] >= need[(s, y)],
+        m.LOCKED_SITE,
+        rule=lambda _m, s, y: linear([(1, m.it_capacity_mw[s, y])]) >= need[(s, y)],
         doc="A locked site has (at least) its planned IT capacity online in its year (MW)",
     )

@@ -10,7 +10,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from models.costs import add_cost
-from models.linear import linear
+from models.linear import Terms, linear, quantity
 from models.sets import HOURS_PER_YEAR, MUSD, ModelData
 
 
@@ -34,12 +34,14 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.power_served_mw = pyo.Var(m.SITE_SOURCE_YEAR, within=pyo.NonNegativeReals)
 
-    def new_mw(s: str, p: str, y: int) -> pyo.Expression:
-        return sum(m.power_add_mw[s, p, b] for b in builds.get((s, p), ()) if b <= y)
+    add = dict(m.power_add_mw.items())
 
-    m.power_capacity_mw = pyo.Expression(
-        m.SITE_SOURCE_YEAR,
-        rule=lambda _m, s, p, y: d.site_power_row(s, p).existing_mw + new_mw(s, p, y),
+    def new_mw(s: str, p: str, y: int) -> Terms:
+        return Terms((1.0, add[s, p, b]) for b in builds.get((s, p), ()) if b <= y)
+
+    m.power_capacity_mw = quantity(
+        "power_capacity_mw", m.SITE_SOURCE_YEAR,
+        lambda s, p, y: [(1.0, d.site_power_row(s, p).existing_mw), *new_mw(s, p, y)],
     )
     m.power_firm = pyo.Constraint(
         m.SITE_SOURCE_YEAR,
@@ -113,10 +115,10 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.GRID_SITE_YEAR = pyo.Set(
         initialize=[(s, y) for s in d.grid_sites for y in d.years], dimen=2, ordered=True
     )
-    m.transformer_mva = pyo.Expression(
-        m.GRID_SITE_YEAR,
-        rule=lambda _m, s, y: d.site(s).existing_transformer_mva
-        + sum(units[t].mva * m.transformer_add[s, t, b] for (_, t, b) in by_site[s] if b <= y),
+    m.transformer_mva = quantity(
+        "transformer_mva", m.GRID_SITE_YEAR,
+        lambda s, y: [(1.0, d.site(s).existing_transformer_mva)]
+        + [(units[t].mva, m.transformer_add[s, t, b]) for (_, t, b) in by_site[s] if b <= y],
     )
     m.transformer_capacity = pyo.Constraint(
         m.GRID_SITE_YEAR,

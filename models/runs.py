@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from models.linear import Term, linear
+from models.linear import Term, linear, quantity
 from models.sets import ModelData
 
 
@@ -78,10 +78,9 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     def multi_flop(r: str) -> list[Term]:
         return [(eff * flop(r, g), m.gpus_multi[r, s, g]) for s, g in d.run_gpus[r]]
 
-    m.run_flop_delivered = pyo.Expression(
-        reachable,
-        rule=lambda _m, r: linear(single_flop(r)
-                                  + (multi_flop(r) if r in m.MULTI_RUNS else [])),
+    m.run_flop_delivered = quantity(
+        "run_flop_delivered", reachable,
+        lambda r: single_flop(r) + (multi_flop(r) if r in m.MULTI_RUNS else []),
     )
     m.run_flop = pyo.Constraint(
         reachable,

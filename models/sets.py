@@ -133,7 +133,7 @@ def build_model_data(d: PlanningData) -> ModelData:
 
     banned = {(e.country, e.gpu_id) for e in d.export_controls if not e.allowed}
     ready_years = sorted({r.ready_year for r in d.runs})
-    site_it = {s.site_id: usable_it_mw(d, s.site_id) for s in d.sites}
+    site_it = usable_it_mw(d)
     gpu_max_at_site: dict[tuple[str, str], int] = {}
     gpu_buy: list[tuple[str, str, int]] = []
     for s in d.sites:
@@ -196,15 +196,18 @@ def build_model_data(d: PlanningData) -> ModelData:
     )
 
 
-def usable_it_mw(d: PlanningData, site_id: str) -> float:
-    """Most IT load a site could ever carry: max_it_mw, and the firm power of every
+def usable_it_mw(d: PlanningData) -> dict[str, float]:
+    """Most IT load each site could ever carry: max_it_mw, and the firm power of every
     source at its max_mw divided by the site's best PUE. A derived bound, not a limit."""
-    site = next(s for s in d.sites if s.site_id == site_id)
     firm = {p.source_id: p.firm_fraction for p in d.power_sources}
-    power = sum(firm.get(sp.source_id, 0.0) * sp.max_mw for sp in d.site_power
-                if sp.site_id == site_id)
-    pues = [c.pue for c in d.cooling if c.site_id == site_id] or [site.pue]
-    return min(site.max_it_mw, power / min(pues))
+    power: dict[str, float] = defaultdict(float)
+    for sp in d.site_power:
+        power[sp.site_id] += firm.get(sp.source_id, 0.0) * sp.max_mw
+    best_pue: dict[str, float] = {}
+    for c in d.cooling:
+        best_pue[c.site_id] = min(c.pue, best_pue.get(c.site_id, math.inf))
+    return {s.site_id: min(s.max_it_mw, power[s.site_id] / best_pue.get(s.site_id, s.pue))
+            for s in d.sites}
 
 
 def gpu_resource(gpu_id: str) -> str:

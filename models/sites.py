@@ -1,6 +1,7 @@
 """Sites and cooling: IT capacity built over the years, one cooling design per site.
 
-Shared terms added: ``m.it_capacity_mw[s, y]`` and ``m.facility_mw[s, y]`` (expressions),
+Shared quantities added (``models.linear.Quantity``): ``m.it_capacity_mw[s, y]``,
+``m.facility_mw[s, y]`` and ``m.it_load_total_mw[s, y]``,
 and cost components ``site_capex``, ``site_om``.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.costs import add_cost
-from models.linear import linear
+from models.linear import Term, linear, quantity
 from models.sets import MUSD, ModelData
 
 
@@ -46,28 +47,27 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
         by_site_cooling.setdefault((s, c), []).append(y)
         adds_by_site.setdefault(s, []).append((s, c, y))
 
-    def capacity(s: str, c: str, y: int) -> pyo.Expression:
-        return sum(m.it_capacity_add[s, c, b] for b in by_site_cooling.get((s, c), ()) if b <= y)
+    add = dict(m.it_capacity_add.items())
+    load = dict(m.it_load_mw.items())
 
-    m.it_capacity_mw = pyo.Expression(
-        m.SITE_YEAR, rule=lambda _m, s, y: sum(capacity(s, c, y) for c in d.cooling[s])
-    )
-    m.facility_mw = pyo.Expression(
-        m.SITE_YEAR,
-        rule=lambda _m, s, y: sum(
-            opt.pue * m.it_load_mw[s, c, y] for c, opt in d.cooling[s].items()
-        ),
-    )
-    m.it_load_total_mw = pyo.Expression(
-        m.SITE_YEAR, rule=lambda _m, s, y: sum(m.it_load_mw[s, c, y] for c in d.cooling[s])
-    )
+    def capacity(s: str, c: str, y: int) -> list[Term]:
+        return [(1.0, add[s, c, b]) for b in by_site_cooling.get((s, c), ()) if b <= y]
+
+    site_years = [(s, y) for s in d.sites for y in d.years]
+    m.it_capacity_mw = quantity(
+        "it_capacity_mw", site_years,
+        lambda s, y: [t for c in d.cooling[s] for t in capacity(s, c, y)])
+    m.facility_mw = quantity(
+        "facility_mw", site_years,
+        lambda s, y: [(opt.pue, load[s, c, y]) for c, opt in d.cooling[s].items()])
+    m.it_load_total_mw = quantity(
+        "it_load_total_mw", site_years, lambda s, y: [(1.0, load[s, c, y]) for c in d.cooling[s]])
 
     m.site_it_capacity = pyo.Constraint(
         m.SITE_COOLING_YEAR,
         rule=lambda _m, s, c, y: linear(
-            [(1, m.it_load_mw[s, c, y])]
-            + [(-1, m.it_capacity_add[s, c, b]) for b in by_site_cooling[(s, c)] if b <= y]
-        ) <= 0 if (s, c) in by_site_cooling else m.it_load_mw[s, c, y] == 0,
+            [(1, load[s, c, y])] + [(-1, add[s, c, b]) for b in by_site_cooling[(s, c)] if b <= y]
+        ) <= 0 if (s, c) in by_site_cooling else load[s, c, y] == 0,
         doc="IT load under a cooling design never exceeds the capacity built with it (MW)",
     )
     m.site_max_it = pyo.Constraint(

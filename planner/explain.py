@@ -215,7 +215,7 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
     elif fam == "transformer_capacity":
         s, y = idx
         f, unit = pf, "USD per MVA"
-        limit = float(pyo.value(m.transformer_mva[s, y]))
+        limit = m.transformer_mva.value((s, y))
         cell = cells.cell("Sites", (s,), "existing_transformer_mva")
         instance = f"{s} {y}"
         what = f"one more MVA of transformer capacity at {s} in {y}"

@@ -13,6 +13,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.costs import CAPEX_CATEGORIES, COST_CATEGORIES
+from models.linear import Terms, value_of
 from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
 
@@ -47,7 +48,8 @@ class Plan:
 
 
 def _v(x: Any) -> float:
-    val = pyo.value(x, exception=False)
+    """Solved value of a variable, expression or ``models.linear.Terms``; tiny is 0."""
+    val = value_of(x) if isinstance(x, Terms) else pyo.value(x, exception=False)
     return 0.0 if val is None or abs(val) < TOL else float(val)
 
 
