@@ -20,6 +20,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.common.numeric_types import native_numeric_types
+from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import (
     LinearExpression,
     MonomialTermExpression,
@@ -93,6 +94,8 @@ def _terms(body: Any, cols: _Columns, index: list[int], data: list[float]) -> fl
             coef, v = a.args
             if coef.__class__ not in native_numeric_types:
                 raise NotFlat
+        elif cls is VarData:
+            coef, v = 1.0, a
         elif cls in native_numeric_types:
             constant += a
             continue
@@ -133,20 +136,24 @@ def _read_flat(m: pyo.ConcreteModel) -> StandardForm:
         if lb is None and ub is None:
             del index[start:], data[start:]
             continue
-        if len(index) == start:  # no free variable: a constant row
+        end = len(index)
+        if end == start:  # no free variable: a constant row
             if (lb is None or lb <= constant + 1e-9) and (ub is None or ub >= constant - 1e-9):
                 continue
             raise NotFlat  # let Pyomo's compiler report the infeasible constraint
-        row_index, row_data = index[start:], data[start:]
-        kinds = [(0, ub)] if lb is not None and lb == ub else \
-            [(k, b) for k, b in ((1, ub), (-1, lb)) if b is not None]
-        del index[start:], data[start:]
-        for kind, bound in kinds:
-            index.extend(row_index)
-            data.extend(row_data)
+        indptr.append(end)
+        if ub is None:
+            rows.append((con, -1))
+            rhs.append(float(lb) - constant)
+            continue
+        rows.append((con, 0 if lb == ub else 1))
+        rhs.append(float(ub) - constant)
+        if lb is not None and lb != ub:  # a range: its lower side is a row of its own
+            index.extend(index[start:end])
+            data.extend(data[start:end])
             indptr.append(len(index))
-            rows.append((con, kind))
-            rhs.append(float(bound) - constant)
+            rows.append((con, -1))
+            rhs.append(float(lb) - constant)
 
     n = len(cols.vars)
     a = sp.csr_matrix((np.asarray(data, dtype=float), np.asarray(index, dtype=np.int64),
