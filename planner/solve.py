@@ -182,11 +182,14 @@ def solve_compiled(
     def left() -> float:
         return deadline - time.perf_counter()
 
-    def run(lp: Any, start: np.ndarray | None = None, share: float = 1.0) -> SolveResult:
+    def run(lp: Any, start: np.ndarray | None = None, share: float = 1.0,
+            target: float | None = None) -> SolveResult:
         limit = max(left() * share, 0.01)
         h = new_highs(threads, log_file)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         h.setOptionValue("time_limit", limit)
+        if target is not None:  # stop at the first plan at least this good (total cost)
+            h.setOptionValue("objective_target", float(target - cm.offset))
         h.passModel(lp)
         if start is not None:
             _set_start(h, start)
@@ -217,7 +220,11 @@ def solve_compiled(
             # Counts rounded up usually fit (HiGHS completes the continuous part of a
             # start): an incumbent at once, so the search only has to prove it.
             up = np.where(counts, np.ceil(x - 1e-6), x)
-            better(run(_fixed(cm, cm.integer, others, x), start=up))
+            # Any rounding within the gap of the best bound proves the plan optimal:
+            # the search stops there instead of proving the rounding itself.
+            target = bound / (1.0 + 1e-9) / (1.0 - mip_gap) \
+                if bound is not None and bound > 0 and mip_gap < 1 else None
+            better(run(_fixed(cm, cm.integer, others, x), start=up, target=target))
 
     # 1. LP relaxation: a valid bound, and proof of infeasibility when it has none.
     lp = run(copy_lp(cm.lp, np.zeros_like(cm.integer)))
@@ -472,7 +479,7 @@ def _read_result(h: highspy.Highs, cm: CompiledModel, best: dict[str, Any], seco
         return SolveResult(STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[
             STATUS_INFEASIBLE])
     stopped = (status_enum.kTimeLimit, status_enum.kInterrupt, status_enum.kIterationLimit,
-               status_enum.kSolutionLimit)
+               status_enum.kSolutionLimit, status_enum.kObjectiveTarget)
     if ms in stopped:
         if x is None:
             return SolveResult(STATUS_NO_PLAN, seconds=seconds,
