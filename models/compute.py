@@ -34,7 +34,7 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
         life = d.gpu(g).life_years
         return [(1.0, bought[s, g, b]) for b in buys[(s, g)] if y - life < b <= y]
 
-    m.gpus_installed = quantity("gpus_installed", fleet, installed)
+    m.gpus_installed = quantity(fleet, installed)
     fleet_at: dict[tuple[str, int], list[str]] = defaultdict(list)
     for s, g, y in fleet:
         fleet_at[(s, y)].append(g)

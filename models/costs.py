@@ -37,7 +37,7 @@ def add_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     terms: dict[tuple[str, int], list[Term]] = m.__dict__.get("_cost_terms", {})
     index = [(c, y) for c in COST_CATEGORIES for y in d.years]
     m.COST_INDEX = pyo.Set(initialize=index, dimen=2, ordered=True)
-    m.cost_nominal = quantity("cost_nominal", index, lambda c, y: terms.get((c, y), []))
+    m.cost_nominal = quantity(index, lambda c, y: terms.get((c, y), []))
     # The objective holds each variable once, with its discounted cost summed over the
     # categories and years it appears in (O&M terms repeat a build for every later year).
     weights: dict[int, list[Any]] = {}

@@ -4,7 +4,8 @@ Pyomo's standard-form compiler reads a ``LinearExpression`` of monomials in one 
 but walks sums of sums and named ``Expression`` components node by node. Bodies that
 refer to shared quantities (``gpus_installed``, ``facility_mw``, ...) are therefore
 flattened here, at build time, into one list of monomials: on a 1,000-site portfolio
-this halves the hand-off to HiGHS. The named expressions stay on the model for reports.
+this halves the hand-off to HiGHS. Shared quantities are ``Quantity`` term lists, whose
+values the reports read from the solved variables.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ class Quantity:
     in without building or walking an expression tree, and reports read the value from
     the solved variables (``value``)."""
 
-    def __init__(self, name: str, terms: dict[Any, Terms]) -> None:
-        self.name = name
+    def __init__(self, terms: dict[Any, Terms]) -> None:
         self.terms = terms
 
     def __getitem__(self, index: Any) -> Terms:
@@ -50,10 +50,9 @@ class Quantity:
         return value_of(self.terms[index])
 
 
-def quantity(name: str, index: Iterable[Any], rule: Any) -> Quantity:
+def quantity(index: Iterable[Any], rule: Any) -> Quantity:
     """``Quantity`` from a rule giving each index's terms (tuples unpacked as keys)."""
-    return Quantity(name, {k: Terms(rule(*k) if isinstance(k, tuple) else rule(k))
-                           for k in index})
+    return Quantity({k: Terms(rule(*k) if isinstance(k, tuple) else rule(k)) for k in index})
 
 
 def value_of(terms: Iterable[Term]) -> float:
@@ -108,34 +107,30 @@ def _flatten(terms: Iterable[Term], scale: float, args: list[Any]) -> float:
         elif cls in native_numeric_types:
             constant += k * expr
         else:
-            rest = [0.0]
-            _collect(float(k), expr, args, rest)
-            constant += rest[0]
+            constant += _expression(float(k), expr, args)
     return constant
 
 
-def _collect(coef: float, expr: Any, args: list[Any], constant: list[float]) -> None:
+def _expression(coef: float, expr: Any, args: list[Any]) -> float:
+    """``_flatten`` for a Pyomo expression: monomials to ``args``; returns the constant."""
     if not coef:
-        return
+        return 0.0
     cls = expr.__class__
     if cls in native_numeric_types:
-        constant[0] += coef * expr
-    elif cls is Terms:
-        for c, e in expr:
-            _collect(coef * c, e, args, constant)
-    elif cls is MonomialTermExpression:
+        return coef * expr
+    if cls is MonomialTermExpression:
         c, v = expr.args
         if c.__class__ not in native_numeric_types:
             raise TypeError(f"non-constant coefficient in {expr}")
         args.append(MonomialTermExpression((coef * c, v)))
-    elif cls is LinearExpression or cls is SumExpression:
-        for a in expr.args:
-            _collect(coef, a, args, constant)
-    elif expr.is_named_expression_type():
-        _collect(coef, expr.expr, args, constant)
-    elif expr.is_variable_type():
+        return 0.0
+    if cls is LinearExpression or cls is SumExpression:
+        return sum(_expression(coef, a, args) for a in expr.args)
+    if expr.is_named_expression_type():
+        return _expression(coef, expr.expr, args)
+    if expr.is_variable_type():
         args.append(expr if coef == 1.0 else MonomialTermExpression((coef, expr)))
-    elif expr.is_constant():
-        constant[0] += coef * float(value(expr))
-    else:
-        raise TypeError(f"not a linear term: {expr!r}")
+        return 0.0
+    if expr.is_constant():
+        return coef * float(value(expr))
+    raise TypeError(f"not a linear term: {expr!r}")

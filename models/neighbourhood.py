@@ -8,7 +8,7 @@ constraints; it only reads variable indices.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,42 +26,34 @@ SITE_POSITION: dict[str, int] = {
 }
 # Variable -> position of the link id in its index (the link belongs to both its ends).
 LINK_POSITION: dict[str, int] = {"link_built": 0, "link_flow_tbps": 1}
-# Site variables that are nonzero at every site, used or not (one design is always
-# chosen): they neither show that a site is used nor may be fixed at zero.
-SITE_CHOICES: dict[str, int] = {"cooling_chosen": 0}
-# Variables of no particular site.
-SITELESS = frozenset({"run_multi"})
+# Variables tagged with no site: ``cooling_chosen`` is nonzero at every site, used or
+# not (one design is always chosen), so it neither shows use nor may be fixed at zero.
+UNTAGGED = frozenset({"cooling_chosen", "run_multi"})
 
 
 @dataclass
 class SiteColumns:
-    """Columns x sites incidence, and which columns show (and switch off) site use.
-
-    ``usage[j]``: a nonzero value of column j means its sites are used; it is also a
-    column that may be fixed at zero when one of its sites is left out of a search.
-    """
+    """Columns x sites incidence. A nonzero value in a column means its sites are used;
+    a column may be fixed at zero when one of its sites is left out of a search."""
 
     incidence: sp.csr_matrix
-    usage: np.ndarray
 
     def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
-        """Mask of the sites that some usage column touches with a nonzero value."""
-        active = (self.usage & (np.abs(x) > tol)).astype(float)
+        """Mask of the sites that some column touches with a nonzero value."""
+        active = (np.abs(x) > tol).astype(float)
         return np.asarray(self.incidence.T @ active).ravel() > 0
 
     def outside(self, sites: np.ndarray) -> np.ndarray:
-        """Usage columns that belong to at least one site not in the mask ``sites``."""
-        out = np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
-        return self.usage & out
+        """Columns that belong to at least one site not in the mask ``sites``."""
+        return np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
 
 
-def site_columns(columns: Iterable[pyo.VarData], d: ModelData) -> SiteColumns:
+def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
     """Tag each column with its sites; unknown variables (e.g. elastic slacks) get none."""
     site_no = {s: i for i, s in enumerate(d.sites)}
     ends = {lk.link_id: (lk.site_a, lk.site_b) for lk in d.inputs.fiber_links}
     rows: list[int] = []
     cols: list[int] = []
-    usage: list[bool] = []
     for j, v in enumerate(columns):
         name = v.parent_component().local_name
         index = v.index()
@@ -71,13 +63,9 @@ def site_columns(columns: Iterable[pyo.VarData], d: ModelData) -> SiteColumns:
             sites = (key[SITE_POSITION[name]],)
         elif name in LINK_POSITION:
             sites = ends.get(key[LINK_POSITION[name]], ())
-        elif name in SITE_CHOICES:
-            sites = (key[SITE_CHOICES[name]],)
         for s in sites:
             if s in site_no:
                 rows.append(j)
                 cols.append(site_no[s])
-        usage.append(bool(sites) and name not in SITE_CHOICES)
-    n = len(usage)
-    incidence = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(d.sites)))
-    return SiteColumns(incidence, np.array(usage, dtype=bool))
+    return SiteColumns(sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                     shape=(len(columns), len(d.sites))))

@@ -40,7 +40,7 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
         return Terms((1.0, add[s, p, b]) for b in builds.get((s, p), ()) if b <= y)
 
     m.power_capacity_mw = quantity(
-        "power_capacity_mw", m.SITE_SOURCE_YEAR,
+        m.SITE_SOURCE_YEAR,
         lambda s, p, y: [(1.0, d.site_power_row(s, p).existing_mw), *new_mw(s, p, y)],
     )
     m.power_firm = pyo.Constraint(
@@ -116,7 +116,7 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
         initialize=[(s, y) for s in d.grid_sites for y in d.years], dimen=2, ordered=True
     )
     m.transformer_mva = quantity(
-        "transformer_mva", m.GRID_SITE_YEAR,
+        m.GRID_SITE_YEAR,
         lambda s, y: [(1.0, d.site(s).existing_transformer_mva)]
         + [(units[t].mva, m.transformer_add[s, t, b]) for (_, t, b) in by_site[s] if b <= y],
     )

@@ -79,7 +79,7 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         return [(eff * flop(r, g), m.gpus_multi[r, s, g]) for s, g in d.run_gpus[r]]
 
     m.run_flop_delivered = quantity(
-        "run_flop_delivered", reachable,
+        reachable,
         lambda r: single_flop(r) + (multi_flop(r) if r in m.MULTI_RUNS else []),
     )
     m.run_flop = pyo.Constraint(

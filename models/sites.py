@@ -55,13 +55,11 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     site_years = [(s, y) for s in d.sites for y in d.years]
     m.it_capacity_mw = quantity(
-        "it_capacity_mw", site_years,
-        lambda s, y: [t for c in d.cooling[s] for t in capacity(s, c, y)])
+        site_years, lambda s, y: [t for c in d.cooling[s] for t in capacity(s, c, y)])
     m.facility_mw = quantity(
-        "facility_mw", site_years,
-        lambda s, y: [(opt.pue, load[s, c, y]) for c, opt in d.cooling[s].items()])
+        site_years, lambda s, y: [(opt.pue, load[s, c, y]) for c, opt in d.cooling[s].items()])
     m.it_load_total_mw = quantity(
-        "it_load_total_mw", site_years, lambda s, y: [(1.0, load[s, c, y]) for c in d.cooling[s]])
+        site_years, lambda s, y: [(1.0, load[s, c, y]) for c in d.cooling[s]])
 
     m.site_it_capacity = pyo.Constraint(
         m.SITE_COOLING_YEAR,

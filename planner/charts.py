@@ -56,13 +56,12 @@ def cost_waterfall(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["category", "base", "value"]).set_index("category")
 
 
-def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str, first: int) -> int:
-    """Append a table at row ``first`` (the sheet's next row); returns its last row."""
+def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str) -> None:
+    """Append a table: a header row, then one row per index value."""
     ws.append([index_name] + [str(name) for name in pivot.columns])
     for key, values in pivot.iterrows():
         ws.append([int(key) if isinstance(key, int | float) else str(key)]
                   + [float(v) for v in values])
-    return first + len(pivot)
 
 
 def cost_by_year(plan: Plan) -> pd.DataFrame:
@@ -97,8 +96,8 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
         if next_row > 1:
             ws.append([])  # a blank row between tables
             next_row += 1
-        first = next_row
-        last = _write_block(ws, pivot, index_name, first)
+        first, last = next_row, next_row + len(pivot)
+        _write_block(ws, pivot, index_name)
         next_row = last + 1
         chart: BarChart | LineChart = LineChart() if kind == "line" else BarChart()
         if isinstance(chart, BarChart):

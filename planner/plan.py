@@ -57,12 +57,6 @@ def _count(x: Any) -> int:
     return int(round(_v(x)))
 
 
-def xf_added(m: pyo.ConcreteModel) -> list[tuple[str, str, int, int]]:
-    """Transformer units added: (site, unit, year, count), nonzero only."""
-    return [(s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD
-            if (n := _count(m.transformer_add[s, t, y]))]
-
-
 def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     """Read a solved model into plan tables (workbook units)."""
     st = d.inputs.settings
@@ -88,9 +82,11 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                                _v(m.it_load_total_mw[s, y]), _v(m.facility_mw[s, y]), mva))
     # Candidate sites the plan leaves untouched (no IT built, no power added) get no
     # SiteYears or Power rows: on a 1,000-site portfolio they would be 95 % of the file.
-    added_power = {s for s, _, y in m.POWER_BUILD if _v(m.power_add_mw[s, _, y]) > 1e-6}
+    units_added = [(s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD
+                   if (n := _count(m.transformer_add[s, t, y]))]
     used = {r[0] for r in site_years if r[2] > 1e-6 or r[3] > 1e-6 or r[5] > 1e-6} \
-        | added_power | {k[0] for k in xf_added(m)}
+        | {k[0] for k in m.POWER_BUILD if _v(m.power_add_mw[k]) > 1e-6} \
+        | {k[0] for k in units_added}
     tables["SiteYears"] = pd.DataFrame([r for r in site_years if r[0] in used],
                                        columns=PLAN_COLUMNS["SiteYears"])
     tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
@@ -110,7 +106,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                           served * hours, served * hours * price, served))
     tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
-    xf = [(s, t, y, n, _v(m.transformer_mva[s, y])) for s, t, y, n in xf_added(m)]
+    xf = [(s, t, y, n, _v(m.transformer_mva[s, y])) for s, t, y, n in units_added]
     tables["Transformers"] = pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
 
     fiber = [

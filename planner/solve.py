@@ -292,9 +292,10 @@ def _neighbourhoods(cm: CompiledModel, integer: np.ndarray, x: np.ndarray,
     """Restrictions of the model near the LP solution ``x``, smallest search first, with
     ``integer`` columns integer: every site the LP leaves unused switched off, then
     (RENS) every integer the LP takes whole fixed there."""
-    used = sites.used_sites(x) if sites is not None else None
-    if sites is not None and used is not None and used.sum() <= MAX_USED_SHARE * len(used):
-        yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
+    if sites is not None:
+        used = sites.used_sites(x)
+        if used.sum() <= MAX_USED_SHARE * len(used):
+            yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
     yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x)
 
 

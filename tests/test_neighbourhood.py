@@ -15,9 +15,8 @@ import pytest
 from models.build import build_model
 from models.neighbourhood import (
     LINK_POSITION,
-    SITE_CHOICES,
     SITE_POSITION,
-    SITELESS,
+    UNTAGGED,
     site_columns,
 )
 from models.sets import build_model_data
@@ -38,7 +37,7 @@ def compiled(data: PlanningData):  # noqa: ANN201
 ], ids=["network", "transformers", "mixed"])
 def test_every_variable_has_a_site_rule(data: PlanningData) -> None:
     m = build_model(data)
-    known = set(SITE_POSITION) | set(LINK_POSITION) | set(SITE_CHOICES) | SITELESS
+    known = set(SITE_POSITION) | set(LINK_POSITION) | UNTAGGED
     names = {v.local_name for v in m.component_objects(pyo.Var)}
     assert names <= known, names - known
 

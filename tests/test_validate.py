@@ -474,16 +474,18 @@ def _csv(path: Path) -> Path:
     return out
 
 
-def _xls_named_xls(path: Path) -> Path:
-    out = path / "old.xls"
+def _old_xls(out: Path) -> Path:
+    """An OLE2 (Excel 97-2003) header, the start of every old .xls file."""
     out.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
     return out
+
+
+def _xls_named_xls(path: Path) -> Path:
+    return _old_xls(path / "old.xls")
 
 
 def _xls_renamed(path: Path) -> Path:
-    out = path / "old.xlsx"
-    out.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
-    return out
+    return _old_xls(path / "old.xlsx")
 
 
 def _text_renamed(path: Path) -> Path:
