@@ -48,7 +48,7 @@ STAGES = ("read", "build", "handoff", "solve", "extract", "check", "export")
 
 def instance(size: str, workdir: Path) -> Path:
     """The synthetic workbook of a size (generated once, then reused)."""
-    from planner.synth import SynthSpec, write_synth
+    from planner.inputs.synth import SynthSpec, write_synth
 
     sites, years, gpus, sources, links, seed = SIZES[size]
     path = workdir / f"synth-{size}-{sites}s{years}y{gpus}g{sources}p{links}l-seed{seed}.xlsx"
@@ -76,17 +76,14 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     from models.neighbourhood import site_columns
     from models.sets import build_model_data
     from planner import api
-    from planner.check import check_plan
-    from planner.export import write_plan
-    from planner.plan import extract_plan
-    from planner.solve import (
-        STATUS_ERROR,
-        SolveResult,
-        compile_model,
-        load_values,
-        new_highs,
-        solve_compiled,
-    )
+    from planner.results.check import check_plan
+    from planner.results.export import write_plan
+    from planner.solving.extract import extract_plan
+    from planner.solving.compiled import compile_model, load_values
+    from planner.solving.highs import new_highs
+    from planner.solving.pipeline import summary_facts
+    from planner.solving.status import STATUS_ERROR, SolveResult
+    from planner.solving.strategy import solve_compiled
 
     out_t: dict[str, Any] = {"import": time.perf_counter() - t_import}
     mem: dict[str, float] = {}
@@ -130,7 +127,7 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
         t = time.perf_counter()
         load_values(m, cm, res.values)
         plan = extract_plan(m, md)
-        plan.summary = api.summary_facts(data, res, plan)
+        plan.summary = summary_facts(data, res, plan)
         result.plan = plan
         out_t["extract"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -273,7 +270,8 @@ def profile(size: str, workdir: Path, top: int = 10) -> str:
     from models.build import build_model
     from models.sets import build_model_data
     from planner import api
-    from planner.solve import compile_model, new_highs
+    from planner.solving.compiled import compile_model
+    from planner.solving.highs import new_highs
 
     data = api.load(instance(size, workdir))
     prof = cProfile.Profile()

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner import api  # noqa: E402
-from planner.data import PlanningData  # noqa: E402
-from planner.scenarios import apply_changes, declared_scenarios, expand_sweeps  # noqa: E402
-from planner.study import run_study  # noqa: E402
+from planner.inputs.data import PlanningData  # noqa: E402
+from planner.studies.scenarios import apply_changes, declared_scenarios, expand_sweeps  # noqa: E402
+from planner.studies.study import run_study  # noqa: E402
 
 
 def valid_study(data: PlanningData, limit: int) -> PlanningData:
@@ -79,9 +79,9 @@ def matrix_reuse(data: PlanningData, time_limit: float) -> None:
     total solve time with a freshly compiled matrix and with the base's matrix reused."""
     import statistics
 
-    from planner.reuse import ReusingCompiler, structure_key
-    from planner.scenarios import study_scenarios
-    from planner.solve import compile_model
+    from planner.solving.compiled import compile_model
+    from planner.solving.reuse import ReusingCompiler, structure_key
+    from planner.studies.scenarios import study_scenarios
 
     base_key = structure_key(data)
     same = [(sc, d) for sc, d in study_scenarios(data)[1:] if structure_key(d) == base_key]

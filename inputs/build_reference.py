@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from planner.template import write_input_workbook
+from planner.inputs.template import write_input_workbook
 
 HERE = Path(__file__).resolve().parent
 

@@ -14,10 +14,10 @@ from models.power import add_power, add_transformers
 from models.runs import add_runs
 from models.sets import ModelData, build_model_data
 from models.sites import add_sites
-from planner.data import PlanningData
+from planner.inputs.data import PlanningData
 
 # Integer variables whose values run to hundreds of thousands (GPU counts). The solve
-# layer may treat them first as continuous: see planner.solve.solve_compiled.
+# layer may treat them first as continuous: see planner.solving.strategy.solve_compiled.
 LARGE_COUNTS = ("gpus_bought", "gpus_single", "gpus_multi")
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from models.sets import ModelData, gpu_resource
-from planner.data import PlanningData
+from planner.inputs.data import PlanningData
 
 LIMIT_FAMILIES = ("compute_cowos_supply", "compute_hbm_supply", "compute_gpu_supply",
                   "transformer_supply", "site_max_it", "power_max_mw")

@@ -10,8 +10,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from planner.data import PlanningData
-from planner.schema import GPU_RESOURCE_PREFIX
+from planner.inputs.data import PlanningData
+from planner.inputs.schema import GPU_RESOURCE_PREFIX
 
 MUSD = 1e6
 FLOP_UNIT = 1e24

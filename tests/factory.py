@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from planner.data import SHEET_ATTRS, PlanningData
-from planner.schema import (
+from planner.inputs.data import SHEET_ATTRS, PlanningData
+from planner.inputs.schema import (
     CoolingRow,
     ExportControlRow,
     FiberLinkRow,
@@ -227,7 +227,7 @@ def large_instance(n_sites: int = 12, n_gpus: int = 5, n_years: int = 8, n_runs:
 
 def write_workbook(data: PlanningData, out: Any) -> Any:
     """Write ``data`` as an input workbook (the planner's own Excel format)."""
-    from planner.template import write_input_workbook
+    from planner.inputs.template import write_input_workbook
 
     tables = {
         sheet: [row.model_dump(by_alias=True) for row in getattr(data, attr)]

@@ -20,13 +20,13 @@ import pytest
 from models.build import build_model
 from models.sets import build_model_data
 from planner import api
-from planner.check import check_plan
-from planner.data import PlanningData
-from planner.diagnose import apply_relaxation, diagnose
-from planner.explain import COUNT_VARS, attach_explanation, binding_constraints, solve_lp
-from planner.export import read_plan, write_plan
-from planner.review import diff, locks_from_plan, read_locks, review_locks
-from planner.solve import compile_model
+from planner.analysis.diagnose import apply_relaxation, diagnose
+from planner.analysis.explain import COUNT_VARS, binding_constraints, explained, solve_lp
+from planner.analysis.review import diff, locks_from_plan, read_locks, review_locks
+from planner.inputs.data import PlanningData
+from planner.results.check import check_plan
+from planner.results.export import read_plan, write_plan
+from planner.solving.compiled import compile_model
 
 REPO = Path(__file__).resolve().parents[1]
 N = 115_741  # GPUs for 1e25 FLOP
@@ -140,7 +140,7 @@ def reference_lp_cost(data: PlanningData, fixed: dict[str, float]) -> float:
     for j, v in enumerate(cm.columns):
         if cm.integer[j] and v.parent_component().name not in COUNT_VARS:
             lower[j] = upper[j] = fixed[v.name]
-    from planner.explain import copy_lp
+    from planner.analysis.explain import copy_lp
 
     lp = copy_lp(cm.lp, np.zeros(len(cm.columns), dtype=bool))
     lp.col_lower_, lp.col_upper_ = lower, upper
@@ -151,7 +151,8 @@ def test_reference_constraints_sheet(tmp_path: Path) -> None:
     data = api.load(REPO / "inputs" / "reference.xlsx")
     res = api.solve(data, keep_model=True)
     assert res.plan is not None and res.compiled is not None and res.result.values is not None
-    df = attach_explanation(res)
+    res = explained(res)
+    df = res.extra_sheets["Constraints"]
     assert len(df) and (df.impact_usd.diff().dropna() <= 1e-6).all()  # ranked
     assert all("!" in c for c in df.limit_cell)
     assert len(res.plan.summary["top_constraints"]) == 3
@@ -281,7 +282,8 @@ def test_lock_and_diff(tmp_path: Path) -> None:
 
 # ---- plan options and commands -------------------------------------------------------------
 def test_plan_with_options_writes_diagnosis_and_pngs(tmp_path: Path) -> None:
-    from planner.cmd_explain import after_export, plan_with_options
+    from planner.api import plan as plan_with_options
+    from planner.cli.plan import after_export
 
     lines: list[str] = []
     bad = loaded(f.instance(sites=[f.site(max_it_mw=100.0)]), tmp_path, "bad.xlsx")
@@ -298,8 +300,8 @@ def test_plan_with_options_writes_diagnosis_and_pngs(tmp_path: Path) -> None:
     pngs = after_export(res, out, png=True, echo=lines.append)
     assert len(pngs) == 4 and all(p.stat().st_size > 1000 for p in pngs)
 
-    from planner.charts import add_charts
-    from planner.excel import new_workbook
+    from planner.inputs.excel import new_workbook
+    from planner.results.charts import add_charts
 
     wb = new_workbook()
     add_charts(wb, res.plan)

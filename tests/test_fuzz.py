@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
-from planner.data import PlanningData
-from planner.problems import Problem
-from planner.schema import SETTINGS_SHEET, SHEETS, STUDY_SHEETS
-from planner.validate import validate_path
+from planner.inputs.data import PlanningData
+from planner.inputs.problems import Problem
+from planner.inputs.schema import SETTINGS_SHEET, SHEETS, STUDY_SHEETS
+from planner.inputs.validate import validate_path
 
 FUZZ_EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "60"))
 BASE = REFERENCE.read_bytes()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hardening_helpers import MEMORY_LIMIT, REFERENCE, assert_no_traceback, run_cli
 
-from planner.validate import validate_path
+from planner.inputs.validate import validate_path
 
 CASES = {"n": 0}
 SECONDS = 15.0  # generous for slow CI; each case takes about a second here

@@ -2,7 +2,7 @@
 
 Every test states its arithmetic in USD, MW and FLOP, solves with the real HiGHS through
 ``planner.api.solve``, and checks the status, the decisions, the objective and that the
-independent checker (``planner/check.py``) finds nothing wrong.
+independent checker (``planner/results/check.py``) finds nothing wrong.
 
 Numbers shared by most tests (``factory.instance``): one GPU delivers
 1,000 TFLOP/s x MFU 1 x 1 day = 1e15 x 86,400 = 8.64e19 FLOP to a run, draws 1 kW and
@@ -22,7 +22,7 @@ import pytest
 
 from planner import api
 from planner.api import PlanResult
-from planner.data import PlanningData
+from planner.inputs.data import PlanningData
 
 REPO = Path(__file__).resolve().parents[1]
 HOURS = 8760.0

@@ -1,7 +1,7 @@
 """The site tags of the columns, and the site-restricted search for a first plan.
 
 The solve layer searches for its first plan among the sites the LP relaxation uses
-(``models/neighbourhood.py``, ``planner.solve._neighbourhoods``). A restriction can only
+(``models/neighbourhood.py``, ``planner.solving.strategy._neighbourhoods``). A restriction can only
 find plans, never prove one optimal: the proof still comes from a bound on the full model.
 """
 
@@ -21,8 +21,9 @@ from models.neighbourhood import (
 )
 from models.sets import build_model_data
 from planner import api
-from planner.data import PlanningData
-from planner.solve import compile_model, solve_compiled
+from planner.inputs.data import PlanningData
+from planner.solving.compiled import compile_model
+from planner.solving.strategy import solve_compiled
 
 
 def compiled(data: PlanningData):  # noqa: ANN201

@@ -11,9 +11,9 @@ import openpyxl
 import pytest
 
 from planner import api
-from planner.check import check_plan
-from planner.export import read_plan
-from planner.plan import PLAN_COLUMNS
+from planner.results.check import check_plan
+from planner.results.export import read_plan
+from planner.results.tables import PLAN_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "inputs" / "reference.xlsx"

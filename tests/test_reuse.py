@@ -6,8 +6,8 @@ import factory as f
 import pytest
 
 from planner import api
-from planner.reuse import ReusingCompiler, structure_key
-from planner.solve import compile_model
+from planner.solving.compiled import compile_model
+from planner.solving.reuse import ReusingCompiler, structure_key
 
 BASE = dict(
     gpus=[f.gpu("G1", capex_usd=10_000.0), f.gpu("G2", bf16_tflops=1500.0, capex_usd=18_000.0)],

@@ -28,7 +28,7 @@ from hardening_helpers import (
 )
 
 from planner import api
-from planner.validate import validate_path
+from planner.inputs.validate import validate_path
 
 INJECTIONS = ['=HYPERLINK("http://example.invalid/x","click")', "+1", "-1", "@SUM(A1)",
               "=1+1", "-2+3", "+cmd|' /C calc'!A0"]

@@ -22,13 +22,9 @@ from hardening_helpers import (
 )
 
 from planner import api
-from planner.check import check_plan
-from planner.plan import PLAN_COLUMNS
-from planner.solve import (
-    STATUS_NO_PLAN,
-    STATUS_OPTIMAL,
-    STATUS_TIME_LIMIT,
-)
+from planner.results.check import check_plan
+from planner.results.tables import PLAN_COLUMNS
+from planner.solving.status import STATUS_NO_PLAN, STATUS_OPTIMAL, STATUS_TIME_LIMIT
 
 SLACK_S = 5.0  # allowed overrun of the whole api.solve call (build + hand-off + grace)
 
@@ -61,8 +57,8 @@ sys.path.insert(0, "tests")
 import factory as f
 import test_solver_trouble as t
 from planner import api
-from planner.check import check_plan
-from planner.plan import PLAN_COLUMNS
+from planner.results.check import check_plan
+from planner.results.tables import PLAN_COLUMNS
 
 def solver_threads():
     return [x for x in threading.enumerate() if "solve" in x.name.lower() and x.is_alive()]

@@ -1,4 +1,4 @@
-"""The fast matrix reader (``planner/standard_form.py``) against Pyomo's own compiler.
+"""The fast matrix reader (``planner/solving/standard_form.py``) against Pyomo's own compiler.
 
 Both must describe the same problem: the same rows (constraint and kind), the same
 columns (possibly in another order), and equal coefficients, right-hand sides, costs and
@@ -19,7 +19,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from models.build import build_model
 from models.locks import Locks, fix_locks
 from planner import api
-from planner.standard_form import NotFlat, _read_flat, standard_form
+from planner.solving.standard_form import NotFlat, _read_flat, standard_form
 
 REFERENCE = Path(__file__).resolve().parents[1] / "inputs" / "reference.xlsx"
 

@@ -13,11 +13,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from planner.data import PlanningData
-from planner.problems import InputError
-from planner.scenarios import effective_hash, expand_sweeps, study_scenarios, sweep_values
-from planner.schema import ScenarioRow, SweepRow
-from planner.study import run_study, write_study
+from planner.inputs.data import PlanningData
+from planner.inputs.problems import InputError
+from planner.inputs.schema import ScenarioRow, SweepRow
+from planner.studies.scenarios import effective_hash, expand_sweeps, study_scenarios, sweep_values
+from planner.studies.study import run_study, write_study
 
 TIMING = ["solve_seconds", "reason"]
 
@@ -220,8 +220,8 @@ def test_study_workbook_has_table_sweep_chart_and_plan_files(runs: dict[str, Any
 
 
 def _write_inputs(data: PlanningData, out: Path) -> Path:
-    from planner.data import SHEET_ATTRS
-    from planner.template import write_input_workbook
+    from planner.inputs.data import SHEET_ATTRS
+    from planner.inputs.template import write_input_workbook
 
     tables = {sheet: [r.model_dump(by_alias=True) for r in getattr(data, attr)]
               for sheet, attr in SHEET_ATTRS.items()}

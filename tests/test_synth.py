@@ -1,4 +1,4 @@
-"""The synthetic workbook generator: valid, feasible, deterministic (``planner.synth``)."""
+"""The synthetic workbook generator: valid, feasible, deterministic (``planner.inputs.synth``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 
 from planner import api
-from planner.solve import STATUS_OPTIMAL, STATUS_TIME_LIMIT
-from planner.synth import SynthSpec, generate, write_synth
+from planner.inputs.synth import SynthSpec, generate, write_synth
+from planner.solving.status import STATUS_OPTIMAL, STATUS_TIME_LIMIT
 
 SPECS = [
     SynthSpec(sites=5, years=2, gpus=3, sources=3, links=4, seed=0),

@@ -1,5 +1,5 @@
 """``planner template OUT.xlsx``: every contract sheet, a Settings sheet and a Guide that
-documents every column, all derived from ``planner.schema``."""
+documents every column, all derived from ``planner.inputs.schema``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Any
 import openpyxl
 import pytest
 
-from planner.schema import (
+from planner.inputs.schema import (
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
     SHEETS,
     STUDY_SHEETS,
     SettingsModel,
 )
-from planner.template import GUIDE_COLUMNS
-from planner.validate import validate_path
+from planner.inputs.template import GUIDE_COLUMNS
+from planner.inputs.validate import validate_path
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_blank_template_fails_validation_cleanly(
         where = f"Settings!B{keys.index(name) + 2} {name} = (empty): is empty"
         assert any(e.startswith(where) for e in errors), (where, errors)
     # ... and each data sheet a plan cannot do without is reported as empty.
-    from planner.validate import NEEDS_ROWS
+    from planner.inputs.validate import NEEDS_ROWS
 
     for sheet in NEEDS_ROWS:
         assert f"{sheet}: has no data rows: at least one is needed" in errors

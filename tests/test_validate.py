@@ -1,7 +1,7 @@
 """``planner validate`` on real .xlsx files: the reference workbook, edited copies of it,
 and files that are not Excel workbooks at all.
 
-Each invalid case is checked twice: through ``planner.validate.validate_path`` and
+Each invalid case is checked twice: through ``planner.inputs.validate.validate_path`` and
 through the CLI in a subprocess (exit code 1, the message on stderr, no traceback).
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from openpyxl.utils import get_column_letter
 
-from planner.problems import Problem
-from planner.schema import SHEETS
-from planner.validate import validate_path
+from planner.inputs.problems import Problem
+from planner.inputs.schema import SHEETS
+from planner.inputs.validate import validate_path
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "inputs" / "reference.xlsx"

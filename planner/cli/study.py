@@ -8,7 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
+from planner import api
+from planner.cli.common import DEFAULT_WORKBOOK, console, default_output, say, warn
+from planner.studies.study import FAILED, run_study, write_study
+
 StudyWorkbookArg = Annotated[Path, typer.Argument(help="Input workbook with Scenarios/Sweeps")]
 
 
@@ -50,10 +53,6 @@ def register(app: typer.Typer) -> None:
 def run_study_command(workbook: Path, out: Path | None, workers: int | None,
                       scheduler: str | None, time_limit: float | None, mip_gap: float | None,
                       reuse: bool, cache: bool, quiet: bool) -> None:
-    from planner import api
-    from planner.cli import console, default_output, err
-    from planner.study import run_study, write_study
-
     data = api.load(workbook)
     target = out or default_output(workbook, "study")
     cache_dir = target.with_name(f"{target.stem}-cache") if cache else None
@@ -70,19 +69,17 @@ def run_study_command(workbook: Path, out: Path | None, workers: int | None,
                 "reuse": reuse}
     written = write_study(study, data, target, inputs=workbook, settings=settings)
     if written != target:
-        err.print(f"could not write {target}; the study was written to {written} instead",
-                  markup=False)
+        warn(f"could not write {target}; the study was written to {written} instead")
     print_table(study)
     failed = sum(1 for r in study.results.values() if r.get("objective_usd") is None)
-    console.print(f"{len(study.scenarios)} scenarios ({study.solved} solved, "
-                  f"{study.cache_hits} from cache, {failed} without a plan) in "
-                  f"{study.seconds:.1f} s; study written to {written}", markup=False)
+    say(f"{len(study.scenarios)} scenarios ({study.solved} solved, "
+        f"{study.cache_hits} from cache, {failed} without a plan) in "
+        f"{study.seconds:.1f} s; study written to {written}")
 
 
 def print_table(study: Any) -> None:
     from rich.table import Table
 
-    from planner.cli import console
 
     table = Table(title="Study", show_header=True)
     for name, justify in (("scenario", "left"), ("status", "left"), ("cost (B USD)", "right"),
@@ -118,8 +115,6 @@ class StudyProgress:
             TimeRemainingColumn,
         )
 
-        from planner.cli import console
-
         self.progress = Progress(
             TextColumn("[bold]study"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"), TextColumn("elapsed"),
@@ -129,8 +124,6 @@ class StudyProgress:
         self.task = self.progress.add_task("study", total=total, failed=0, last="")
 
     def update(self, name: str, result: dict[str, Any], cached: bool) -> None:
-        from planner.study import FAILED
-
         if result.get("status") in FAILED:
             self.failed += 1
         if self.progress is not None:

@@ -25,9 +25,10 @@ import pyomo.environ as pyo
 from models.build import build_model
 from models.elastic import ElasticTerm, add_elastic, loosen
 from models.sets import FLOP_UNIT, ModelData, build_model_data
-from planner.api import count_columns
-from planner.data import PlanningData
-from planner.solve import compile_model, load_values, solve_compiled
+from planner.inputs.data import PlanningData
+from planner.solving.compiled import compile_model, load_values
+from planner.solving.pipeline import count_columns
+from planner.solving.strategy import solve_compiled
 
 COLUMNS = ["run_id", "limit_cell", "limit", "year", "needed_change", "reading",
            "sheet", "key", "column", "current_value", "new_value"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.problems import InputError, Problem
+from planner.inputs.problems import InputError, Problem
 
 MAX_UNPACKED_BYTES = 400_000_000
 MAX_COMPRESSION_RATIO = 200

@@ -1,51 +1,23 @@
-"""A plan as tables: read from a solved model, written to and read from Excel.
+"""Read a solved Pyomo model into plan tables (workbook units: USD, MW, FLOP).
 
-The sheet and column names below are the plan's interface (``planner check``, pandas,
-other tools read them back). Quantities are in workbook units: USD, MW, FLOP.
+The tables and their columns are ``planner.results.tables``; this is the only place that
+reads them off the model, so the results layer never sees Pyomo.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.costs import CAPEX_CATEGORIES, COST_CATEGORIES
+from models.costs import COST_CATEGORIES
 from models.linear import Terms, value_of
 from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
+from planner.results.tables import PLAN_COLUMNS, Plan
 
-PLAN_COLUMNS: dict[str, list[str]] = {
-    "Sites": ["site_id", "built_year", "cooling_id", "pue", "peak_it_mw", "peak_facility_mw",
-              "name", "country", "it_capacity_mw"],
-    "SiteYears": ["site_id", "year", "it_added_mw", "it_capacity_mw", "it_load_mw",
-                  "facility_mw", "transformer_mva"],
-    "Power": ["site_id", "source_id", "year", "mw_added", "mw_total", "mwh", "energy_cost_usd",
-              "mw_served"],
-    "Transformers": ["site_id", "transformer_id", "year", "units_added", "mva_total"],
-    "GPUs": ["site_id", "gpu_id", "year", "purchased", "installed", "it_mw"],
-    "Fiber": ["link_id", "site_a", "site_b", "built_year", "bandwidth_gbps", "capex_usd"],
-    "Runs": ["run_id", "ready_year", "host_site", "sites", "gpus", "flop_required",
-             "flop_delivered", "multi_site", "cost_usd_per_1e24_flop"],
-    "RunGPUs": ["run_id", "site_id", "gpu_id", "gpus", "flop_delivered"],
-    "FiberFlows": ["run_id", "link_id", "from_site", "to_site", "gbps"],
-    "Costs": ["year", "category", "nominal_usd", "discounted_usd"],
-}
 TOL = 1e-7
-
-
-@dataclass
-class Plan:
-    """Every table of a plan, plus the summary facts."""
-
-    tables: dict[str, pd.DataFrame]
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, sheet: str) -> pd.DataFrame:
-        return self.tables[sheet]
-
 
 def _v(x: Any) -> float:
     """Solved value of a variable, expression or ``models.linear.Terms``; tiny is 0."""
@@ -205,9 +177,3 @@ def _run_tables(m: pyo.ConcreteModel, d: ModelData,
             pd.DataFrame(runs, columns=PLAN_COLUMNS["Runs"]))
 
 
-def cost_split(costs: pd.DataFrame) -> dict[str, float]:
-    """Undiscounted capex and opex, and the discounted total (USD)."""
-    capex = costs[costs.category.isin(CAPEX_CATEGORIES)].nominal_usd.sum()
-    opex = costs[~costs.category.isin(CAPEX_CATEGORIES)].nominal_usd.sum()
-    return {"capex_usd": float(capex), "opex_usd": float(opex),
-            "discounted_total_usd": float(costs.discounted_usd.sum())}

@@ -16,8 +16,8 @@ import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.workbook import Workbook
 
-from planner.data import PlanningData
-from planner.plan import Plan
+from planner.inputs.data import PlanningData
+from planner.results.tables import Plan
 
 DATA_SHEET = "ChartData"
 CHART_SHEET = "Charts"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from planner.data import PlanningData
-from planner.plan import Plan
+from planner.inputs.data import PlanningData
+from planner.results.tables import Plan
 
 REL_TOL = 1e-5
 HOURS = 8760.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from planner.schema import (
+from planner.inputs.schema import (
     CoolingRow,
     ExportControlRow,
     FiberLinkRow,

@@ -1,4 +1,4 @@
-"""The blank template and its Guide sheet, both derived from ``planner.schema``."""
+"""The blank template and its Guide sheet, both derived from ``planner.inputs.schema``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from planner.excel import new_workbook, save_atomic, write_table
-from planner.schema import (
+from planner.inputs.excel import new_workbook, save_atomic, write_table
+from planner.inputs.schema import (
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
     SHEETS,

@@ -1,6 +1,6 @@
 """Turn raw workbook rows into validated ``PlanningData``, collecting every problem.
 
-Types, units and ranges come from ``planner.schema``; the cross-sheet checks below are
+Types, units and ranges come from ``planner.inputs.schema``; the cross-sheet checks below are
 data: a condition and the message a spreadsheet user sees.
 """
 
@@ -15,9 +15,10 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from planner.data import SHEET_ATTRS, CellMap, PlanningData
-from planner.problems import InputError, Problem, short
-from planner.schema import (
+from planner.inputs.data import SHEET_ATTRS, CellMap, PlanningData
+from planner.inputs.problems import InputError, Problem, short
+from planner.inputs.reader import RawSheet, RawWorkbook, read_workbook
+from planner.inputs.schema import (
     GPU_RESOURCE_PREFIX,
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
@@ -29,7 +30,6 @@ from planner.schema import (
     SheetSpec,
     field_expect,
 )
-from planner.workbook import RawSheet, RawWorkbook, read_workbook
 
 NEEDS_ROWS = ("Sites", "PowerSources", "SitePower", "GPUs", "Runs")
 TRUE_WORDS = {"true", "yes", "y", "1", "x"}

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from planner.data import SHEET_ATTRS, PlanningData
-from planner.problems import InputError, Problem
-from planner.schema import (
+from planner.inputs.data import SHEET_ATTRS, PlanningData
+from planner.inputs.problems import InputError, Problem
+from planner.inputs.schema import (
     SETTINGS_SHEET,
     SHEETS,
     STUDY_SHEETS,
@@ -39,7 +39,7 @@ from planner.schema import (
     SheetSpec,
     field_expect,
 )
-from planner.validate import _kind, coerce, cross_check
+from planner.inputs.validate import _kind, coerce, cross_check
 
 SCENARIOS_SHEET = "Scenarios"
 SWEEPS_SHEET = "Sweeps"

@@ -13,8 +13,10 @@ measured from one coefficient of each row (``_row_scale``) instead of being assu
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import highspy
 import numpy as np
@@ -24,11 +26,9 @@ from pyomo.repn import generate_standard_repn
 
 from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, MUSD, gpu_resource
-from planner.data import PlanningData
-from planner.solve import CompiledModel, copy_lp
-
-if TYPE_CHECKING:
-    from planner.api import PlanResult
+from planner.inputs.data import PlanningData
+from planner.solving.compiled import CompiledModel, copy_lp
+from planner.solving.pipeline import PlanResult
 
 COLUMNS = ["family", "instance", "limit_cell", "limit_value", "used", "slack",
            "shadow_price", "unit", "reading", "impact_usd"]
@@ -77,14 +77,22 @@ def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> p
     return df[COLUMNS] if not include_slack else df
 
 
-def attach_explanation(result: PlanResult, *, top: int = 3) -> pd.DataFrame:
-    """Compute the ``Constraints`` sheet, add it to ``result.extra_sheets`` and put the
-    top ``top`` binding limits (run targets last) into ``plan.summary["top_constraints"]``."""
-    df = binding_constraints(result)
-    result.extra_sheets["Constraints"] = df
-    if result.plan is not None:
-        result.plan.summary["top_constraints"] = top_readings(df, top)
-    return df
+def explained(result: PlanResult, *, top: int = 3,
+              warn: Callable[[str], Any] = print) -> PlanResult:
+    """``result`` with its ``Constraints`` sheet and the top ``top`` binding limits (run
+    targets last) in ``plan.summary["top_constraints"]``; unchanged, with a warning, when
+    the pricing LP fails (that must never lose the plan)."""
+    if result.plan is None:
+        return result
+    try:
+        table = binding_constraints(result)
+    except RuntimeError as exc:
+        warn(f"warning: binding constraints not computed: {exc}")
+        return result
+    summary = {**result.plan.summary, "top_constraints": top_readings(table, top)}
+    return dataclasses.replace(
+        result, plan=dataclasses.replace(result.plan, summary=summary),
+        extra_sheets={**result.extra_sheets, "Constraints": table})
 
 
 def top_readings(df: pd.DataFrame, top: int = 3) -> list[str]:

@@ -13,6 +13,7 @@ A reviewer adds a ``lock`` column to a plan's sheets and marks rows (``x``, ``ye
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,9 @@ from typing import Any
 import pandas as pd
 
 from models.locks import Locks, fix_locks
-from planner import api
-from planner.api import PlanResult
-from planner.data import PlanningData
-from planner.plan import Plan
-from planner.solve import STATUS_INFEASIBLE
+from planner.inputs.data import PlanningData
+from planner.results.tables import Plan
+from planner.solving.pipeline import PlanResult, solve
 
 TRUTHY = {"1", "x", "y", "yes", "true", "lock", "locked", "✓", "1.0"}
 LOCK_COLUMN = "lock"
@@ -80,7 +79,7 @@ def locks_from_plan(plan: Plan) -> Locks:
 
 
 def read_locks(path: Path | str) -> Locks:
-    from planner.export import read_plan
+    from planner.results.export import read_plan
 
     return locks_from_plan(read_plan(path))
 
@@ -89,11 +88,10 @@ def solve_locked(data: PlanningData, locks: Locks, *, mip_gap: float | None = No
                  time_limit_s: float | None = None, threads: int | None = None,
                  keep_model: bool = False) -> PlanResult:
     """Solve with the locked decisions fixed (``models.locks.fix_locks``)."""
-    out = api.solve(data, mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads,
-                    keep_model=keep_model, prepare=lambda m: fix_locks(m, locks))
-    if out.status == STATUS_INFEASIBLE:
-        out.result.message = "infeasible with the locked decisions: no plan keeps every lock"
-    return out
+    return solve(data, mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads,
+                 keep_model=keep_model, prepare=lambda m: fix_locks(m, locks),
+                 infeasible_message="infeasible with the locked decisions: no plan keeps "
+                 "every lock")
 
 
 @dataclass
@@ -105,17 +103,21 @@ class LockReport:
 
     @property
     def lock_cost_usd(self) -> float | None:
-        a, b = self.locked.result.objective, self.free.result.objective
-        return None if a is None or b is None else (a - b) * 1e6
+        return _lock_cost(self.locked, self.free)
 
 
 def review_locks(data: PlanningData, locks: Locks, **solve_kw: Any) -> LockReport:
     """Re-optimize with the locks, and compare with the free optimum."""
-    from planner import api
-    from planner.explain import money
+    from planner.analysis.explain import money
 
     locked = solve_locked(data, locks, **solve_kw)
-    free = api.solve(data, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
+    free = solve(data, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
+    if locked.plan is not None:
+        free_usd = free.result.objective * 1e6 if free.result.objective is not None else None
+        summary = {**locked.plan.summary, "lock_cost_usd": _lock_cost(locked, free),
+                   "free_objective_usd": free_usd}
+        locked = dataclasses.replace(locked,
+                                     plan=dataclasses.replace(locked.plan, summary=summary))
     report = LockReport(locked, free, locks)
     report.lines.append(f"{len(locks)} locked decision(s): {len(locks.sites)} site(s), "
                         f"{len(locks.gpus)} GPU purchase(s), {len(locks.fiber)} link(s), "
@@ -129,11 +131,12 @@ def review_locks(data: PlanningData, locks: Locks, **solve_kw: Any) -> LockRepor
         report.lines.append(f"the locks cost {money(cost)} (discounted) over the free "
                             f"optimum of {money(free.result.objective * 1e6)}"
                             if free.result.objective is not None else "")
-    if locked.plan is not None:
-        locked.plan.summary["lock_cost_usd"] = cost
-        locked.plan.summary["free_objective_usd"] = (
-            free.result.objective * 1e6 if free.result.objective is not None else None)
     return report
+
+
+def _lock_cost(locked: PlanResult, free: PlanResult) -> float | None:
+    a, b = locked.result.objective, free.result.objective
+    return None if a is None or b is None else (a - b) * 1e6
 
 
 # ---- diff -------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from planner.data import SHEET_ATTRS, PlanningData
-from planner.solve import CompiledModel, compile_model, copy_lp
+from planner.inputs.data import SHEET_ATTRS, PlanningData
+from planner.solving.compiled import CompiledModel, compile_model, copy_lp
 
 # Columns that only enter the objective, or only the right-hand side of supply rows.
 COST_OR_RHS_COLUMNS: dict[str, frozenset[str]] = {

@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-from planner.charts import add_charts
-from planner.excel import new_workbook, save_atomic, write_table
-from planner.plan import PLAN_COLUMNS, Plan
+from planner.inputs.data import PlanningData
+from planner.inputs.excel import new_workbook, save_atomic, write_table
+from planner.results.charts import add_charts
+from planner.results.check import Violation
+from planner.results.tables import PLAN_COLUMNS, Plan
 
-if TYPE_CHECKING:
-    from planner.api import PlanResult
+
+class SolveFacts(Protocol):
+    """What the Summary reads of a solve (``planner.solving.status.SolveResult``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def words(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def gap(self) -> float | None: ...
+    @property
+    def seconds(self) -> float: ...
+
+
+class PlanResult(Protocol):
+    """What a plan workbook is written from (``planner.solving.pipeline.PlanResult``):
+    the results layer reads a solve's outcome without depending on the solving layer."""
+
+    @property
+    def data(self) -> PlanningData: ...
+    @property
+    def result(self) -> SolveFacts: ...
+    @property
+    def plan(self) -> Plan | None: ...
+    @property
+    def violations(self) -> Sequence[Violation]: ...
+    @property
+    def model_size(self) -> Mapping[str, int]: ...
+    @property
+    def coefficient_range(self) -> tuple[float, float]: ...
+    @property
+    def extra_sheets(self) -> Mapping[str, pd.DataFrame]: ...
 
 SUMMARY_COLUMNS = ["item", "value", "unit"]
 PACKAGES = ("ai-compute-planner", "pyomo", "highspy", "openpyxl", "pandas", "pydantic")
@@ -97,7 +132,7 @@ def _records(df: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
 
 def read_plan(path: Path | str) -> Plan:
     """Read an exported (possibly hand-edited) plan workbook back into tables."""
-    from planner.workbook import check_file
+    from planner.inputs.reader import check_file
 
     path = Path(path)
     check_file(path)

@@ -1,7 +1,7 @@
 """Synthetic planning workbooks: any size, deterministic for a seed, feasible by construction.
 
 ``generate(SynthSpec(...))`` returns the Settings and sheet rows; ``write_synth`` writes
-them through ``planner.template.write_input_workbook`` (so the Guide sheet and the column
+them through ``planner.inputs.template.write_input_workbook`` (so the Guide sheet and the column
 order are the contract's). Figures are drawn around the reference workbook's ranges
 (``inputs/reference_data.py``): site sizes 50-2,000 MW IT, shell capex 5-14 M USD/MW,
 PUE 1.1-1.55, the reference power sources and their lead times, GPUs whose speed grows
@@ -182,7 +182,7 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
 
 def write_synth(spec: SynthSpec, out: Path | str) -> Path:
     """Generate and write a workbook; returns where it went."""
-    from planner.template import write_input_workbook
+    from planner.inputs.template import write_input_workbook
 
     wb = generate(spec)
     out = Path(out)

@@ -1,0 +1,1 @@
+"""Reading, validating and generating input workbooks: the contract's one source."""

@@ -1,0 +1,1 @@
+"""Plan tables, the independent check, plan workbook export and charts (reads inputs only)."""

@@ -1,0 +1,192 @@
+"""One HiGHS solve in a thread of its own, under a wall-clock promise.
+
+HiGHS runs in a daemon thread; the calling thread watches the clock, reports progress,
+and cancels the solve at the time limit. If HiGHS does not stop soon after (its sub-MIP
+heuristics were seen to overrun), the best plan found so far, captured by the
+improving-solution callback, is returned and the thread is abandoned.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import highspy
+import numpy as np
+
+from planner.solving.compiled import CompiledModel
+from planner.solving.status import (
+    STATUS_ERROR,
+    STATUS_INFEASIBLE,
+    STATUS_NO_PLAN,
+    STATUS_OPTIMAL,
+    STATUS_TIME_LIMIT,
+    STATUS_WORDS,
+    Progress,
+    SolveResult,
+)
+
+GRACE_S = 2.0  # how long HiGHS may take to honour a cancel before we stop waiting
+
+
+def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log_file))
+    if log_file:
+        h.setOptionValue("log_file", log_file)
+        h.setOptionValue("log_to_console", False)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+
+def set_start(h: highspy.Highs, start: np.ndarray) -> None:
+    sol = highspy.HighsSolution()
+    sol.col_value = list(map(float, start))
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
+def run_highs(
+    h: highspy.Highs,
+    cm: CompiledModel,
+    *,
+    time_limit_s: float,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SolveResult:
+    """Run a prepared ``Highs`` under the wall-clock limit and read its result."""
+    best: dict[str, Any] = {"x": None, "obj": None, "bound": None}
+
+    def improving(e: Any) -> None:
+        best["x"] = np.array(e.data_out.mip_solution, dtype=float)
+        best["obj"] = float(e.data_out.objective_function_value)
+        best["bound"] = float(e.data_out.mip_dual_bound)
+
+    def interrupt(e: Any) -> None:
+        bound = float(e.data_out.mip_dual_bound)
+        if math.isfinite(bound):
+            best["bound"] = bound
+        if time.perf_counter() > deadline:
+            e.interrupt()
+
+    is_mip = bool(cm.integer.any())
+    if is_mip:
+        h.cbMipImprovingSolution.subscribe(improving)
+        h.cbMipInterrupt.subscribe(interrupt)
+    h.HandleUserInterrupt = True
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    thread = start_solver_thread(h)
+    cancelled = False
+    while thread.is_alive():
+        thread.join(0.25)
+        now = time.perf_counter()
+        if on_progress is not None:
+            on_progress(Progress(now - t0, _add(best["obj"], cm.offset),
+                                 _add(best["bound"], cm.offset), _gap(best["obj"], best["bound"])))
+        if now > deadline and not cancelled:
+            h.cancelSolve()
+            cancelled = True
+        if now > deadline + GRACE_S + 0.05 * time_limit_s:
+            ABANDONED.append(thread)
+            return _abandoned(best, cm, now - t0, time_limit_s)
+    seconds = time.perf_counter() - t0
+    return _read_result(h, cm, best, seconds, time_limit_s, is_mip)
+
+
+def start_solver_thread(h: highspy.Highs) -> threading.Thread:
+    """Run HiGHS in a daemon thread of our own.
+
+    ``Highs.startSolve`` guards its thread with locks shared by *every* ``Highs`` object,
+    so once a solve overran and was abandoned no other solve could start in the process.
+    ``cancelSolve`` still works: it is read by the interrupt callbacks that
+    ``HandleUserInterrupt`` installs, not by ``startSolve``.
+    """
+    base_run = highspy.highs._Highs.run
+    thread = threading.Thread(target=base_run, args=(h,), daemon=True, name="highs")
+    thread.start()
+    return thread
+
+
+def _add(x: float | None, offset: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else x + offset
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not math.isfinite(bound):
+        return None
+    return abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+# Solver threads that overran their limit and were left running (see ``run_highs``).
+ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_solves() -> list[threading.Thread]:
+    return [t for t in ABANDONED if t.is_alive()]
+
+
+@atexit.register
+def _wait_for_abandoned() -> None:
+    """A HiGHS thread still running at interpreter exit aborts the process: give the
+    cancelled solves time to stop, then leave without running C++ destructors."""
+    for t in abandoned_solves():
+        t.join(120.0)
+    if abandoned_solves():
+        os._exit(70)
+
+
+def _abandoned(best: dict[str, Any], cm: CompiledModel, seconds: float,
+               limit: float) -> SolveResult:
+    if best["x"] is None:
+        return SolveResult(STATUS_NO_PLAN, seconds=seconds,
+                           message=f"no plan found within {limit:g} s")
+    return SolveResult(
+        STATUS_TIME_LIMIT, objective=best["obj"] + cm.offset,
+        bound=_add(best["bound"], cm.offset), gap=_gap(best["obj"], best["bound"]),
+        seconds=seconds, values=best["x"],
+        message=f"stopped at the {limit:g} s time limit; HiGHS did not stop in time, "
+        "so the best plan it had found is returned",
+    )
+
+
+def _read_result(h: highspy.Highs, cm: CompiledModel, best: dict[str, Any], seconds: float,
+                 limit: float, is_mip: bool) -> SolveResult:
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    status_enum = highspy.HighsModelStatus
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.array(h.getSolution().col_value, dtype=float) if has_solution else None
+    if x is None and best["x"] is not None:
+        x = best["x"]
+    obj = (float(info.objective_function_value) + cm.offset) if has_solution else (
+        best["obj"] + cm.offset if best["obj"] is not None else None)
+    bound = float(info.mip_dual_bound) + cm.offset if is_mip and math.isfinite(
+        info.mip_dual_bound) else obj
+    gap = float(info.mip_gap) if is_mip and math.isfinite(info.mip_gap) else (
+        0.0 if obj is not None else None)
+    if ms == status_enum.kOptimal:
+        return SolveResult(STATUS_OPTIMAL, obj, bound, gap, seconds, "optimal", x)
+    if ms in (status_enum.kInfeasible, status_enum.kUnboundedOrInfeasible):
+        return SolveResult(STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[
+            STATUS_INFEASIBLE])
+    stopped = (status_enum.kTimeLimit, status_enum.kInterrupt, status_enum.kIterationLimit,
+               status_enum.kSolutionLimit, status_enum.kObjectiveTarget)
+    if ms in stopped:
+        if x is None:
+            return SolveResult(STATUS_NO_PLAN, seconds=seconds,
+                               message=f"no plan found within {limit:g} s")
+        return SolveResult(STATUS_TIME_LIMIT, obj, bound, gap, seconds,
+                           f"stopped at the {limit:g} s time limit; gap "
+                           f"{(gap or 0) * 100:.2f} %", x)
+    return SolveResult(STATUS_ERROR, seconds=seconds,
+                       message=f"HiGHS ended with status {h.modelStatusToString(ms)}")
+
+

@@ -1,0 +1,257 @@
+"""The phased solve: plans found with GPU counts continuous, rounded, and proven.
+
+HiGHS spends most of a MIP's time on integer columns with huge domains (GPU counts:
+``counts``). Plans are found with them continuous, then rounded by a solve with every
+other integer fixed and the counts integer. Bounds come from the LP relaxation and from
+the MIP with counts continuous: both relax the real problem, so their infeasibility
+proves it infeasible too. A plan is optimal once within ``mip_gap`` of the best bound;
+otherwise the full MIP runs in the time left, started from the best plan. All phases
+share one wall-clock deadline.
+
+Phases (``PhasedSolve.run``):
+
+1. the LP relaxation: a bound, or proof of infeasibility;
+2. a first plan from a small MIP near the LP (among the sites it uses, else with the
+   decisions it takes whole fixed: RENS);
+3. the decisions as a MIP with counts continuous: a bound and a plan to round;
+4. the full MIP in the time left.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from models.neighbourhood import SiteColumns
+from planner.solving.compiled import CompiledModel, copy_lp
+from planner.solving.highs import new_highs, run_highs, set_start
+from planner.solving.status import (
+    STATUS_INFEASIBLE,
+    STATUS_NO_PLAN,
+    STATUS_OPTIMAL,
+    STATUS_TIME_LIMIT,
+    Progress,
+    SolveResult,
+)
+
+MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
+# The site-restricted search pays only when the LP leaves most candidate sites unused;
+# otherwise it is nearly the full MIP, solved twice.
+MAX_USED_SHARE = 0.5
+
+
+def solve_compiled(
+    cm: CompiledModel,
+    *,
+    mip_gap: float,
+    time_limit_s: float,
+    threads: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    log_file: str | None = None,
+    counts: np.ndarray | None = None,
+    limit_label_s: float | None = None,
+    sites: SiteColumns | None = None,
+) -> SolveResult:
+    """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
+
+    ``limit_label_s`` is the limit named in messages (the user's whole time limit, of
+    which model building may have used a part). ``sites`` tags columns with their
+    sites, so that the first plan is searched among the sites the LP relaxation uses.
+    """
+    solver = PhasedSolve(cm, mip_gap, time_limit_s, threads, on_progress, log_file)
+    label = time_limit_s if limit_label_s is None else limit_label_s
+    if counts is None or not counts.any() or not cm.integer.any():
+        return _final(solver.highs(cm.lp), solver.t0, label)
+    return _final(solver.run(counts, sites), solver.t0, label)
+
+
+class PhasedSolve:
+    """State shared by the phases: the deadline, the best plan, the best bound."""
+
+    def __init__(self, cm: CompiledModel, mip_gap: float, time_limit_s: float,
+                 threads: int | None, on_progress: Callable[[Progress], None] | None,
+                 log_file: str | None) -> None:
+        self.cm, self.mip_gap = cm, mip_gap
+        self.threads, self.on_progress, self.log_file = threads, on_progress, log_file
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + time_limit_s
+        self.best = SolveResult(STATUS_NO_PLAN)
+        self.bound: float | None = None
+        self.rounded: list[np.ndarray] = []
+        self.others = np.zeros_like(cm.integer)
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def highs(self, lp: Any, start: np.ndarray | None = None, share: float = 1.0,
+              target: float | None = None) -> SolveResult:
+        """One HiGHS solve of ``lp`` in ``share`` of the time left."""
+        limit = max(self.left() * share, 0.01)
+        h = new_highs(self.threads, self.log_file)
+        h.setOptionValue("mip_rel_gap", float(self.mip_gap))
+        h.setOptionValue("time_limit", limit)
+        if target is not None:  # stop at the first plan at least this good (total cost)
+            h.setOptionValue("objective_target", float(target - self.cm.offset))
+        h.passModel(lp)
+        if start is not None:
+            set_start(h, start)
+        return run_highs(h, self.cm, time_limit_s=limit, on_progress=self.on_progress)
+
+    def keep(self, res: SolveResult) -> None:
+        """Keep ``res`` if it is a plan cheaper than the best so far."""
+        if res.has_plan and res.objective is not None and (
+                self.best.objective is None or res.objective < self.best.objective - 1e-9):
+            self.best = res
+
+    def tighten(self, bound: float | None) -> None:
+        if bound is not None:
+            self.bound = max(self.bound if self.bound is not None else -math.inf, bound)
+
+    def proven(self) -> bool:
+        return _gap_of(self.best, self.bound) <= self.mip_gap + 1e-12
+
+    def best_start(self) -> np.ndarray | None:
+        return self.best.values if self.best.has_plan else None
+
+    def run(self, counts: np.ndarray, sites: SiteColumns | None) -> SolveResult:
+        self.others = self.cm.integer & ~counts
+        lp = self.highs(copy_lp(self.cm.lp, np.zeros_like(self.cm.integer)))
+        if lp.status == STATUS_INFEASIBLE:
+            return lp
+        first = self.first_plan(lp, sites, counts)
+        if self.proven():
+            return _optimal(self.best, self.bound)
+        relaxed = self.relaxed_decisions(first, counts)
+        if relaxed is not None and relaxed.status == STATUS_INFEASIBLE:
+            return relaxed
+        if self.proven():
+            return _optimal(self.best, self.bound)
+        return self.full_mip()
+
+    def first_plan(self, lp: SolveResult, sites: SiteColumns | None,
+                   counts: np.ndarray) -> SolveResult | None:
+        """Phase 2: a plan near the LP; rounded at once when within the gap of its bound,
+        which may prove it optimal without the MIP over every decision."""
+        if lp.values is None:
+            return None
+        self.bound = lp.objective
+        first = None
+        for near in _neighbourhoods(self.cm, self.others, lp.values, sites):
+            if self.left() <= MIN_PHASE_S:
+                break
+            res = self.highs(near, share=0.5)
+            if res.has_plan:
+                first = res
+                break
+        if first is not None and first.values is not None \
+                and _gap_of(first, self.bound) <= self.mip_gap:
+            self.round_counts(first.values, counts)
+        return first
+
+    def relaxed_decisions(self, first: SolveResult | None,
+                          counts: np.ndarray) -> SolveResult | None:
+        """Phase 3: the decisions as a MIP with counts continuous, from the best plan: a
+        bound for the real problem and a plan to round. Part of the time left is kept for
+        rounding and the full MIP."""
+        relaxed = None
+        if self.left() > MIN_PHASE_S:
+            start = self.best_start()
+            if start is None and first is not None:
+                start = first.values
+            relaxed = self.highs(copy_lp(self.cm.lp, self.others), start, share=0.6)
+            if relaxed.status == STATUS_INFEASIBLE:
+                return relaxed
+            self.tighten(relaxed.bound)  # its dual bound holds even when stopped early
+        plans = [p for p in (relaxed, first) if p is not None and p.has_plan
+                 and p.values is not None and p.objective is not None]
+        if plans:
+            cheapest = min(plans, key=lambda p: p.objective or math.inf)
+            if cheapest.values is not None and (
+                    self.best.objective is None
+                    or (cheapest.objective or math.inf) < self.best.objective - 1e-9):
+                self.round_counts(cheapest.values, counts)
+        return relaxed
+
+    def round_counts(self, x: np.ndarray, counts: np.ndarray) -> None:
+        """Every other integer fixed at ``x``; GPU counts integer (once per decision set)."""
+        decisions = np.round(x[self.others])
+        if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r)
+                                             for r in self.rounded):
+            return
+        self.rounded.append(decisions)
+        # Counts rounded up usually fit (HiGHS completes the continuous part of a
+        # start): an incumbent at once, so the search only has to prove it.
+        up = np.where(counts, np.ceil(x - 1e-6), x)
+        # Any rounding within the gap of the best bound proves the plan optimal: the
+        # search stops there instead of proving the rounding itself.
+        target = None
+        if self.bound is not None and self.bound > 0 and self.mip_gap < 1:
+            target = self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
+        fixed = _fixed(self.cm, self.cm.integer, self.others, x)
+        self.keep(self.highs(fixed, start=up, target=target))
+
+    def full_mip(self) -> SolveResult:
+        """Phase 4: the full MIP in the time left, started from the best plan so far."""
+        if self.left() > MIN_PHASE_S:
+            full = self.highs(self.cm.lp, self.best_start())
+            if full.status in (STATUS_OPTIMAL, STATUS_INFEASIBLE):
+                return full
+            self.tighten(full.bound)
+            self.keep(full)
+        if not self.best.has_plan:
+            return SolveResult(STATUS_NO_PLAN)
+        if self.proven():
+            return _optimal(self.best, self.bound)
+        best = self.best
+        best.status = STATUS_TIME_LIMIT
+        best.bound = self.bound
+        best.gap = _gap_of(best, self.bound)
+        return best
+
+
+def _neighbourhoods(cm: CompiledModel, integer: np.ndarray, x: np.ndarray,
+                    sites: SiteColumns | None) -> Iterator[Any]:
+    """Restrictions of the model near the LP solution ``x``, smallest search first, with
+    ``integer`` columns integer: every site the LP leaves unused switched off, then
+    (RENS) every integer the LP takes whole fixed there."""
+    if sites is not None:
+        used = sites.used_sites(x)
+        if used.sum() <= MAX_USED_SHARE * len(used):
+            yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
+    yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x)
+
+
+def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:
+    """The model with ``integer`` columns integer and ``fix`` columns fixed at ``x``."""
+    lp = copy_lp(cm.lp, integer)
+    lower = np.array(cm.lp.col_lower_, dtype=float)
+    upper = np.array(cm.lp.col_upper_, dtype=float)
+    lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    return lp
+
+
+def _gap_of(res: SolveResult, bound: float | None) -> float:
+    if res.objective is None or bound is None:
+        return math.inf
+    return max(0.0, res.objective - bound) / max(abs(res.objective), 1e-9)
+
+
+def _optimal(res: SolveResult, bound: float | None) -> SolveResult:
+    return SolveResult(STATUS_OPTIMAL, res.objective, bound, _gap_of(res, bound), 0.0,
+                       "optimal", res.values)
+
+
+def _final(res: SolveResult, t0: float, label: float) -> SolveResult:
+    """Total seconds, and messages that name the user's time limit."""
+    res.seconds = time.perf_counter() - t0
+    if res.status == STATUS_NO_PLAN:
+        res.message = f"no plan found within {label:g} s"
+    elif res.status == STATUS_TIME_LIMIT:
+        gap = f"; gap {res.gap * 100:.2f} %" if res.gap is not None else ""
+        res.message = f"stopped at the {label:g} s time limit with the best plan found{gap}"
+    return res

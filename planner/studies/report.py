@@ -1,0 +1,206 @@
+"""What a study reports: the ``Study`` table, sweep curves, and the study workbook with
+one plan file per scenario."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.inputs.data import PlanningData
+from planner.results.tables import Plan
+from planner.solving.pipeline import PlanResult
+from planner.solving.status import SolveResult
+from planner.studies.scenarios import BASE, Scenario, effective_hash
+from planner.studies.worker import STATUS_CRASHED, Result, _native, crashed
+
+
+@dataclass
+class StudyResult:
+    scenarios: list[Scenario]
+    results: dict[str, Result]
+    solved: int = 0
+    cache_hits: int = 0
+    seconds: float = 0.0
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """The ``Study`` sheet as a DataFrame, one row per scenario (base first)."""
+        return study_table(self.scenarios, self.results)
+
+
+def _pct(delta: float | None, base: float | None) -> float | None:
+    if delta is None or not base:
+        return None
+    return delta / base * 100.0
+
+
+def study_table(scenarios: list[Scenario], results: dict[str, Result]) -> pd.DataFrame:
+    """One row per scenario: status, cost and its delta against the base, the build."""
+    base = results.get(BASE, {})
+    base_obj = base.get("objective_usd")
+    gpu_types = sorted({g for r in results.values() for g in r.get("gpus", {})})
+    sources = sorted({s for r in results.values() for s in r.get("mw", {})})
+    runs = list(dict.fromkeys(k for r in results.values() for k in r.get("flop", {})))
+    rows = []
+    for sc in scenarios:
+        r = results.get(sc.name, crashed("no result"))
+        obj = r.get("objective_usd")
+        delta = obj - base_obj if obj is not None and base_obj is not None else None
+        row: dict[str, Any] = {
+            "scenario": sc.name, "status": r.get("status"), "reason": r.get("message", ""),
+            "objective_usd": obj, "delta_usd": delta, "delta_pct": _pct(delta, base_obj),
+            "capex_usd": r.get("capex_usd"), "opex_usd": r.get("opex_usd"),
+        }
+        has_plan = obj is not None
+        for g in gpu_types:
+            row[f"gpus_{g}"] = r.get("gpus", {}).get(g, 0) if has_plan else None
+        for s in sources:
+            row[f"mw_{s}"] = r.get("mw", {}).get(s, 0.0) if has_plan else None
+        row["sites_built"] = r.get("sites_built")
+        row["links_built"] = r.get("links_built")
+        for run in runs:
+            row[f"flop_delivered_{run}"] = r.get("flop", {}).get(run) if has_plan else None
+        row["gap"] = r.get("gap") if has_plan else None
+        row["solve_seconds"] = r.get("solve_seconds")
+        row["sweep"] = sc.sweep
+        row["swept_value"] = sc.swept_value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_table(study: StudyResult, sweep: str) -> pd.DataFrame:
+    table = study.table()
+    rows = table[table.sweep == sweep]
+    return rows[["swept_value", "scenario", "status", "objective_usd", "delta_pct"]] \
+        .reset_index(drop=True)
+
+
+STUDY_DROP = ("sweep", "swept_value")
+
+
+def safe_name(name: str) -> str:
+    """A file name for a scenario (letters, digits and ._=+- kept)."""
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", name).strip(".") or "scenario"
+
+
+def plan_result(data: PlanningData, scenario: Scenario, result: Result) -> PlanResult:
+    """A ``PlanResult`` rebuilt from a result dict, for ``planner.results.export.write_plan``."""
+
+    obj = result.get("objective_usd")
+    bound = result.get("bound_usd")
+    res = SolveResult(result.get("status", STATUS_CRASHED),
+                      objective=obj / 1e6 if obj is not None else None,
+                      bound=bound / 1e6 if bound is not None else None, gap=result.get("gap"),
+                      seconds=result.get("solve_seconds") or 0.0,
+                      message=result.get("message", ""))
+    tables = result.get("tables") or {}
+    plan = Plan({name: pd.DataFrame(t["rows"], columns=t["columns"])
+                 for name, t in tables.items()}, dict(result.get("summary") or {})) \
+        if tables else None
+    changes = pd.DataFrame(_change_rows(scenario),
+                           columns=["scenario", "sheet", "row_id", "column", "op", "value",
+                                    "from_sheet", "from_row", "note"])
+    return PlanResult(data, res, plan=plan, extra_sheets={"Scenario": changes})
+
+
+def _change_rows(scenario: Scenario) -> list[list[Any]]:
+    return [[scenario.name, c.sheet, c.row_id, c.column, c.op, c.value, c.origin_sheet,
+             c.origin_row, c.note] for c in scenario.changes]
+
+
+def write_study(study: StudyResult, data: PlanningData, out: Path, *,
+                plans_dir: Path | None = None, inputs: Path | None = None,
+                settings: dict[str, Any] | None = None) -> Path:
+    """``Study`` (one row per scenario, linked plan files), ``Scenarios``, a sheet and a
+    native chart per sweep, ``About``; plan files in ``plans_dir``. Atomic saves."""
+    from openpyxl.chart import Reference, ScatterChart, Series
+
+    from planner.inputs.excel import new_workbook, save_atomic, write_table
+    from planner.results.export import write_plan
+
+    out = Path(out)
+    plans_dir = plans_dir or out.with_name(f"{out.stem}-plans")
+    table = study.table()
+    files: dict[str, str] = {}
+    used: set[str] = set()
+    if plans_dir is not None:
+        from planner.studies.scenarios import apply_changes
+
+        for sc in study.scenarios:
+            result = study.results.get(sc.name)
+            if result is None or result.get("status") == STATUS_CRASHED:
+                continue
+            stem = safe_name(sc.name)
+            while stem.lower() in used:
+                stem += "_"
+            used.add(stem.lower())
+            sc_data, _ = apply_changes(data, sc.changes)
+            target = plans_dir / f"{stem}.xlsx"
+            write_plan(plan_result(sc_data or data, sc, result), target, inputs=inputs)
+            files[sc.name] = f"{plans_dir.name}/{target.name}"
+
+    wb = new_workbook()
+    ws = wb.create_sheet("Study")
+    columns = [c for c in table.columns if c not in STUDY_DROP] + ["plan_file"]
+    rows = [[*(_native(r[c]) for c in columns[:-1]), files.get(r["scenario"])]
+            for _, r in table.iterrows()]
+    write_table(ws, columns, rows, widths={"reason": 50, "plan_file": 40})
+    link_col = len(columns)
+    for i, row in enumerate(rows, start=2):
+        if row[-1]:
+            cell = ws.cell(row=i, column=link_col)
+            cell.hyperlink = row[-1]
+            cell.style = "Hyperlink"
+
+    changes = [row for sc in study.scenarios for row in _change_rows(sc)]
+    write_table(wb.create_sheet("Scenarios"),
+                ["scenario", "sheet", "row_id", "column", "op", "value", "from_sheet",
+                 "from_row", "note"], changes)
+
+    for sweep in dict.fromkeys(sc.sweep for sc in study.scenarios if sc.sweep):
+        first = next(sc for sc in study.scenarios if sc.sweep == sweep)
+        column = first.changes[0].column
+        curve = sweep_table(study, sweep)
+        ws = wb.create_sheet(_sheet_title(f"Sweep {sweep}", wb.sheetnames))
+        n = write_table(ws, [column, "scenario", "status", "objective_usd", "delta_pct"],
+                        [[_native(v) for v in row] for row in curve.itertuples(index=False)])
+        chart = ScatterChart()
+        chart.title = f"Discounted cost against {first.changes[0].sheet}.{column} ({sweep})"
+        chart.style = 13
+        chart.x_axis.title = column
+        chart.y_axis.title = "USD, discounted"
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        if first.sweep_scale == "log":
+            chart.x_axis.scaling.logBase = 10
+            chart.x_axis.number_format = "0E+0"
+        xs = Reference(ws, min_col=1, min_row=2, max_row=n + 1)
+        ys = Reference(ws, min_col=4, min_row=1, max_row=n + 1)
+        series = Series(ys, xs, title_from_data=True)
+        series.marker.symbol = "circle"
+        chart.series.append(series)
+        chart.width, chart.height = 22, 12
+        ws.add_chart(chart, "G2")
+
+    about = [("input_file", data.source_name), ("input_sha256", data.source_sha256),
+             ("base_effective_sha256", effective_hash(data)),
+             ("scenarios", len(study.scenarios)), ("solved_now", study.solved),
+             ("from_cache", study.cache_hits), ("study_seconds", round(study.seconds, 2))]
+    about += [(k, v) for k, v in (settings or {}).items()]
+    write_table(wb.create_sheet("About"), ["item", "value"],
+                [(k, "" if v is None else v) for k, v in about], widths={"value": 70})
+    return save_atomic(wb, out, inputs=[inputs] if inputs else [])
+
+
+def _sheet_title(title: str, taken: list[str]) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", title)[:31]
+    base, i = title, 2
+    while title in taken:
+        suffix = f" {i}"
+        title = base[: 31 - len(suffix)] + suffix
+        i += 1
+    return title

@@ -1,0 +1,107 @@
+"""Run a study: the base case and every scenario, in parallel, resumable, fault-isolated.
+
+Each scenario is one task: a picklable payload (its validated ``PlanningData`` and solver
+settings) that ``solve_task`` turns into a small JSON-able result dict. Tasks run in
+spawned worker processes (``ProcessPoolExecutor``, HiGHS with one thread each) or on a
+Dask cluster (``scheduler`` address); both call the same pure function, so the results do
+not depend on where or in how many workers they ran. Results are cached in
+``<out stem>-cache/<key>.json``, keyed on the scenario's effective inputs and the solver
+settings, so a rerun only solves what changed (an interrupted study resumes).
+
+Model reuse (``reuse=True``, the default): worker processes stay alive across scenarios,
+so the solver stack is imported and warmed once per worker; scenarios whose effective
+inputs are identical (a sweep step equal to the base case, say) are solved once; and a
+scenario that changes only costs or Supply capacities reuses the compiled matrix a worker
+already has (``planner.solving.reuse``): only its objective and supply right-hand sides are
+recomputed from its freshly built Pyomo model, skipping the hand-off to HiGHS.
+``reuse=False`` runs every scenario in a fresh process (no state shared between
+scenarios), which is what ``benchmarks/bench_study.py`` compares against.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from planner.inputs.data import PlanningData
+from planner.studies.cache import read_cache, result_key, write_cache
+from planner.studies.executors import Task, run_dask, run_local
+from planner.studies.report import StudyResult, sweep_table, write_study
+from planner.studies.scenarios import study_scenarios
+from planner.studies.worker import FAILED, STATUS_CRASHED, Result, solve_task
+
+__all__ = ["FAILED", "STATUS_CRASHED", "StudyResult", "run_study", "solve_task",
+           "sweep_table", "write_study"]
+
+Progress = Callable[[str, Result, bool], None]  # (scenario, result, from_cache)
+
+
+def run_study(
+    data: PlanningData,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    cache_dir: Path | None = None,
+    reuse: bool = True,
+    progress: Progress | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    faults: dict[str, str] | None = None,
+) -> StudyResult:
+    """Solve the base case and every scenario; raises ``InputError`` for bad scenarios.
+
+    ``on_start(total, cached)`` is called once the scenarios are known; ``progress`` once
+    per scenario as its result arrives. ``faults`` (tests) maps scenario names to a fault
+    injected into their task (see ``solve_task``).
+    """
+    t0 = time.perf_counter()
+    items = study_scenarios(data)
+    scenarios = [sc for sc, _ in items]
+    study = StudyResult(scenarios, {})
+    tasks: dict[str, Task] = {}
+    for sc, sc_data in items:
+        key = result_key(sc_data, mip_gap=mip_gap, time_limit_s=time_limit_s)
+        cache_key: str | None = key
+        study.keys[sc.name] = key
+        fault = (faults or {}).get(sc.name)
+        if fault:
+            key, cache_key = f"{key}-fault-{sc.name}", None
+        elif cache_dir is not None:
+            cached = read_cache(cache_dir / f"{key}.json")
+            if cached is not None:
+                study.results[sc.name] = cached
+                study.cache_hits += 1
+                continue
+        if key in tasks and reuse:
+            tasks[key].names.append(sc.name)
+            continue
+        if key in tasks:
+            key = f"{key}-{sc.name}"
+        payload = {"data": sc_data, "mip_gap": mip_gap, "time_limit_s": time_limit_s,
+                   "threads": 1, "fault": fault, "reuse": reuse}
+        tasks[key] = Task(key, [sc.name], payload, cache_key)
+    if on_start is not None:
+        on_start(len(scenarios), study.cache_hits)
+    if progress is not None:
+        for sc in scenarios:
+            if sc.name in study.results:
+                progress(sc.name, study.results[sc.name], True)
+
+    def done(task: Task, result: Result) -> None:
+        study.solved += 1
+        if cache_dir is not None and task.cache_key is not None:
+            write_cache(cache_dir / f"{task.cache_key}.json", result)
+        for name in task.names:
+            study.results[name] = result
+            if progress is not None:
+                progress(name, result, False)
+
+    todo = list(tasks.values())
+    if todo and scheduler:
+        run_dask(todo, scheduler, done)
+    elif todo:
+        run_local(todo, workers, done, reuse=reuse)
+    study.seconds = time.perf_counter() - t0
+    return study
