@@ -53,8 +53,9 @@ def instance(size: str, workdir: Path) -> Path:
     sites, years, gpus, sources, links, seed = SIZES[size]
     path = workdir / f"synth-{size}-{sites}s{years}y{gpus}g{sources}p{links}l-seed{seed}.xlsx"
     if not path.exists():
-        spec = SynthSpec(sites=sites, years=years, gpus=gpus, sources=sources, links=links,
-                         seed=seed)
+        spec = SynthSpec(
+            sites=sites, years=years, gpus=gpus, sources=sources, links=links, seed=seed
+        )
         write_synth(spec, path)
     return path
 
@@ -78,8 +79,8 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     from planner import api
     from planner.results.check import check_plan
     from planner.results.export import write_plan
-    from planner.solving.extract import extract_plan
     from planner.solving.compiled import compile_model, load_values
+    from planner.solving.extract import extract_plan
     from planner.solving.highs import new_highs
     from planner.solving.pipeline import summary_facts
     from planner.solving.status import STATUS_ERROR, SolveResult
@@ -112,17 +113,22 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
 
     t = time.perf_counter()
     try:
-        res = solve_compiled(cm, mip_gap=MIP_GAP, time_limit_s=TIME_LIMIT_S, threads=threads,
-                             counts=api.count_columns(cm),
-                             sites=site_columns(cm.columns, md))
+        res = solve_compiled(
+            cm,
+            mip_gap=MIP_GAP,
+            time_limit_s=TIME_LIMIT_S,
+            threads=threads,
+            counts=api.count_columns(cm),
+            sites=site_columns(cm.columns, md),
+        )
     except Exception as exc:  # keep the other stages' figures when the solve layer fails
-        res = SolveResult(STATUS_ERROR, seconds=time.perf_counter() - t,
-                          message=f"{type(exc).__name__}: {exc}")
+        res = SolveResult(
+            STATUS_ERROR, seconds=time.perf_counter() - t, message=f"{type(exc).__name__}: {exc}"
+        )
     out_t["solve"] = time.perf_counter() - t
     mem["solve"] = peak_mb()
 
-    result = api.PlanResult(data, res, model_size=cm.size,
-                            coefficient_range=cm.coefficient_range())
+    result = api.PlanResult(data, res, model_size=cm.size, coefficient_range=cm.coefficient_range())
     if res.has_plan and res.values is not None:
         t = time.perf_counter()
         load_values(m, cm, res.values)
@@ -142,9 +148,15 @@ def child_plan(path: Path, out: Path, threads: int | None) -> dict[str, Any]:
     out_t["export"] = time.perf_counter() - t
     mem["export"] = peak_mb()
     return {
-        "times": out_t, "peak_mb": peak_mb(), "peak_by_stage_mb": mem,
-        "status": res.status, "message": res.message, "gap": res.gap, "objective": res.objective,
-        "violations": len(result.violations), "size": cm.size,
+        "times": out_t,
+        "peak_mb": peak_mb(),
+        "peak_by_stage_mb": mem,
+        "status": res.status,
+        "message": res.message,
+        "gap": res.gap,
+        "objective": res.objective,
+        "violations": len(result.violations),
+        "size": cm.size,
         "coefficient_range": list(cm.coefficient_range()),
     }
 
@@ -160,8 +172,14 @@ def child_direct(rows: int, cols: int, nnz: int, n_int: int, seed: int) -> dict[
     t = time.perf_counter()
     rng = np.random.default_rng(seed)
     density = nnz / (rows * cols) if rows and cols else 0.0
-    a = sp.random(rows, cols, density=density, format="csc", random_state=rng,
-                  data_rvs=lambda k: rng.uniform(0.1, 10.0, k))
+    a = sp.random(
+        rows,
+        cols,
+        density=density,
+        format="csc",
+        random_state=rng,
+        data_rvs=lambda k: rng.uniform(0.1, 10.0, k),
+    )
     cost = rng.uniform(0.0, 1.0, cols)
     col_lower = np.zeros(cols)
     col_upper = np.full(cols, 1e6)
@@ -192,8 +210,14 @@ def run_child(args: list[str]) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -213,23 +237,39 @@ def bench_size(size: str, repeat: int, workdir: Path, threads: int | None) -> di
         out = workdir / f"plan-{size}-{i}.xlsx"
         r = run_child(["plan", str(path), str(out), str(threads or 0)])
         runs.append(r)
-        print(f"  {size} run {i + 1}/{repeat}: {r['wall']:.1f} s wall, {r['status']}, "
-              f"gap {100 * (r['gap'] or 0):.2f} %", file=sys.stderr, flush=True)
+        print(
+            f"  {size} run {i + 1}/{repeat}: {r['wall']:.1f} s wall, {r['status']}, "
+            f"gap {100 * (r['gap'] or 0):.2f} %",
+            file=sys.stderr,
+            flush=True,
+        )
     size_info = runs[0]["size"]
     direct = [
-        run_child(["direct", str(size_info["rows"]), str(size_info["columns"]),
-                   str(size_info["nonzeros"]), str(size_info["integer_columns"]), str(i)])
+        run_child(
+            [
+                "direct",
+                str(size_info["rows"]),
+                str(size_info["columns"]),
+                str(size_info["nonzeros"]),
+                str(size_info["integer_columns"]),
+                str(i),
+            ]
+        )
         for i in range(repeat)
     ]
     times = {s: med([r["times"][s] for r in runs]) for s in STAGES}
     times["import"] = med([r["times"]["import"] for r in runs])
     times["direct_import"] = med([d["import"] for d in direct])
     return {
-        "size": size, "spec": SIZES[size], "times": times,
+        "size": size,
+        "spec": SIZES[size],
+        "times": times,
         "wall": med([r["wall"] for r in runs]),
         "peak_mb": med([r["peak_mb"] for r in runs]),
-        "model": size_info, "coefficient_range": runs[0]["coefficient_range"],
-        "status": [r["status"] for r in runs], "gap": [r["gap"] for r in runs],
+        "model": size_info,
+        "coefficient_range": runs[0]["coefficient_range"],
+        "status": [r["status"] for r in runs],
+        "gap": [r["gap"] for r in runs],
         "messages": [r["message"] for r in runs],
         "violations": [r["violations"] for r in runs],
         "direct_s": med([d["build_handoff"] for d in direct]),
@@ -237,8 +277,10 @@ def bench_size(size: str, repeat: int, workdir: Path, threads: int | None) -> di
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = ("| instance | imports | read | build | hand-off | solve | extract | check "
-            "| export | total wall | build+hand-off % of wall | peak MB |")
+    head = (
+        "| instance | imports | read | build | hand-off | solve | extract | check "
+        "| export | total wall | build+hand-off % of wall | peak MB |"
+    )
     lines = [head, "|" + "---|" * 12]
     for r in results:
         t = r["times"]
@@ -246,22 +288,29 @@ def table(results: list[dict[str, Any]]) -> str:
         sites, years, gpus, sources, links, _ = r["spec"]
         lines.append(
             f"| {r['size']} ({sites} sites, {years} y, {gpus} GPUs, {sources} src, "
-            f"{links} links) | {t['import']:.2f} | " + " | ".join(f"{t[s]:.2f}" for s in STAGES)
-            + f" | {r['wall']:.2f} | {100 * bh / r['wall']:.1f} | {r['peak_mb']:.0f} |")
-    lines += ["", "| instance | rows | columns | nonzeros | integer columns | |coef| range "
-              "| status (gap) | check violations | build+hand-off s | direct s | ratio |",
-              "|" + "---|" * 11]
+            f"{links} links) | {t['import']:.2f} | "
+            + " | ".join(f"{t[s]:.2f}" for s in STAGES)
+            + f" | {r['wall']:.2f} | {100 * bh / r['wall']:.1f} | {r['peak_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "| instance | rows | columns | nonzeros | integer columns | |coef| range "
+        "| status (gap) | check violations | build+hand-off s | direct s | ratio |",
+        "|" + "---|" * 11,
+    ]
     for r in results:
         mz, t = r["model"], r["times"]
         bh = t["build"] + t["handoff"]
         lo, hi = r["coefficient_range"]
-        status = ", ".join(f"{s} ({100 * (g or 0):.2f} %)"
-                           for s, g in zip(r["status"], r["gap"], strict=True))
+        status = ", ".join(
+            f"{s} ({100 * (g or 0):.2f} %)" for s, g in zip(r["status"], r["gap"], strict=True)
+        )
         lines.append(
             f"| {r['size']} | {mz['rows']:,} | {mz['columns']:,} | {mz['nonzeros']:,} "
             f"| {mz['integer_columns']:,} | {lo:.2g} .. {hi:.2g} | {status} "
             f"| {max(r['violations'])} | {bh:.2f} | {r['direct_s']:.3f} "
-            f"| {bh / max(r['direct_s'], 1e-9):.0f}x |")
+            f"| {bh / max(r['direct_s'], 1e-9):.0f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -302,15 +351,19 @@ def main(argv: list[str] | None = None) -> None:
             out = child_direct(*(int(x) for x in rest))
         print(json.dumps(out))
         return
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(DEFAULT_SIZES))
     p.add_argument("--all", action="store_true", help="small, medium and large")
     p.add_argument("--repeat", type=int, default=3, help="fresh processes per size (median)")
     p.add_argument("--threads", type=int, default=None, help="HiGHS threads")
-    p.add_argument("--workdir", type=Path,
-                   default=Path(tempfile.gettempdir()) / "planner-bench",
-                   help="where instances and plans are written")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "planner-bench",
+        help="where instances and plans are written",
+    )
     p.add_argument("--profile", choices=list(SIZES), help="profile build + hand-off only")
     p.add_argument("--json", type=Path, help="also write the raw results here")
     a = p.parse_args(argv)
@@ -323,9 +376,11 @@ def main(argv: list[str] | None = None) -> None:
     for size in sizes:
         print(f"{size}: generating/benchmarking ...", file=sys.stderr, flush=True)
         results.append(bench_size(size, a.repeat, a.workdir, a.threads))
-    print(f"planner benchmark {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-          f"medians of {a.repeat} fresh processes, gap {MIP_GAP:.0%}, "
-          f"limit {TIME_LIMIT_S:g} s; times in s\n")
+    print(
+        f"planner benchmark {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"medians of {a.repeat} fresh processes, gap {MIP_GAP:.0%}, "
+        f"limit {TIME_LIMIT_S:g} s; times in s\n"
+    )
     print(table(results))
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))

@@ -62,15 +62,26 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             n = len(study.scenarios)
             statuses = sorted({r["status"] for r in study.results.values()})
-            rows.append((workers, "yes" if reuse else "no", n, study.solved, seconds,
-                         n / seconds * 60, seconds / n, ",".join(statuses)))
+            rows.append(
+                (
+                    workers,
+                    "yes" if reuse else "no",
+                    n,
+                    study.solved,
+                    seconds,
+                    n / seconds * 60,
+                    seconds / n,
+                    ",".join(statuses),
+                )
+            )
             print(f"  workers={workers} reuse={reuse}: {seconds:.1f} s", flush=True)
     print()
-    print(f"{'workers':>7} {'reuse':>5} {'scen.':>5} {'solves':>6} {'seconds':>8} "
-          f"{'scen/min':>8} {'s/scen':>7}  statuses")
+    print(
+        f"{'workers':>7} {'reuse':>5} {'scen.':>5} {'solves':>6} {'seconds':>8} "
+        f"{'scen/min':>8} {'s/scen':>7}  statuses"
+    )
     for w, r, n, solved, s, per_min, per, statuses in rows:
-        print(f"{w:>7} {r:>5} {n:>5} {solved:>6} {s:>8.1f} {per_min:>8.1f} {per:>7.2f}  "
-              f"{statuses}")
+        print(f"{w:>7} {r:>5} {n:>5} {solved:>6} {s:>8.1f} {per_min:>8.1f} {per:>7.2f}  {statuses}")
     matrix_reuse(data, args.time_limit)
 
 
@@ -95,14 +106,23 @@ def matrix_reuse(data: PlanningData, time_limit: float) -> None:
         for label, comp in (("fresh", compile_model), ("reused", compiler.for_data(d))):
             t0 = time.perf_counter()
             res = api.solve(d, time_limit_s=time_limit, compiler=comp)
-            rows[label].append((res.timings.get("build_s", 0) + res.timings.get("handoff_s", 0),
-                                time.perf_counter() - t0))
-    print(f"\nmatrix reuse over {len(same)} cost/supply-only scenarios "
-          f"({', '.join(sc.name for sc, _ in same)}), medians in s:")
+            rows[label].append(
+                (
+                    res.timings.get("build_s", 0) + res.timings.get("handoff_s", 0),
+                    time.perf_counter() - t0,
+                )
+            )
+    print(
+        f"\nmatrix reuse over {len(same)} cost/supply-only scenarios "
+        f"({', '.join(sc.name for sc, _ in same)}), medians in s:"
+    )
     print(f"{'matrix':>8} {'build+hand-off':>15} {'per scenario':>13}")
     for label, vals in rows.items():
-        print(f"{label:>8} {statistics.median(v[0] for v in vals):>15.3f} "
-              f"{statistics.median(v[1] for v in vals):>13.2f}")
+        print(
+            f"{label:>8} {statistics.median(v[0] for v in vals):>15.3f} "
+            f"{statistics.median(v[1] for v in vals):>13.2f}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -15,14 +15,20 @@ from models.linear import Term, coefficients, linear, quantity
 from models.sets import ModelData
 
 COST_CATEGORIES = (
-    "site_capex", "site_om", "power_capex", "power_om", "energy",
-    "transformer_capex", "gpu_capex", "fiber_capex", "fiber_om",
+    "site_capex",
+    "site_om",
+    "power_capex",
+    "power_om",
+    "energy",
+    "transformer_capex",
+    "gpu_capex",
+    "fiber_capex",
+    "fiber_om",
 )
 CAPEX_CATEGORIES = frozenset(c for c in COST_CATEGORIES if c.endswith("capex"))
 
 
-def add_cost(m: pyo.ConcreteModel, category: str, year: int, rate: float, quantity: Any
-             ) -> None:
+def add_cost(m: pyo.ConcreteModel, category: str, year: int, rate: float, quantity: Any) -> None:
     """Register a nominal cost ``rate x quantity`` (MUSD) in a category and year."""
     if category not in COST_CATEGORIES:
         raise KeyError(category)
@@ -43,7 +49,8 @@ def add_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     weights: dict[int, list[Any]] = {}
     constant = sum(
         coefficients([(d.discount[y] * rate, q) for rate, q in terms[(c, y)]], weights)
-        for c, y in index if (c, y) in terms
+        for c, y in index
+        if (c, y) in terms
     )
     m.total_cost = pyo.Objective(
         expr=linear([(w, v) for v, w in weights.values()] + [(1.0, constant)]),

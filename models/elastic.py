@@ -31,8 +31,14 @@ import pyomo.environ as pyo
 from models.sets import ModelData, gpu_resource
 from planner.inputs.data import PlanningData
 
-LIMIT_FAMILIES = ("compute_cowos_supply", "compute_hbm_supply", "compute_gpu_supply",
-                  "transformer_supply", "site_max_it", "power_max_mw")
+LIMIT_FAMILIES = (
+    "compute_cowos_supply",
+    "compute_hbm_supply",
+    "compute_gpu_supply",
+    "transformer_supply",
+    "site_max_it",
+    "power_max_mw",
+)
 LEAD_FAMILIES = ("power_lead", "transformer_lead", "link_lead", "site_earliest")
 COST_TIE_BREAK = 1e-6  # weight of the (scaled) plan cost next to the penalties
 
@@ -41,11 +47,11 @@ COST_TIE_BREAK = 1e-6  # weight of the (scaled) plan cost next to the penalties
 class ElasticTerm:
     """One penalised relaxation: a slack (or an early build) and what it moves."""
 
-    family: str             # constraint family, "run_flop", or one of LEAD_FAMILIES
+    family: str  # constraint family, "run_flop", or one of LEAD_FAMILIES
     index: tuple[Any, ...]  # the constraint's (or the early variable's) index
-    var: Any                # Pyomo VarData: the slack, or the early build itself
-    scale: float            # model units that count as "100 %" of the limit
-    limit: float            # the original limit in model units (0 for lead terms)
+    var: Any  # Pyomo VarData: the slack, or the early build itself
+    scale: float  # model units that count as "100 %" of the limit
+    limit: float  # the original limit in model units (0 for lead terms)
     weight: float = 1.0
 
 
@@ -82,15 +88,29 @@ def loosen(data: PlanningData, factor: float = 2.0) -> PlanningData:
 
     return dataclasses.replace(
         data,
-        sites=[s.model_copy(update={"max_it_mw": max(s.max_it_mw, mw),
-                                    "earliest_year": min(s.earliest_year, s0)})
-               for s in data.sites],
-        site_power=[sp.model_copy(update={"max_mw": max(
-            sp.max_mw, sp.existing_mw + mw / max(firm.get(sp.source_id, 1.0), 1e-3))})
-            for sp in data.site_power],
-        supply=[row.model_copy(update={"capacity": max(row.capacity,
-                                                       supply_need(row.resource))})
-                for row in data.supply],
+        sites=[
+            s.model_copy(
+                update={
+                    "max_it_mw": max(s.max_it_mw, mw),
+                    "earliest_year": min(s.earliest_year, s0),
+                }
+            )
+            for s in data.sites
+        ],
+        site_power=[
+            sp.model_copy(
+                update={
+                    "max_mw": max(
+                        sp.max_mw, sp.existing_mw + mw / max(firm.get(sp.source_id, 1.0), 1e-3)
+                    )
+                }
+            )
+            for sp in data.site_power
+        ],
+        supply=[
+            row.model_copy(update={"capacity": max(row.capacity, supply_need(row.resource))})
+            for row in data.supply
+        ],
         power_sources=[p.model_copy(update={"lead_years": 0}) for p in data.power_sources],
         transformers=[t.model_copy(update={"lead_years": 0}) for t in data.transformers],
         fiber_links=[lk.model_copy(update={"lead_years": 0}) for lk in data.fiber_links],

@@ -21,14 +21,19 @@ class Locks:
 
     # (site_id, built_year, cooling_id or None, IT capacity online in built_year or None)
     sites: list[tuple[str, int, str | None, float | None]] = field(default_factory=list)
-    gpus: list[tuple[str, str, int, int]] = field(default_factory=list)       # purchased
-    fiber: list[tuple[str, int]] = field(default_factory=list)                # built_year
-    power: list[tuple[str, str, int, float]] = field(default_factory=list)    # mw_added
+    gpus: list[tuple[str, str, int, int]] = field(default_factory=list)  # purchased
+    fiber: list[tuple[str, int]] = field(default_factory=list)  # built_year
+    power: list[tuple[str, str, int, float]] = field(default_factory=list)  # mw_added
     transformers: list[tuple[str, str, int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return (len(self.sites) + len(self.gpus) + len(self.fiber) + len(self.power)
-                + len(self.transformers))
+        return (
+            len(self.sites)
+            + len(self.gpus)
+            + len(self.fiber)
+            + len(self.power)
+            + len(self.transformers)
+        )
 
 
 class LockError(ValueError):

@@ -19,10 +19,18 @@ from models.sets import ModelData
 
 # Variable -> position of the site id in its index.
 SITE_POSITION: dict[str, int] = {
-    "it_capacity_add": 0, "it_load_mw": 0, "power_add_mw": 0, "power_served_mw": 0,
-    "transformer_add": 0, "gpus_bought": 0,
-    "run_host": 1, "gpus_single": 1, "run_member": 1, "gpus_multi": 1,
-    "site_send_tbps": 1, "site_receive_tbps": 1,
+    "it_capacity_add": 0,
+    "it_load_mw": 0,
+    "power_add_mw": 0,
+    "power_served_mw": 0,
+    "transformer_add": 0,
+    "gpus_bought": 0,
+    "run_host": 1,
+    "gpus_single": 1,
+    "run_member": 1,
+    "gpus_multi": 1,
+    "site_send_tbps": 1,
+    "site_receive_tbps": 1,
 }
 # Variable -> position of the link id in its index (the link belongs to both its ends).
 LINK_POSITION: dict[str, int] = {"link_built": 0, "link_flow_tbps": 1}
@@ -67,5 +75,6 @@ def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
             if s in site_no:
                 rows.append(j)
                 cols.append(site_no[s])
-    return SiteColumns(sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                                     shape=(len(columns), len(d.sites))))
+    return SiteColumns(
+        sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(columns), len(d.sites)))
+    )

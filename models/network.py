@@ -34,7 +34,8 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         return sum(m.link_built[lk, b] for b in years_of[lk] if b <= y)
 
     m.network_link_once = pyo.Constraint(
-        sorted(years_of), rule=lambda _m, lk: built_by(lk, max(years_of[lk])) <= 1,
+        sorted(years_of),
+        rule=lambda _m, lk: built_by(lk, max(years_of[lk])) <= 1,
         doc="A link is built at most once",
     )
     for lk, y in d.link_build:
@@ -48,13 +49,14 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
     runs = [r for r in m.MULTI_RUNS]
     arcs = [(r, lk, dr) for r in runs for lk in d.run_links.get(r, []) for dr in DIRECTIONS]
     nodes = {
-        r: sorted({s for s, _ in d.run_gpus[r]}
-                  | {x for lk in d.run_links.get(r, []) for x in _ends(d, lk)})
+        r: sorted(
+            {s for s, _ in d.run_gpus[r]}
+            | {x for lk in d.run_links.get(r, []) for x in _ends(d, lk)}
+        )
         for r in runs
     }
     m.RUN_ARC = pyo.Set(initialize=arcs, dimen=3, ordered=True)
-    m.RUN_NODE = pyo.Set(initialize=[(r, s) for r in runs for s in nodes[r]], dimen=2,
-                         ordered=True)
+    m.RUN_NODE = pyo.Set(initialize=[(r, s) for r in runs for s in nodes[r]], dimen=2, ordered=True)
     m.link_flow_tbps = pyo.Var(m.RUN_ARC, within=pyo.NonNegativeReals)
     m.site_send_tbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
     m.site_receive_tbps = pyo.Var(m.RUN_NODE, within=pyo.NonNegativeReals)
@@ -81,36 +83,51 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     def minus_need(r: str, s: str) -> list[Term]:
         # Minus the Tbps a member's GPUs send at peak.
-        return [(-tbps_per_gpu_pflops * d.gpu(g).bf16_tflops / 1000.0, m.gpus_multi[r, s, g])
-                for g in gpus_at[(r, s)]]
+        return [
+            (-tbps_per_gpu_pflops * d.gpu(g).bf16_tflops / 1000.0, m.gpus_multi[r, s, g])
+            for g in gpus_at[(r, s)]
+        ]
 
     m.network_remote_demand = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: linear(
-            [(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])] + minus_need(r, s)
-        ) >= 0 if gpus_at[(r, s)] else pyo.Constraint.Skip,
+        rule=lambda _m, r, s: (
+            linear([(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])] + minus_need(r, s))
+            >= 0
+            if gpus_at[(r, s)]
+            else pyo.Constraint.Skip
+        ),
         doc="A non-host member sends bandwidth for the peak PFLOP/s it contributes (Tbps)",
     )
     m.network_remote_exact = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: linear(
-            [(1, m.site_send_tbps[r, s])] + minus_need(r, s)
-            + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
-        ) <= 0,
+        rule=lambda _m, r, s: (
+            linear(
+                [(1, m.site_send_tbps[r, s])]
+                + minus_need(r, s)
+                + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
+            )
+            <= 0
+        ),
         doc="A non-host sends no more than its compute needs, so reported traffic is real",
     )
     m.network_host_sends_nothing = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: linear([(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])])
-        <= peak[r] if is_candidate(r, s) else pyo.Constraint.Skip,
+        rule=lambda _m, r, s: (
+            linear([(1, m.site_send_tbps[r, s]), (peak[r], m.run_host[r, s])]) <= peak[r]
+            if is_candidate(r, s)
+            else pyo.Constraint.Skip
+        ),
         doc="The host only receives (no traffic loops through it)",
     )
     m.network_host_only = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: linear(
-            [(1, m.site_receive_tbps[r, s])]
-            + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
-        ) <= 0,
+        rule=lambda _m, r, s: (
+            linear(
+                [(1, m.site_receive_tbps[r, s])]
+                + ([(-peak[r], m.run_host[r, s])] if is_candidate(r, s) else [])
+            )
+            <= 0
+        ),
         doc="Only the host receives the run's traffic (Tbps)",
     )
     out_arcs: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
@@ -122,11 +139,14 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         in_arcs[(r, dst)].append((r, lk, dr))
     m.network_flow_balance = pyo.Constraint(
         m.RUN_NODE,
-        rule=lambda _m, r, s: linear(
-            [(1, m.link_flow_tbps[k]) for k in out_arcs[(r, s)]]
-            + [(-1, m.link_flow_tbps[k]) for k in in_arcs[(r, s)]]
-            + [(-1, m.site_send_tbps[r, s]), (1, m.site_receive_tbps[r, s])]
-        ) == 0,
+        rule=lambda _m, r, s: (
+            linear(
+                [(1, m.link_flow_tbps[k]) for k in out_arcs[(r, s)]]
+                + [(-1, m.link_flow_tbps[k]) for k in in_arcs[(r, s)]]
+                + [(-1, m.site_send_tbps[r, s]), (1, m.site_receive_tbps[r, s])]
+            )
+            == 0
+        ),
         doc="Traffic leaving a site equals what it sends less what it receives (Tbps)",
     )
     users: dict[tuple[str, str, int], list[tuple[str, str, str]]] = defaultdict(list)
@@ -134,11 +154,17 @@ def add_network(m: pyo.ConcreteModel, d: ModelData) -> None:
         users[(lk, dr, d.run(r).ready_year)].append((r, lk, dr))
     m.network_link_bandwidth = pyo.Constraint(
         sorted(users),
-        rule=lambda _m, lk, dr, y: linear(
-            [(1, m.link_flow_tbps[k]) for k in users[(lk, dr, y)]]
-            + [(-d.link(lk).bandwidth_gbps / GBPS_PER_TBPS, m.link_built[lk, b])
-               for b in years_of[lk] if b <= y]
-        ) <= 0,
+        rule=lambda _m, lk, dr, y: (
+            linear(
+                [(1, m.link_flow_tbps[k]) for k in users[(lk, dr, y)]]
+                + [
+                    (-d.link(lk).bandwidth_gbps / GBPS_PER_TBPS, m.link_built[lk, b])
+                    for b in years_of[lk]
+                    if b <= y
+                ]
+            )
+            <= 0
+        ),
         doc="Traffic of a year's runs fits a built link's bandwidth, per direction (Tbps)",
     )
 

@@ -29,7 +29,8 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
         initialize=[(s, p, y) for s, p in d.site_power for y in d.years], dimen=3, ordered=True
     )
     m.power_add_mw = pyo.Var(
-        m.POWER_BUILD, within=pyo.NonNegativeReals,
+        m.POWER_BUILD,
+        within=pyo.NonNegativeReals,
         bounds=lambda _m, s, p, y: (0, _room(d, s, p)),
     )
     m.power_served_mw = pyo.Var(m.SITE_SOURCE_YEAR, within=pyo.NonNegativeReals)
@@ -45,32 +46,42 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.power_firm = pyo.Constraint(
         m.SITE_SOURCE_YEAR,
-        rule=lambda _m, s, p, y: linear([
-            (1, m.power_served_mw[s, p, y]),
-            (-d.source(p).firm_fraction, m.power_capacity_mw[s, p, y]),
-        ]) <= 0,
+        rule=lambda _m, s, p, y: (
+            linear(
+                [
+                    (1, m.power_served_mw[s, p, y]),
+                    (-d.source(p).firm_fraction, m.power_capacity_mw[s, p, y]),
+                ]
+            )
+            <= 0
+        ),
         doc="A source serves at most its firm capacity (MW)",
     )
     m.power_max_mw = pyo.Constraint(
         sorted(builds),
-        rule=lambda _m, s, p: sum(m.power_add_mw[s, p, y] for y in builds[(s, p)])
-        <= _room(d, s, p),
+        rule=lambda _m, s, p: (
+            sum(m.power_add_mw[s, p, y] for y in builds[(s, p)]) <= _room(d, s, p)
+        ),
         doc="Capacity never exceeds SitePower.max_mw, existing included (MW)",
     )
     m.power_balance = pyo.Constraint(
         m.SITE_YEAR,
-        rule=lambda _m, s, y: linear(
-            [(1, m.power_served_mw[s, p, y]) for p in sources_at.get(s, ())]
-            + [(-1, m.facility_mw[s, y])]
-        ) == 0,
+        rule=lambda _m, s, y: (
+            linear(
+                [(1, m.power_served_mw[s, p, y]) for p in sources_at.get(s, ())]
+                + [(-1, m.facility_mw[s, y])]
+            )
+            == 0
+        ),
         doc="Facility power is served by the site's sources (MW)",
     )
 
     hours = st.avg_power_fraction * HOURS_PER_YEAR
     for s, p in d.site_power:
         src, row = d.source(p), d.site_power_row(s, p)
-        price = row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None \
-            else src.energy_usd_per_mwh
+        price = (
+            row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
+        )
         for y in d.years:
             if price:
                 add_cost(m, "energy", y, price * hours / MUSD, m.power_served_mw[s, p, y])
@@ -78,8 +89,7 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
                 add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD, new_mw(s, p, y))
         for y in builds.get((s, p), ()):
             if src.capex_usd_per_mw:
-                add_cost(m, "power_capex", y, src.capex_usd_per_mw / MUSD,
-                         m.power_add_mw[s, p, y])
+                add_cost(m, "power_capex", y, src.capex_usd_per_mw / MUSD, m.power_add_mw[s, p, y])
 
 
 def _room(d: ModelData, s: str, p: str) -> float:
@@ -103,7 +113,8 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     m.TRANSFORMER_BUILD = pyo.Set(initialize=d.transformer_build, dimen=3, ordered=True)
     m.transformer_add = pyo.Var(
-        m.TRANSFORMER_BUILD, within=pyo.NonNegativeIntegers,
+        m.TRANSFORMER_BUILD,
+        within=pyo.NonNegativeIntegers,
         bounds=lambda _m, s, t, y: (0, unit_bound(s, t)),
     )
     by_site: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
@@ -117,25 +128,32 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.transformer_mva = quantity(
         m.GRID_SITE_YEAR,
-        lambda s, y: [(1.0, d.site(s).existing_transformer_mva)]
-        + [(units[t].mva, m.transformer_add[s, t, b]) for (_, t, b) in by_site[s] if b <= y],
+        lambda s, y: (
+            [(1.0, d.site(s).existing_transformer_mva)]
+            + [(units[t].mva, m.transformer_add[s, t, b]) for (_, t, b) in by_site[s] if b <= y]
+        ),
     )
     m.transformer_capacity = pyo.Constraint(
         m.GRID_SITE_YEAR,
-        rule=lambda _m, s, y: linear(
-            [(1, m.power_served_mw[s, p, y]) for p in grid_sources[s]]
-            + [(-st.power_factor, m.transformer_mva[s, y])]
-        ) <= 0,
+        rule=lambda _m, s, y: (
+            linear(
+                [(1, m.power_served_mw[s, p, y]) for p in grid_sources[s]]
+                + [(-st.power_factor, m.transformer_mva[s, y])]
+            )
+            <= 0
+        ),
         doc="Grid power at a site fits its transformers x power_factor (MW)",
     )
     capped = [y for y in d.years if ("transformer_units", y) in d.supply and by_year.get(y)]
     m.transformer_supply = pyo.Constraint(
         capped,
-        rule=lambda _m, y: sum(m.transformer_add[k] for k in by_year[y])
-        <= d.supply[("transformer_units", y)],
+        rule=lambda _m, y: (
+            sum(m.transformer_add[k] for k in by_year[y]) <= d.supply[("transformer_units", y)]
+        ),
         doc="Units added (online) per year within Supply transformer_units",
     )
     for s, t, y in d.transformer_build:
         if units[t].capex_usd:
-            add_cost(m, "transformer_capex", y, units[t].capex_usd / MUSD,
-                     m.transformer_add[s, t, y])
+            add_cost(
+                m, "transformer_capex", y, units[t].capex_usd / MUSD, m.transformer_add[s, t, y]
+            )

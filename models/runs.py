@@ -33,8 +33,12 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     # A site that could not deliver a run's FLOP alone never hosts it as a single site;
     # pruning these choices keeps the LP relaxation from splitting a run across them.
-    single = [(r, s, g) for r in d.run_gpus for s, g in d.run_gpus[r]
-              if d.site_it_mw[s] * 1000.0 * best_per_kw[(r, s)] >= d.run_flop(r)]
+    single = [
+        (r, s, g)
+        for r in d.run_gpus
+        for s, g in d.run_gpus[r]
+        if d.site_it_mw[s] * 1000.0 * best_per_kw[(r, s)] >= d.run_flop(r)
+    ]
     multi = [(r, s, g) for r in d.multi_runs for s, g in d.run_gpus[r]]
     single_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
     types_single: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -45,13 +49,17 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     for r, s, g in multi:
         types_multi[(r, s)].append(g)
 
-    hosts = {r: sorted({s for s, _ in single_at[r]} | (set(run_sites[r])
-                                                        if r in d.multi_runs else set()))
-             for r in d.run_gpus}
+    hosts = {
+        r: sorted(
+            {s for s, _ in single_at[r]} | (set(run_sites[r]) if r in d.multi_runs else set())
+        )
+        for r in d.run_gpus
+    }
     m.unreachable_runs = [r for r in d.run_gpus if not hosts[r]]
     reachable = [r for r in d.run_gpus if hosts[r]]
-    m.RUN_SITE = pyo.Set(initialize=[(r, s) for r in reachable for s in hosts[r]], dimen=2,
-                         ordered=True)
+    m.RUN_SITE = pyo.Set(
+        initialize=[(r, s) for r in reachable for s in hosts[r]], dimen=2, ordered=True
+    )
     m.RUN_USE = pyo.Set(initialize=single, dimen=3, ordered=True)
     m.RUN_MULTI_USE = pyo.Set(initialize=multi, dimen=3, ordered=True)
     m.MULTI_RUNS = pyo.Set(initialize=[r for r in d.multi_runs if hosts[r]], ordered=True)
@@ -65,12 +73,18 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         return float(min(d.gpu_max_at_site[(s, g)], need))
 
     m.run_host = pyo.Var(m.RUN_SITE, within=pyo.Binary)
-    m.gpus_single = pyo.Var(m.RUN_USE, within=pyo.NonNegativeIntegers,
-                            bounds=lambda _m, r, s, g: (0, most(r, s, g, 1.0)))
+    m.gpus_single = pyo.Var(
+        m.RUN_USE,
+        within=pyo.NonNegativeIntegers,
+        bounds=lambda _m, r, s, g: (0, most(r, s, g, 1.0)),
+    )
     m.run_member = pyo.Var(m.MULTI_RUN_SITE, within=pyo.Binary)
     m.run_multi = pyo.Var(m.MULTI_RUNS, within=pyo.Binary)
-    m.gpus_multi = pyo.Var(m.RUN_MULTI_USE, within=pyo.NonNegativeIntegers,
-                           bounds=lambda _m, r, s, g: (0, most(r, s, g, eff)))
+    m.gpus_multi = pyo.Var(
+        m.RUN_MULTI_USE,
+        within=pyo.NonNegativeIntegers,
+        bounds=lambda _m, r, s, g: (0, most(r, s, g, eff)),
+    )
 
     def single_flop(r: str) -> list[Term]:
         return [(flop(r, g), m.gpus_single[r, s, g]) for s, g in single_at[r]]
@@ -96,21 +110,26 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     # rounding): tighter than per-type bounds when a site holds several GPU types.
     m.run_single_site_flop = pyo.Constraint(
         sorted(types_single),
-        rule=lambda _m, r, s: sum(flop(r, g) * m.gpus_single[r, s, g]
-                                  for g in types_single[(r, s)])
-        <= cap(r) * m.run_host[r, s],
+        rule=lambda _m, r, s: (
+            sum(flop(r, g) * m.gpus_single[r, s, g] for g in types_single[(r, s)])
+            <= cap(r) * m.run_host[r, s]
+        ),
         doc="A single-site run draws FLOP only from its host (1e24 FLOP)",
     )
     m.run_member_site_flop = pyo.Constraint(
         m.MULTI_RUN_SITE,
-        rule=lambda _m, r, s: linear(
-            [(eff * flop(r, g), m.gpus_multi[r, s, g]) for g in types_multi[(r, s)]]
-            + [(-cap(r), m.run_member[r, s])]
-        ) <= 0,
+        rule=lambda _m, r, s: (
+            linear(
+                [(eff * flop(r, g), m.gpus_multi[r, s, g]) for g in types_multi[(r, s)]]
+                + [(-cap(r), m.run_member[r, s])]
+            )
+            <= 0
+        ),
         doc="A multi-site run draws FLOP only from its members (1e24 FLOP)",
     )
     m.run_host_member = pyo.Constraint(
-        m.MULTI_RUN_SITE, rule=lambda _m, r, s: m.run_member[r, s] >= m.run_host[r, s],
+        m.MULTI_RUN_SITE,
+        rule=lambda _m, r, s: m.run_member[r, s] >= m.run_host[r, s],
         doc="The host is a member of its cluster",
     )
     m.run_multi_flag = pyo.Constraint(
@@ -127,8 +146,11 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     # GPU otherwise), so the target bounds each mode's FLOP: no larger big-M is needed.
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: linear(single_flop(r) + [(cap(r), m.run_multi[r])]) <= cap(r)
-        if single_at[r] else pyo.Constraint.Skip,
+        rule=lambda _m, r: (
+            linear(single_flop(r) + [(cap(r), m.run_multi[r])]) <= cap(r)
+            if single_at[r]
+            else pyo.Constraint.Skip
+        ),
         doc="Full-efficiency (single-site) GPUs only when the run is not multi-site",
     )
     m.run_multi_off = pyo.Constraint(
@@ -144,10 +166,15 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         users[(s, g, d.run(r).ready_year)].append((r, True))
     m.run_gpu_share = pyo.Constraint(
         sorted(users),
-        rule=lambda _m, s, g, y: linear(
-            [(1, (m.gpus_multi if is_multi else m.gpus_single)[r, s, g])
-             for r, is_multi in users[(s, g, y)]]
-            + [(-1, m.gpus_installed[s, g, y])]
-        ) <= 0,
+        rule=lambda _m, s, g, y: (
+            linear(
+                [
+                    (1, (m.gpus_multi if is_multi else m.gpus_single)[r, s, g])
+                    for r, is_multi in users[(s, g, y)]
+                ]
+                + [(-1, m.gpus_installed[s, g, y])]
+            )
+            <= 0
+        ),
         doc="Runs of the same year use separate installed GPUs (GPUs)",
     )

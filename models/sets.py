@@ -11,7 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from planner.inputs.data import PlanningData
-from planner.inputs.schema import GPU_RESOURCE_PREFIX
+from planner.inputs.schema import (
+    GPU_RESOURCE_PREFIX,
+    FiberLinkRow,
+    GpuRow,
+    PowerSourceRow,
+    RunRow,
+    SitePowerRow,
+    SiteRow,
+)
 
 MUSD = 1e6
 FLOP_UNIT = 1e24
@@ -49,22 +57,22 @@ class ModelData:
     run_links: dict[str, list[str]] = field(default_factory=dict)
     site_it_mw: dict[str, float] = field(default_factory=dict)
 
-    def site(self, site_id: str):  # noqa: ANN201 - row type from the schema
+    def site(self, site_id: str) -> SiteRow:
         return self._sites[site_id]
 
-    def gpu(self, gpu_id: str):  # noqa: ANN201
+    def gpu(self, gpu_id: str) -> GpuRow:
         return self._gpus[gpu_id]
 
-    def source(self, source_id: str):  # noqa: ANN201
+    def source(self, source_id: str) -> PowerSourceRow:
         return self._sources[source_id]
 
-    def run(self, run_id: str):  # noqa: ANN201
+    def run(self, run_id: str) -> RunRow:
         return self._runs[run_id]
 
-    def link(self, link_id: str):  # noqa: ANN201
+    def link(self, link_id: str) -> FiberLinkRow:
         return self._links[link_id]
 
-    def site_power_row(self, site_id: str, source_id: str):  # noqa: ANN201
+    def site_power_row(self, site_id: str, source_id: str) -> SitePowerRow:
         return self._site_power[(site_id, source_id)]
 
     def flop_per_gpu(self, run_id: str, gpu_id: str) -> float:
@@ -88,9 +96,14 @@ class ModelData:
         self._site_power = {(sp.site_id, sp.source_id): sp for sp in d.site_power}
         # Computed once: constraint rules ask for these for every row.
         self._flop_per_gpu = {
-            (r.run_id, g.gpu_id): g.bf16_tflops * 1e12 * r.mfu * r.duration_days
-            * SECONDS_PER_DAY / FLOP_UNIT
-            for r in d.runs for g in d.gpus
+            (r.run_id, g.gpu_id): g.bf16_tflops
+            * 1e12
+            * r.mfu
+            * r.duration_days
+            * SECONDS_PER_DAY
+            / FLOP_UNIT
+            for r in d.runs
+            for g in d.gpus
         }
         self._run_flop_cap = {
             r: self.run_flop(r) + max((self.flop_per_gpu(r, g) for _, g in pairs), default=0.0)
@@ -145,8 +158,11 @@ def build_model_data(d: PlanningData) -> ModelData:
                 continue
             first = max(g.available_year, s.earliest_year, s0)
             # A GPU bought where no run's ready year falls within its life is pure cost.
-            buys = [(s.site_id, g.gpu_id, y) for y in years if y >= first
-                    and any(y <= r <= y + g.life_years - 1 for r in ready_years)]
+            buys = [
+                (s.site_id, g.gpu_id, y)
+                for y in years
+                if y >= first and any(y <= r <= y + g.life_years - 1 for r in ready_years)
+            ]
             if buys:
                 gpu_max_at_site[(s.site_id, g.gpu_id)] = cap
                 gpu_buy.extend(buys)
@@ -161,9 +177,9 @@ def build_model_data(d: PlanningData) -> ModelData:
     gpu_life = {g.gpu_id: g.life_years for g in d.gpus}
     for r in d.runs:
         runs_by_year[r.ready_year].append(r.run_id)
-        run_gpus[r.run_id] = sorted({
-            (s, g) for (s, g, y) in gpu_buy if r.ready_year - gpu_life[g] < y <= r.ready_year
-        })
+        run_gpus[r.run_id] = sorted(
+            {(s, g) for (s, g, y) in gpu_buy if r.ready_year - gpu_life[g] < y <= r.ready_year}
+        )
     multi_runs = [r.run_id for r in d.runs if r.max_sites > 1]
 
     # Links matter only to multi-site runs, and only from their ready years: a link built
@@ -175,23 +191,37 @@ def build_model_data(d: PlanningData) -> ModelData:
         for link in d.fiber_links
         for y in multi_years
         if s0 + link.lead_years <= y <= d.settings.end_year
-        and link.site_a in site_rows and link.site_b in site_rows
+        and link.site_a in site_rows
+        and link.site_b in site_rows
     ]
     built_links = {lk for lk, _ in link_build}
     ready = {r.run_id: r.ready_year for r in d.runs}
     run_links = {
         r: [
-            link.link_id for link in d.fiber_links
+            link.link_id
+            for link in d.fiber_links
             if link.link_id in built_links and s0 + link.lead_years <= ready[r]
         ]
         for r in multi_runs
     }
     return ModelData(
-        inputs=d, years=years, discount=discount, sites=sites, cooling=cooling,
-        site_power=site_power, power_build=power_build, grid_sites=grid_sites,
-        transformer_build=transformer_build, gpu_buy=gpu_buy,
-        gpu_max_at_site=gpu_max_at_site, supply=supply, runs_by_year=dict(runs_by_year),
-        run_gpus=run_gpus, multi_runs=multi_runs, link_build=link_build, run_links=run_links,
+        inputs=d,
+        years=years,
+        discount=discount,
+        sites=sites,
+        cooling=cooling,
+        site_power=site_power,
+        power_build=power_build,
+        grid_sites=grid_sites,
+        transformer_build=transformer_build,
+        gpu_buy=gpu_buy,
+        gpu_max_at_site=gpu_max_at_site,
+        supply=supply,
+        runs_by_year=dict(runs_by_year),
+        run_gpus=run_gpus,
+        multi_runs=multi_runs,
+        link_build=link_build,
+        run_links=run_links,
         site_it_mw=site_it,
     )
 
@@ -206,8 +236,10 @@ def usable_it_mw(d: PlanningData) -> dict[str, float]:
     best_pue: dict[str, float] = {}
     for c in d.cooling:
         best_pue[c.site_id] = min(c.pue, best_pue.get(c.site_id, math.inf))
-    return {s.site_id: min(s.max_it_mw, power[s.site_id] / best_pue.get(s.site_id, s.pue))
-            for s in d.sites}
+    return {
+        s.site_id: min(s.max_it_mw, power[s.site_id] / best_pue.get(s.site_id, s.pue))
+        for s in d.sites
+    }
 
 
 def gpu_resource(gpu_id: str) -> str:

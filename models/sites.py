@@ -17,9 +17,7 @@ from models.sets import MUSD, ModelData
 def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Variables and constraints of sites and cooling designs."""
     sc = [(s, c) for s in d.sites for c in d.cooling[s]]
-    build = [
-        (s, c, y) for s, c in sc for y in d.years if y >= d.site(s).earliest_year
-    ]
+    build = [(s, c, y) for s, c in sc for y in d.years if y >= d.site(s).earliest_year]
     m.SITE_COOLING = pyo.Set(initialize=sc, dimen=2, ordered=True)
     m.SITE_BUILD = pyo.Set(initialize=build, dimen=3, ordered=True)
     m.SITE_YEAR = pyo.Set(initialize=[(s, y) for s in d.sites for y in d.years], dimen=2)
@@ -29,7 +27,8 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     # it_capacity_add[s,c,y]: MW of IT capacity with cooling c brought online in year y.
     m.it_capacity_add = pyo.Var(
-        m.SITE_BUILD, within=pyo.NonNegativeReals,
+        m.SITE_BUILD,
+        within=pyo.NonNegativeReals,
         bounds=lambda _m, s, c, y: (0, d.site(s).max_it_mw),
     )
     chosen = [(s, c) for s, c in sc if len(d.cooling[s]) > 1]
@@ -37,7 +36,8 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.cooling_chosen = pyo.Var(m.COOLING_CHOICE, within=pyo.Binary)
     # it_load_mw[s,c,y]: IT load served under cooling design c (only one design is used).
     m.it_load_mw = pyo.Var(
-        m.SITE_COOLING_YEAR, within=pyo.NonNegativeReals,
+        m.SITE_COOLING_YEAR,
+        within=pyo.NonNegativeReals,
         bounds=lambda _m, s, c, y: (0, d.site(s).max_it_mw),
     )
 
@@ -55,23 +55,33 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     site_years = [(s, y) for s in d.sites for y in d.years]
     m.it_capacity_mw = quantity(
-        site_years, lambda s, y: [t for c in d.cooling[s] for t in capacity(s, c, y)])
+        site_years, lambda s, y: [t for c in d.cooling[s] for t in capacity(s, c, y)]
+    )
     m.facility_mw = quantity(
-        site_years, lambda s, y: [(opt.pue, load[s, c, y]) for c, opt in d.cooling[s].items()])
+        site_years, lambda s, y: [(opt.pue, load[s, c, y]) for c, opt in d.cooling[s].items()]
+    )
     m.it_load_total_mw = quantity(
-        site_years, lambda s, y: [(1.0, load[s, c, y]) for c in d.cooling[s]])
+        site_years, lambda s, y: [(1.0, load[s, c, y]) for c in d.cooling[s]]
+    )
 
     m.site_it_capacity = pyo.Constraint(
         m.SITE_COOLING_YEAR,
-        rule=lambda _m, s, c, y: linear(
-            [(1, load[s, c, y])] + [(-1, add[s, c, b]) for b in by_site_cooling[(s, c)] if b <= y]
-        ) <= 0 if (s, c) in by_site_cooling else load[s, c, y] == 0,
+        rule=lambda _m, s, c, y: (
+            linear(
+                [(1, load[s, c, y])]
+                + [(-1, add[s, c, b]) for b in by_site_cooling[(s, c)] if b <= y]
+            )
+            <= 0
+            if (s, c) in by_site_cooling
+            else load[s, c, y] == 0
+        ),
         doc="IT load under a cooling design never exceeds the capacity built with it (MW)",
     )
     m.site_max_it = pyo.Constraint(
         sorted(adds_by_site),
-        rule=lambda _m, s: sum(m.it_capacity_add[k] for k in adds_by_site[s])
-        <= d.site(s).max_it_mw,
+        rule=lambda _m, s: (
+            sum(m.it_capacity_add[k] for k in adds_by_site[s]) <= d.site(s).max_it_mw
+        ),
         doc="Total IT capacity built at a site stays within max_it_mw (MW)",
     )
     m.site_cooling_one = pyo.Constraint(
@@ -81,9 +91,10 @@ def add_sites(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.site_cooling_capacity = pyo.Constraint(
         m.COOLING_CHOICE,
-        rule=lambda _m, s, c: sum(m.it_capacity_add[s, c, y] for y in
-                                  by_site_cooling.get((s, c), ()))
-        <= d.site(s).max_it_mw * m.cooling_chosen[s, c],
+        rule=lambda _m, s, c: (
+            sum(m.it_capacity_add[s, c, y] for y in by_site_cooling.get((s, c), ()))
+            <= d.site(s).max_it_mw * m.cooling_chosen[s, c]
+        ),
         doc="Capacity is built only with the chosen cooling design (MW)",
     )
 

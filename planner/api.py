@@ -54,25 +54,37 @@ def plan(
     sheet (printed too) when the workbook is infeasible. Export with ``export``."""
     if lock is not None:
         try:
-            report = review_locks(data, read_locks(lock), mip_gap=mip_gap,
-                                  time_limit_s=time_limit_s, threads=threads,
-                                  keep_model=True)
+            report = review_locks(
+                data,
+                read_locks(lock),
+                mip_gap=mip_gap,
+                time_limit_s=time_limit_s,
+                threads=threads,
+                keep_model=True,
+            )
         except LockError as exc:  # a lock the inputs do not allow is bad input (exit 1)
             raise InputError([Problem(lock.name, p) for p in exc.problems]) from None
         for line in report.lines:
             echo(line)
         result = report.locked
     else:
-        result = solve(data, mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads,
-                       on_progress=on_progress, keep_model=True)
+        result = solve(
+            data,
+            mip_gap=mip_gap,
+            time_limit_s=time_limit_s,
+            threads=threads,
+            on_progress=on_progress,
+            keep_model=True,
+        )
     if result.plan is not None and result.model is not None and result.compiled is not None:
         return explained(result, warn=echo)
     if result.status == STATUS_INFEASIBLE and diagnose_infeasible and lock is None:
         dg = diagnose(data, time_limit_s=time_limit_s)
         for line in dg.lines:
             echo(line)
-        return dataclasses.replace(result, extra_sheets={**result.extra_sheets,
-                                                         "Diagnosis": dg.table})
+        return dataclasses.replace(
+            result, extra_sheets={**result.extra_sheets, "Diagnosis": dg.table}
+        )
     return result
 
 

@@ -54,7 +54,12 @@ def cli() -> CliRunner:
         env["COLUMNS"] = "300"  # keep rich from wrapping long messages
         return subprocess.run(
             [sys.executable, "-m", "planner", *map(str, args)],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     return run

@@ -56,23 +56,29 @@ def _limit_memory(limit: int) -> Any:
     return apply
 
 
-def run_python(args: list[str], *, timeout: float = 60.0, cwd: Path = REPO,
-               memory: int | None = None) -> Ran:
+def run_python(
+    args: list[str], *, timeout: float = 60.0, cwd: Path = REPO, memory: int | None = None
+) -> Ran:
     """``python ARGS`` in a subprocess with a timeout (and optionally RLIMIT_AS)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=child_env(), capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [sys.executable, *args],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
         preexec_fn=_limit_memory(memory) if memory else None,
     )
     return Ran(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - t0)
 
 
-def run_cli(*args: str | Path, timeout: float = 60.0, cwd: Path = REPO,
-            memory: int | None = None) -> Ran:
+def run_cli(
+    *args: str | Path, timeout: float = 60.0, cwd: Path = REPO, memory: int | None = None
+) -> Ran:
     """``python -m planner ARGS`` in a subprocess."""
-    return run_python(["-m", "planner", *map(str, args)], timeout=timeout, cwd=cwd,
-                      memory=memory)
+    return run_python(["-m", "planner", *map(str, args)], timeout=timeout, cwd=cwd, memory=memory)
 
 
 def run_script(code: str, *, timeout: float = 120.0, cwd: Path = REPO) -> Ran:
@@ -109,9 +115,11 @@ def plan_cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         for ws in wb.worksheets:
             rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
             if ws.title == "Summary":
-                rows = [r for r in rows
-                        if not (r and isinstance(r[0], str)
-                                and r[0].startswith(VOLATILE_SUMMARY))]
+                rows = [
+                    r
+                    for r in rows
+                    if not (r and isinstance(r[0], str) and r[0].startswith(VOLATILE_SUMMARY))
+                ]
             out[ws.title] = rows
         return out
     finally:

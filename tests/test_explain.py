@@ -44,14 +44,22 @@ def objective_usd(data: PlanningData) -> float:
 
 
 def with_supply(data: PlanningData, resource: str, year: int, delta: float) -> PlanningData:
-    rows = [s.model_copy(update={"capacity": s.capacity + delta})
-            if (s.resource, s.year) == (resource, year) else s for s in data.supply]
+    rows = [
+        s.model_copy(update={"capacity": s.capacity + delta})
+        if (s.resource, s.year) == (resource, year)
+        else s
+        for s in data.supply
+    ]
     return dataclasses.replace(data, supply=rows)
 
 
 def with_max_mw(data: PlanningData, site: str, source: str, delta: float) -> PlanningData:
-    rows = [s.model_copy(update={"max_mw": s.max_mw + delta})
-            if (s.site_id, s.source_id) == (site, source) else s for s in data.site_power]
+    rows = [
+        s.model_copy(update={"max_mw": s.max_mw + delta})
+        if (s.site_id, s.source_id) == (site, source)
+        else s
+        for s in data.site_power
+    ]
     return dataclasses.replace(data, site_power=rows)
 
 
@@ -78,9 +86,12 @@ def two_gpus(**kw: Any) -> PlanningData:
 def test_cowos_price_matches_finite_difference(tmp_path: Path) -> None:
     # 10 wafers per 1,000 GPUs: 500 wafers allow 50,000 G1; one more wafer swaps 100 G2 for
     # 100 G1 and saves 100 x 10,000 = 1,000,000 USD.
-    data = loaded(dataclasses.replace(two_gpus(cowos_wafers_per_kgpu=10.0),
-                                      supply=[f.supply(2026, "cowos_wafers", 500.0)]),
-                  tmp_path)
+    data = loaded(
+        dataclasses.replace(
+            two_gpus(cowos_wafers_per_kgpu=10.0), supply=[f.supply(2026, "cowos_wafers", 500.0)]
+        ),
+        tmp_path,
+    )
     res = solve(data)
     df = binding_constraints(res)
     r = row(df, "compute_cowos_supply")
@@ -89,8 +100,7 @@ def test_cowos_price_matches_finite_difference(tmp_path: Path) -> None:
     assert r.shadow_price == pytest.approx(-1e6, rel=1e-6)
     assert r.slack == pytest.approx(0.0, abs=1e-6) and r.used == pytest.approx(500.0)
     step = 10.0
-    fd = (objective_usd(with_supply(data, "cowos_wafers", 2026, step))
-          - objective_usd(data)) / step
+    fd = (objective_usd(with_supply(data, "cowos_wafers", 2026, step)) - objective_usd(data)) / step
     assert fd == pytest.approx(r.shadow_price, rel=1e-6)
     assert "one more CoWoS wafer in 2026 would save 1 M USD" in r.reading
 
@@ -98,8 +108,9 @@ def test_cowos_price_matches_finite_difference(tmp_path: Path) -> None:
 def test_hbm_price_is_per_stack() -> None:
     # 8 stacks per G1; 400,000 stacks allow 50,000 G1; one more stack = 1/8 of a G1 swap:
     # saves 10,000 / 8 = 1,250 USD. The model counts stacks in thousands.
-    data = dataclasses.replace(two_gpus(hbm_stacks=8.0),
-                               supply=[f.supply(2026, "hbm_stacks", 400_000.0)])
+    data = dataclasses.replace(
+        two_gpus(hbm_stacks=8.0), supply=[f.supply(2026, "hbm_stacks", 400_000.0)]
+    )
     res = solve(data)
     r = row(binding_constraints(res), "compute_hbm_supply")
     assert r.unit == "USD per HBM stack"
@@ -156,14 +167,16 @@ def test_reference_constraints_sheet(tmp_path: Path) -> None:
     assert len(df) and (df.impact_usd.diff().dropna() <= 1e-6).all()  # ranked
     assert all("!" in c for c in df.limit_cell)
     assert len(res.plan.summary["top_constraints"]) == 3
-    fixed = {v.name: float(round(res.result.values[j]))
-             for j, v in enumerate(res.compiled.columns) if res.compiled.integer[j]}
+    fixed = {
+        v.name: float(round(res.result.values[j]))
+        for j, v in enumerate(res.compiled.columns)
+        if res.compiled.integer[j]
+    }
     base = reference_lp_cost(data, fixed)
     checked = 0
     for r in df[df.shadow_price != 0].itertuples():
         if r.family == "compute_hbm_supply" or r.family == "compute_gpu_supply":
-            res_name = "hbm_stacks" if r.family == "compute_hbm_supply" else \
-                r.instance.split()[0]
+            res_name = "hbm_stacks" if r.family == "compute_hbm_supply" else r.instance.split()[0]
             step = max(1.0, 1e-3 * r.limit_value)
             changed = with_supply(data, res_name, int(r.instance.split()[-1]), step)
         elif r.family == "power_max_mw":
@@ -195,8 +208,9 @@ def diagnosed(data: PlanningData, tmp_path: Path) -> tuple[PlanningData, pd.Data
 
 def test_diagnosis_supply_cap(tmp_path: Path) -> None:
     # 500 wafers allow 50,000 GPUs (4.32e24 FLOP); 115,741 GPUs need 1,157.41 wafers.
-    data = f.instance(gpus=[f.gpu(cowos_wafers_per_kgpu=10.0)],
-                      supply=[f.supply(2026, "cowos_wafers", 500.0)])
+    data = f.instance(
+        gpus=[f.gpu(cowos_wafers_per_kgpu=10.0)], supply=[f.supply(2026, "cowos_wafers", 500.0)]
+    )
     data, table = diagnosed(data, tmp_path)
     move = table[table.limit_cell == "Supply!C2"].iloc[0]
     assert move.new_value == 1158.0
@@ -242,16 +256,21 @@ def add_lock_column(ws: Any, rows: dict[int, dict[str, Any]]) -> None:
 def test_lock_and_diff(tmp_path: Path) -> None:
     # Two sites of 70 MW each, S2 with a dearer shell; a reviewer adds a GPU row locking
     # 60,000 GPUs bought at S2 in 2026.
-    data = f.two_site_instance(sites=[f.site("S1", max_it_mw=70.0),
-                                      f.site("S2", max_it_mw=70.0,
-                                             shell_capex_usd_per_mw=1e6)])
+    data = f.two_site_instance(
+        sites=[
+            f.site("S1", max_it_mw=70.0),
+            f.site("S2", max_it_mw=70.0, shell_capex_usd_per_mw=1e6),
+        ]
+    )
     free = api.solve(data, time_limit_s=30.0)
     assert free.status == "optimal" and free.plan is not None
     plan_path = write_plan(free, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(plan_path)
     n_rows = wb["GPUs"].max_row
-    add_lock_column(wb["GPUs"], {n_rows + 1: {"site_id": "S2", "gpu_id": "G1", "year": 2026,
-                                              "purchased": 60_000}})
+    add_lock_column(
+        wb["GPUs"],
+        {n_rows + 1: {"site_id": "S2", "gpu_id": "G1", "year": 2026, "purchased": 60_000}},
+    )
     edited = tmp_path / "edited.xlsx"
     wb.save(edited)
     locks = read_locks(edited)
@@ -267,14 +286,16 @@ def test_lock_and_diff(tmp_path: Path) -> None:
     assert report.lock_cost_usd == pytest.approx(1_399_000.0, rel=1e-6)
     assert "the locks cost 1.4 M USD" in report.lines[1]
     changes = diff(free.plan, report.locked.plan)
-    assert ((changes.area == "GPUs") & (changes.item == "G1 2026")).any() or \
-        ((changes.area == "site") & (changes.item == "S2")).any()
+    assert ((changes.area == "GPUs") & (changes.item == "G1 2026")).any() or (
+        (changes.area == "site") & (changes.item == "S2")
+    ).any()
     assert ((changes.area == "cost") & (changes.item == "site_capex")).any()
     # The edited plan (an extra GPU row nobody solved for) fails the independent check,
     # with the sheet and row of the fault.
     violations = check_plan(data, read_plan(edited))
-    assert violations and any(v.sheet in ("GPUs", "Runs", "Costs", "SiteYears", "Sites")
-                              for v in violations)
+    assert violations and any(
+        v.sheet in ("GPUs", "Runs", "Costs", "SiteYears", "Sites") for v in violations
+    )
     # Diffing a plan with its own export finds nothing.
     assert diff(free.plan, read_plan(plan_path)).empty
     assert locks_from_plan(read_plan(plan_path)).gpus == []

@@ -41,11 +41,45 @@ CASES = {"fuzz": 0, "cli": 0}
 # ------------------------------------------------------------------ strategies
 
 NASTY = [
-    None, "", "   ", "nan", "NaN", "inf", "-inf", "Infinity", "1e999",
-    math.nan, math.inf, -math.inf, -1, -0.5, 0, 0.0, 1e300, -1e300, 1e-300, 10**20,
-    True, False, "TRUE", "yes", "no", "abc", "1,000", "2026.0", " 2026 ",
-    "=1+1", "=A1/0", "=SUM(B:B)", "+1", "-1", "@SUM(A1)",
-    "x" * 10_000, "é中文🚀ß", "\u200b", "Ω" * 300,
+    None,
+    "",
+    "   ",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e999",
+    math.nan,
+    math.inf,
+    -math.inf,
+    -1,
+    -0.5,
+    0,
+    0.0,
+    1e300,
+    -1e300,
+    1e-300,
+    10**20,
+    True,
+    False,
+    "TRUE",
+    "yes",
+    "no",
+    "abc",
+    "1,000",
+    "2026.0",
+    " 2026 ",
+    "=1+1",
+    "=A1/0",
+    "=SUM(B:B)",
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "x" * 10_000,
+    "é中文🚀ß",
+    "\u200b",
+    "Ω" * 300,
 ]
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
 VALUES = st.one_of(
@@ -61,15 +95,25 @@ COL = st.integers(min_value=1, max_value=14)
 MUTATION = st.one_of(
     st.tuples(st.just("set"), SHEET, ROW, COL, VALUES),
     st.tuples(st.just("set"), SHEET, ROW, COL, VALUES),  # twice as likely as the others
-    st.tuples(st.just("header"), SHEET, COL, st.sampled_from(
-        [None, "", "site_id", "SITE_ID", " site_id ", "extra", "=1+1", "x" * 10_000]) | TEXT),
+    st.tuples(
+        st.just("header"),
+        SHEET,
+        COL,
+        st.sampled_from(
+            [None, "", "site_id", "SITE_ID", " site_id ", "extra", "=1+1", "x" * 10_000]
+        )
+        | TEXT,
+    ),
     st.tuples(st.just("dup_row"), SHEET, ROW),
     st.tuples(st.just("clear_row"), SHEET, ROW),
     st.tuples(st.just("delete_rows"), SHEET, ROW, st.integers(1, 5)),
     st.tuples(st.just("merge"), SHEET, ROW, COL, st.integers(0, 3), st.integers(0, 3)),
     st.tuples(st.just("hide"), SHEET, st.sampled_from(["hidden", "veryHidden"])),
-    st.tuples(st.just("rename"), SHEET, st.sampled_from(
-        ["sites", "Sites ", "Site s", "Zz", "Données", "x" * 31]) | TEXT),
+    st.tuples(
+        st.just("rename"),
+        SHEET,
+        st.sampled_from(["sites", "Sites ", "Site s", "Zz", "Données", "x" * 31]) | TEXT,
+    ),
     st.tuples(st.just("delete_sheet"), SHEET),
     st.tuples(st.just("delete_col"), SHEET, COL),
     st.tuples(st.just("insert_col"), SHEET, COL, TEXT),
@@ -118,8 +162,7 @@ def apply(wb: Any, op: tuple[Any, ...]) -> None:
     elif kind == "merge":
         r, c = _row(ws, op[2]), op[3]
         if op[4] or op[5]:
-            ws.merge_cells(start_row=r, start_column=c, end_row=r + op[4],
-                           end_column=c + op[5])
+            ws.merge_cells(start_row=r, start_column=c, end_row=r + op[4], end_column=c + op[5])
     elif kind == "hide":
         visible = [w for w in wb.worksheets if w.sheet_state == "visible"]
         if len(visible) > 1:  # a workbook needs one visible sheet
@@ -181,8 +224,9 @@ def check_outcome(path: Path, data: PlanningData | None, problems: list[Problem]
 @pytest.fixture(scope="module", autouse=True)
 def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    line = (f"fuzz: {CASES['fuzz']} cases tried in-process, "
-            f"{CASES['cli']} of them also through the CLI")
+    line = (
+        f"fuzz: {CASES['fuzz']} cases tried in-process, {CASES['cli']} of them also through the CLI"
+    )
     capture = request.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         with capture.global_and_fixture_disabled():
@@ -191,8 +235,12 @@ def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
         print(line)
 
 
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(ops=st.lists(MUTATION, min_size=1, max_size=4))
 def test_mutated_workbook_validates_or_explains(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -215,8 +263,11 @@ CLI_CASES: dict[str, list[tuple[Any, ...]]] = {
     "merged-and-hidden": [("merge", "Sites", 2, 1, 1, 2), ("hide", "GPUs", "hidden")],
     "renamed-and-missing": [("rename", "Sites", "sites "), ("delete_sheet", "Runs")],
     "columns-extra-missing": [("insert_col", "GPUs", 2, "colour"), ("delete_col", "Sites", 1)],
-    "long-unicode-ids": [("long_id", "Sites", 2), ("long_id", "Runs", 2),
-                         ("set", "Settings", 3, 1, "clé" * 3000)],
+    "long-unicode-ids": [
+        ("long_id", "Sites", 2),
+        ("long_id", "Runs", 2),
+        ("set", "Settings", 3, 1, "clé" * 3000),
+    ],
     "far-cell": [("far_cell", "Sites", 1_000_000), ("far_cell", "Supply", 500_000)],
     "blank-header": [("header", "Sites", 1, None), ("header", "Runs", 3, "=1+1")],
 }

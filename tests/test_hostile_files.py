@@ -26,12 +26,16 @@ SECONDS = 15.0  # generous for slow CI; each case takes about a second here
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 LAUGHS = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
-    + "".join(f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "&lol;") * 10 + '">\n'
-              for i in range(1, 10))
+    + "".join(
+        f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "&lol;") * 10 + '">\n'
+        for i in range(1, 10)
+    )
     + "]>\n"
 )
-XXE = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-       '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>\n')
+XXE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>\n'
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,7 +70,7 @@ def with_doctype(doctype: str, inject: str | None = None) -> Callable[[bytes], b
     def edit(data: bytes) -> bytes:
         text = data.decode("utf-8")
         if text.startswith("<?xml"):
-            text = text[text.index("?>") + 2:].lstrip()
+            text = text[text.index("?>") + 2 :].lstrip()
         if inject is not None:
             if "<is><t>" in text:
                 text = text.replace("<is><t>", f"<is><t>{inject}", 1)
@@ -86,7 +90,7 @@ def zeros_bomb(out: Path, size: int, members: tuple[str, ...] = ("xl/workbook.xm
             with zf.open(name, "w", force_zip64=True) as fh:
                 left = size
                 while left > 0:
-                    fh.write(chunk[:min(left, len(chunk))])
+                    fh.write(chunk[: min(left, len(chunk))])
                     left -= len(chunk)
         if "xl/worksheets/sheet1.xml" not in members:
             zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
@@ -110,13 +114,13 @@ def lying_bomb(out: Path) -> Path:
     with zipfile.ZipFile(io.BytesIO(bytes(raw))) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
         local = info.header_offset
-    assert raw[local:local + 4] == b"PK\x03\x04"
-    raw[local + 22:local + 26] = fake
+    assert raw[local : local + 4] == b"PK\x03\x04"
+    raw[local + 22 : local + 26] = fake
     central = raw.find(b"PK\x01\x02")
     while central != -1:
-        name_len = struct.unpack("<H", raw[central + 28:central + 30])[0]
-        if raw[central + 46:central + 46 + name_len] == b"xl/worksheets/sheet1.xml":
-            raw[central + 24:central + 28] = fake
+        name_len = struct.unpack("<H", raw[central + 28 : central + 30])[0]
+        if raw[central + 46 : central + 46 + name_len] == b"xl/worksheets/sheet1.xml":
+            raw[central + 24 : central + 28] = fake
             break
         central = raw.find(b"PK\x01\x02", central + 4)
     assert central != -1
@@ -126,10 +130,13 @@ def lying_bomb(out: Path) -> Path:
 
 def million_rows(out: Path) -> Path:
     """Sites with a million whitespace-only rows after its table, written as raw XML."""
+
     def edit(data: bytes) -> bytes:
         text = data.decode("utf-8")
-        rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t> </t></is></c></row>'
-                       for r in range(100, 1_000_100))
+        rows = "".join(
+            f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t> </t></is></c></row>'
+            for r in range(100, 1_000_100)
+        )
         return text.replace("</sheetData>", rows + "</sheetData>", 1).encode("utf-8")
 
     return rezip(out, {"xl/worksheets/sheet2.xml": edit})
@@ -139,10 +146,12 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
     "not-a-zip": lambda d: _write(d / "notes.xlsx", b"site_id,name\nUS-ABI,Abilene\n"),
     "empty-file": lambda d: _write(d / "empty.xlsx", b""),
     "zip-not-workbook": lambda d: _zip(d / "archive.xlsx", {"hello.txt": b"hi"}),
-    "docx-renamed": lambda d: _zip(d / "report.xlsx", {"word/document.xml": b"<w/>",
-                                                       "[Content_Types].xml": b"<Types/>"}),
-    "truncated-half": lambda d: _write(d / "half.xlsx",
-                                       REFERENCE.read_bytes()[: REFERENCE.stat().st_size // 2]),
+    "docx-renamed": lambda d: _zip(
+        d / "report.xlsx", {"word/document.xml": b"<w/>", "[Content_Types].xml": b"<Types/>"}
+    ),
+    "truncated-half": lambda d: _write(
+        d / "half.xlsx", REFERENCE.read_bytes()[: REFERENCE.stat().st_size // 2]
+    ),
     "truncated-tail": lambda d: _write(d / "tail.xlsx", REFERENCE.read_bytes()[:-30]),
     "corrupt-member": lambda d: _corrupt(d / "corrupt.xlsx"),
     "password-ole": lambda d: _write(d / "locked.xlsx", OLE_MAGIC + b"\0" * 4096),
@@ -154,19 +163,25 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
     "folder": lambda d: _mkdir(d / "folder.xlsx"),
     "missing": lambda d: d / "nowhere.xlsx",
     "bomb-1GB": lambda d: zeros_bomb(d / "bomb.xlsx", 1 << 30),
-    "bomb-ratio": lambda d: zeros_bomb(d / "ratio.xlsx", 64 << 20,
-                                       ("xl/workbook.xml", "xl/worksheets/sheet1.xml")),
+    "bomb-ratio": lambda d: zeros_bomb(
+        d / "ratio.xlsx", 64 << 20, ("xl/workbook.xml", "xl/worksheets/sheet1.xml")
+    ),
     "bomb-lying-headers": lambda d: lying_bomb(d / "liar.xlsx"),
-    "laughs-workbook": lambda d: rezip(d / "lol-wb.xlsx",
-                                       {"xl/workbook.xml": with_doctype(LAUGHS)}),
-    "laughs-sheet-used": lambda d: rezip(d / "lol-sheet.xlsx", {
-        "xl/worksheets/sheet2.xml": with_doctype(LAUGHS, "&lol9;")}),
-    "laughs-content-types": lambda d: rezip(d / "lol-ct.xlsx",
-                                            {"[Content_Types].xml": with_doctype(LAUGHS)}),
-    "laughs-styles": lambda d: rezip(d / "lol-styles.xlsx",
-                                     {"xl/styles.xml": with_doctype(LAUGHS)}),
-    "xxe-sheet": lambda d: rezip(d / "xxe.xlsx", {
-        "xl/worksheets/sheet2.xml": with_doctype(XXE, "&xxe;")}),
+    "laughs-workbook": lambda d: rezip(
+        d / "lol-wb.xlsx", {"xl/workbook.xml": with_doctype(LAUGHS)}
+    ),
+    "laughs-sheet-used": lambda d: rezip(
+        d / "lol-sheet.xlsx", {"xl/worksheets/sheet2.xml": with_doctype(LAUGHS, "&lol9;")}
+    ),
+    "laughs-content-types": lambda d: rezip(
+        d / "lol-ct.xlsx", {"[Content_Types].xml": with_doctype(LAUGHS)}
+    ),
+    "laughs-styles": lambda d: rezip(
+        d / "lol-styles.xlsx", {"xl/styles.xml": with_doctype(LAUGHS)}
+    ),
+    "xxe-sheet": lambda d: rezip(
+        d / "xxe.xlsx", {"xl/worksheets/sheet2.xml": with_doctype(XXE, "&xxe;")}
+    ),
 }
 
 
@@ -244,21 +259,23 @@ def test_hostile_file_is_refused_quickly(case: str, made: Callable[[str], Path])
         assert data is None and problems and problems[0].sheet == path.name
 
 
-@pytest.mark.parametrize("case,words", [
-    ("bomb-1GB", "decompression bomb"),
-    ("bomb-ratio", "decompression bomb"),
-    ("password-ole", "password"),
-    ("xls-suffix", ".xls"),
-    ("csv-suffix", ".csv"),
-    ("csv-renamed", "renamed"),
-    ("truncated-half", "damaged"),
-    ("zip-not-workbook", "not an Excel workbook"),
-    ("empty-file", "empty"),
-    ("missing", "not found"),
-    ("folder", "folder"),
-])
-def test_message_says_what_is_wrong(case: str, words: str,
-                                   made: Callable[[str], Path]) -> None:
+@pytest.mark.parametrize(
+    "case,words",
+    [
+        ("bomb-1GB", "decompression bomb"),
+        ("bomb-ratio", "decompression bomb"),
+        ("password-ole", "password"),
+        ("xls-suffix", ".xls"),
+        ("csv-suffix", ".csv"),
+        ("csv-renamed", "renamed"),
+        ("truncated-half", "damaged"),
+        ("zip-not-workbook", "not an Excel workbook"),
+        ("empty-file", "empty"),
+        ("missing", "not found"),
+        ("folder", "folder"),
+    ],
+)
+def test_message_says_what_is_wrong(case: str, words: str, made: Callable[[str], Path]) -> None:
     path = made(case)
     t0 = time.perf_counter()
     data, problems = validate_path(path)

@@ -12,8 +12,9 @@ from models.linear import Terms, coefficients, linear, quantity, value_of
 def model() -> pyo.ConcreteModel:
     m = pyo.ConcreteModel()
     m.x = pyo.Var([1, 2, 3], initialize={1: 2.0, 2: 3.0, 3: 5.0})
-    m.total = quantity([(1, "a"), (2, "a")],
-                       lambda i, tag: [(10.0, 1.0), (1.0, m.x[i]), (2.0, m.x[3])])
+    m.total = quantity(
+        [(1, "a"), (2, "a")], lambda i, tag: [(10.0, 1.0), (1.0, m.x[i]), (2.0, m.x[3])]
+    )
     return m
 
 

@@ -28,12 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 HOURS = 8760.0
 
 # ---- shared hand arithmetic --------------------------------------------------------------
-FLOP = 1e25                      # the run's target
-PER_GPU = 8.64e19                # 1e15 FLOP/s x 86,400 s
-N = 115_741                      # ceil(1e25 / 8.64e19) = ceil(115,740.74)
-IT_MW = 115.741                  # 115,741 GPUs x 1 kW
+FLOP = 1e25  # the run's target
+PER_GPU = 8.64e19  # 1e15 FLOP/s x 86,400 s
+N = 115_741  # ceil(1e25 / 8.64e19) = ceil(115,740.74)
+IT_MW = 115.741  # 115,741 GPUs x 1 kW
 GPU_USD = 10_000.0
-GPUS_USD = N * GPU_USD           # 1,157,410,000 USD
+GPUS_USD = N * GPU_USD  # 1,157,410,000 USD
 
 
 def test_shared_arithmetic() -> None:
@@ -66,8 +66,9 @@ def bought(res: PlanResult) -> dict[tuple[str, str, int], int]:
     """GPUs purchased, by (site, gpu, year), nonzero only."""
     assert res.plan is not None
     df = res.plan["GPUs"]
-    return {(r.site_id, r.gpu_id, int(r.year)): int(r.purchased)
-            for r in df.itertuples() if r.purchased}
+    return {
+        (r.site_id, r.gpu_id, int(r.year)): int(r.purchased) for r in df.itertuples() if r.purchased
+    }
 
 
 def bought_by_gpu(res: PlanResult) -> dict[str, int]:
@@ -111,10 +112,10 @@ def test_one_gpu_type_with_shell_power_and_energy_costs() -> None:
         power_sources=[f.source(capex_usd_per_mw=power_capex, energy_usd_per_mwh=price)],
     )
     # PUE 1: facility = IT = 115.741 MW.
-    shell_usd = IT_MW * shell                  # 231,482,000
-    power_usd = IT_MW * power_capex            # 115,741,000
-    mwh = IT_MW * apf * HOURS                  # 506,945.58 MWh
-    energy_usd = mwh * price                   # 25,347,279
+    shell_usd = IT_MW * shell  # 231,482,000
+    power_usd = IT_MW * power_capex  # 115,741,000
+    mwh = IT_MW * apf * HOURS  # 506,945.58 MWh
+    energy_usd = mwh * price  # 25,347,279
     total = GPUS_USD + shell_usd + power_usd + energy_usd
     assert total == pytest.approx(1_529_980_279.0)
     res = solve_optimal(data, total)
@@ -129,8 +130,13 @@ def test_one_gpu_type_with_shell_power_and_energy_costs() -> None:
     assert p.mw_served == pytest.approx(IT_MW)
     assert p.mwh == pytest.approx(mwh)
     assert cost_by_category(res) == pytest.approx(
-        {"gpu_capex": GPUS_USD, "site_capex": shell_usd, "power_capex": power_usd,
-         "energy": energy_usd})
+        {
+            "gpu_capex": GPUS_USD,
+            "site_capex": shell_usd,
+            "power_capex": power_usd,
+            "energy": energy_usd,
+        }
+    )
 
 
 # ---- 2. supply caps force a mix of GPU types ---------------------------------------------
@@ -148,8 +154,8 @@ def test_supply_cap_forces_a_mix(cap: str) -> None:
         supply = [f.supply(2026, "cowos_wafers", 100.0)]
     data = f.instance(gpus=[g1, f.gpu("G2", capex_usd=G2_USD)], supply=supply)
     n1 = 50_000
-    n2 = N - n1                                 # 65,741: same FLOP per GPU
-    total = n1 * GPU_USD + n2 * G2_USD          # 500,000,000 + 986,115,000
+    n2 = N - n1  # 65,741: same FLOP per GPU
+    total = n1 * GPU_USD + n2 * G2_USD  # 500,000,000 + 986,115,000
     assert total == 1_486_115_000.0
     res = solve_optimal(data, total)
     assert bought(res) == {("S1", "G1", 2026): n1, ("S1", "G2", 2026): n2}
@@ -164,19 +170,19 @@ def test_export_control_forces_the_other_gpu(allowed: bool) -> None:
         export_controls=[f.export_control("CN", "G1", allowed)],
     )
     if allowed:
-        res = solve_optimal(data, GPUS_USD)                 # the cheap G1, as usual
+        res = solve_optimal(data, GPUS_USD)  # the cheap G1, as usual
         assert bought(res) == {("S1", "G1", 2026): N}
     else:
-        res = solve_optimal(data, N * G2_USD)               # 1,736,115,000
+        res = solve_optimal(data, N * G2_USD)  # 1,736,115,000
         assert bought(res) == {("S1", "G2", 2026): N}
 
 
 # ---- 4. a grid lead time forces on-site power for an early run ---------------------------
 # factory.grid_instance: power_factor 0.9, avg_power_fraction 1, PUE 1, discount 0.
-ONSITE_PER_MW = 1_000_000.0 + HOURS * 100.0     # capex + a year of energy: 1,876,000 USD/MW
-GRID_PER_MW = 100_000.0 + HOURS * 10.0          # 187,600 USD/MW
-ONSITE_USD = IT_MW * ONSITE_PER_MW              # 217,130,116 USD
-TRANSFORMERS_2 = 2 * 1e6                        # ceil(115.741 / (0.9 x 100)) = 2 units
+ONSITE_PER_MW = 1_000_000.0 + HOURS * 100.0  # capex + a year of energy: 1,876,000 USD/MW
+GRID_PER_MW = 100_000.0 + HOURS * 10.0  # 187,600 USD/MW
+ONSITE_USD = IT_MW * ONSITE_PER_MW  # 217,130,116 USD
+TRANSFORMERS_2 = 2 * 1e6  # ceil(115.741 / (0.9 x 100)) = 2 units
 GRID_USD = IT_MW * GRID_PER_MW + TRANSFORMERS_2  # 21,713,011.6 + 2,000,000
 
 
@@ -210,7 +216,7 @@ def test_grid_lead_time_forces_onsite_power_for_an_early_run() -> None:
 
 def test_without_grid_lead_time_the_early_run_uses_the_grid() -> None:
     data = f.grid_instance(grid_lead_years=0)
-    res = solve_optimal(data, GPUS_USD + GRID_USD)       # 1,181,123,011.6
+    res = solve_optimal(data, GPUS_USD + GRID_USD)  # 1,181,123,011.6
     assert power_row(res, "grid").mw_served == pytest.approx(IT_MW)
     assert power_row(res, "onsite").mw_added == pytest.approx(0.0, abs=1e-6)
 
@@ -225,7 +231,7 @@ def test_two_capped_sites_need_a_fiber_link() -> None:
     # Run ready in 2027; link capex 5,000,000 once, O&M 100,000 a year from its build year:
     # built in 2027 (one year of O&M) rather than 2026 (two).
     link_usd = 5e6 + 1e5
-    total = n * GPU_USD + link_usd               # 1,286,010,000 + 5,100,000
+    total = n * GPU_USD + link_usd  # 1,286,010,000 + 5,100,000
     assert total == 1_291_110_000.0
     res = solve_optimal(f.two_site_instance(), total)
     assert res.plan is not None
@@ -241,7 +247,7 @@ def test_two_capped_sites_need_a_fiber_link() -> None:
     assert list(fiber.link_id) == ["L1"]
     assert list(fiber.built_year) == [2027]
     costs = cost_by_category(res)
-    assert costs["fiber_capex"] == pytest.approx(5e6)   # counted once
+    assert costs["fiber_capex"] == pytest.approx(5e6)  # counted once
     assert costs["fiber_om"] == pytest.approx(1e5)
 
 
@@ -303,8 +309,9 @@ def test_cooling_choice_picks_the_cheaper_design(liquid_capex: float, expected: 
     pue = {"air": 1.5, "liquid": 1.1}[expected]
     total = GPUS_USD + IT_MW * min(air, liquid)
     # 1,364,058,611.04 (liquid) or 1,391,854,969.6 (air)
-    data = pue_instance(cooling=[f.cooling("S1", "air", 1.5, 0.0),
-                                 f.cooling("S1", "liquid", 1.1, liquid_capex)])
+    data = pue_instance(
+        cooling=[f.cooling("S1", "air", 1.5, 0.0), f.cooling("S1", "liquid", 1.1, liquid_capex)]
+    )
     res = solve_optimal(data, total)
     assert res.plan is not None
     site = res.plan["Sites"].iloc[0]
@@ -315,16 +322,17 @@ def test_cooling_choice_picks_the_cheaper_design(liquid_capex: float, expected: 
 
 
 # ---- 7. discounting ----------------------------------------------------------------------
-YEAR_USD = GPUS_USD + IT_MW * 1e6 + IT_MW * 0.8 * HOURS * 50.0   # 1,313,706,646.4
-ENERGY_USD = IT_MW * 0.8 * HOURS * 50.0                          # 40,555,646.4
+YEAR_USD = GPUS_USD + IT_MW * 1e6 + IT_MW * 0.8 * HOURS * 50.0  # 1,313,706,646.4
+ENERGY_USD = IT_MW * 0.8 * HOURS * 50.0  # 40,555,646.4
 
 
 def test_discounting_a_run_ready_in_the_second_year() -> None:
     # 2026-2027 at 10 %: 2027 weighs 1.1^-1. Buying in 2027 puts every cost there.
-    data = pue_instance(settings=f.settings(end_year=2027, discount_rate=0.1,
-                                            avg_power_fraction=0.8),
-                        runs=[f.run(ready_year=2027)])
-    total = YEAR_USD / 1.1                                        # 1,194,278,769.45
+    data = pue_instance(
+        settings=f.settings(end_year=2027, discount_rate=0.1, avg_power_fraction=0.8),
+        runs=[f.run(ready_year=2027)],
+    )
+    total = YEAR_USD / 1.1  # 1,194,278,769.45
     res = solve_optimal(data, total)
     assert res.plan is not None
     assert bought(res) == {("S1", "G1", 2027): N}
@@ -338,10 +346,12 @@ def test_discounting_a_run_ready_in_the_second_year() -> None:
 def test_discounting_weighs_each_year() -> None:
     # No G1 can be bought in 2027, so they are bought in 2026 (weight 1) and draw power in
     # 2026 and 2027 (life 5): the 2027 energy weighs 1 / 1.1.
-    data = pue_instance(settings=f.settings(end_year=2027, discount_rate=0.1,
-                                            avg_power_fraction=0.8),
-                        runs=[f.run(ready_year=2027)], supply=[f.supply(2027, "gpu:G1", 0)])
-    total = YEAR_USD + ENERGY_USD / 1.1                           # 1,350,575,415.85
+    data = pue_instance(
+        settings=f.settings(end_year=2027, discount_rate=0.1, avg_power_fraction=0.8),
+        runs=[f.run(ready_year=2027)],
+        supply=[f.supply(2027, "gpu:G1", 0)],
+    )
+    total = YEAR_USD + ENERGY_USD / 1.1  # 1,350,575,415.85
     res = solve_optimal(data, total)
     assert res.plan is not None
     assert bought(res) == {("S1", "G1", 2026): N}
@@ -356,16 +366,17 @@ def test_discounting_weighs_each_year() -> None:
     "cap, units, grid_mw, total",
     [
         # Unlimited: ceil(115.741 / (0.9 x 100)) = ceil(1.286) = 2 units carry it all.
-        (None, 2, IT_MW, GPUS_USD + GRID_USD),                      # 1,181,123,011.6
+        (None, 2, IT_MW, GPUS_USD + GRID_USD),  # 1,181,123,011.6
         # One unit: 90 MW from the grid, 25.741 MW on-site:
         # 1,000,000 + 90 x 187,600 + 25.741 x 1,876,000 = 1e6 + 16,884,000 + 48,290,116.
         (1, 1, 90.0, GPUS_USD + 1e6 + 90.0 * GRID_PER_MW + (IT_MW - 90.0) * ONSITE_PER_MW),
         # None at all: everything on-site.
-        (0, 0, 0.0, GPUS_USD + ONSITE_USD),                         # 1,374,540,116
+        (0, 0, 0.0, GPUS_USD + ONSITE_USD),  # 1,374,540,116
     ],
 )
-def test_transformers_carry_grid_power(cap: float | None, units: int, grid_mw: float,
-                                       total: float) -> None:
+def test_transformers_carry_grid_power(
+    cap: float | None, units: int, grid_mw: float, total: float
+) -> None:
     assert math.ceil(IT_MW / (0.9 * 100.0)) == 2
     res = solve_optimal(f.grid_instance(transformer_cap=cap), total)
     assert res.plan is not None
@@ -414,7 +425,11 @@ def test_cli_plan_on_infeasible_workbook_exits_2(tmp_path: Path) -> None:
         pytest.skip("`planner plan` does not exist yet")
     proc = subprocess.run(
         [_python(), "-m", "planner", "plan", str(wb), "-o", str(tmp_path / "plan.xlsx"), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
 
@@ -440,16 +455,19 @@ def test_time_limited_solve_is_not_optimal() -> None:
 
 # ---- a loose MIP gap: the plan is within the gap of the hand optimum --------------------
 def cooling_liquid_instance() -> PlanningData:
-    return pue_instance(cooling=[f.cooling("S1", "air", 1.5, 0.0),
-                                 f.cooling("S1", "liquid", 1.1, 300_000.0)])
+    return pue_instance(
+        cooling=[f.cooling("S1", "air", 1.5, 0.0), f.cooling("S1", "liquid", 1.1, 300_000.0)]
+    )
 
 
 @pytest.mark.parametrize(
     "make, optimum",
     [
         (f.instance, GPUS_USD),
-        (lambda: f.grid_instance(transformer_cap=1),
-         GPUS_USD + 1e6 + 90.0 * GRID_PER_MW + (IT_MW - 90.0) * ONSITE_PER_MW),
+        (
+            lambda: f.grid_instance(transformer_cap=1),
+            GPUS_USD + 1e6 + 90.0 * GRID_PER_MW + (IT_MW - 90.0) * ONSITE_PER_MW,
+        ),
         (f.two_site_instance, 128_601 * GPU_USD + 5e6 + 1e5),
         (cooling_liquid_instance, GPUS_USD + IT_MW * (300_000.0 + 1.1 * PER_FACILITY_MW)),
     ],
@@ -475,13 +493,16 @@ def mixed_instance() -> PlanningData:
     """Two sites of 70 MW, two GPU types, three runs over two years (one multi-site)."""
     return f.two_site_instance(
         settings=f.settings(end_year=2027, avg_power_fraction=0.8),
-        gpus=[f.gpu("G1", life_years=1),
-              f.gpu("G2", bf16_tflops=2500.0, it_kw=2.0, capex_usd=22_000.0, life_years=1)],
+        gpus=[
+            f.gpu("G1", life_years=1),
+            f.gpu("G2", bf16_tflops=2500.0, it_kw=2.0, capex_usd=22_000.0, life_years=1),
+        ],
         power_sources=[f.source(capex_usd_per_mw=1e6, energy_usd_per_mwh=50.0)],
-        runs=[f.run("R1", ready_year=2026, flop=3e24, duration_days=2.0, mfu=0.4),
-              f.run("R2", ready_year=2026, flop=2e24, duration_days=3.0, mfu=0.5),
-              f.run("R3", ready_year=2027, flop=1e25, duration_days=1.0, mfu=1.0,
-                    max_sites=2)],
+        runs=[
+            f.run("R1", ready_year=2026, flop=3e24, duration_days=2.0, mfu=0.4),
+            f.run("R2", ready_year=2026, flop=2e24, duration_days=3.0, mfu=0.5),
+            f.run("R3", ready_year=2027, flop=1e25, duration_days=1.0, mfu=1.0, max_sites=2),
+        ],
     )
 
 
@@ -501,7 +522,8 @@ def test_runs_deliver_at_least_the_required_flop() -> None:
         # Recomputed from the GPUs assigned, never from the model's own numbers.
         delivered = factor * sum(
             a.gpus * f.per_gpu_flop(gpus[a.gpu_id].bf16_tflops, spec.duration_days, spec.mfu)
-            for a in mine.itertuples())
+            for a in mine.itertuples()
+        )
         assert delivered >= spec.flop * (1 - 1e-9)
         assert row.flop_delivered == pytest.approx(delivered, rel=1e-9)
         assert row.flop_delivered >= row.flop_required * (1 - 1e-9)
@@ -524,12 +546,11 @@ def test_existing_power_firm_fraction_and_power_om() -> None:
     # Firm fraction 0.5: 115.741 MW served needs 231.482 MW of nameplate; 100 MW exist
     # (no capex, no O&M), so 131.482 MW are added at 1,000,000 capex + 100,000 O&M per MW.
     data = f.instance(
-        power_sources=[f.source(capex_usd_per_mw=1e6, om_usd_per_mw_year=1e5,
-                                firm_fraction=0.5)],
+        power_sources=[f.source(capex_usd_per_mw=1e6, om_usd_per_mw_year=1e5, firm_fraction=0.5)],
         site_power=[f.site_power(existing_mw=100.0)],
     )
-    added = IT_MW / 0.5 - 100.0                                   # 131.482 MW
-    total = GPUS_USD + added * (1e6 + 1e5)                        # + 144,630,200
+    added = IT_MW / 0.5 - 100.0  # 131.482 MW
+    total = GPUS_USD + added * (1e6 + 1e5)  # + 144,630,200
     res = solve_optimal(data, total)
     p = power_row(res, "onsite")
     assert p.mw_added == pytest.approx(added)
@@ -540,8 +561,9 @@ def test_existing_power_firm_fraction_and_power_om() -> None:
 def test_gpus_serve_runs_of_later_years_but_not_two_runs_of_one_year() -> None:
     # Life 5: GPUs bought in 2026 still serve a 2027 run, so two runs a year apart cost one
     # fleet; two runs in the same year need a fleet each.
-    years_apart = f.instance(settings=f.settings(end_year=2027),
-                             runs=[f.run("R1"), f.run("R2", ready_year=2027)])
+    years_apart = f.instance(
+        settings=f.settings(end_year=2027), runs=[f.run("R1"), f.run("R2", ready_year=2027)]
+    )
     res = solve_optimal(years_apart, GPUS_USD)
     assert bought(res) == {("S1", "G1", 2026): N}
     same_year = f.instance(runs=[f.run("R1"), f.run("R2")])
@@ -556,8 +578,9 @@ def test_fiber_bandwidth_limits_what_a_remote_site_contributes() -> None:
     n = 128_601
     sites = [f.site("S1", max_it_mw=100.0), f.site("S2", max_it_mw=70.0)]
     data = f.two_site_instance(
-        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=3e4)])
-    res = solve_optimal(data, n * GPU_USD + 5e6)                  # 1,291,010,000
+        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=3e4)]
+    )
+    res = solve_optimal(data, n * GPU_USD + 5e6)  # 1,291,010,000
     assert res.plan is not None
     run = res.plan["Runs"].iloc[0]
     assert run.host_site == "S1"
@@ -569,7 +592,8 @@ def test_fiber_bandwidth_limits_what_a_remote_site_contributes() -> None:
     assert alloc["S2"] <= flows.gbps.iloc[0] <= 3e4 * (1 + 1e-9)
     # A 10,000 Gbps link cannot carry the 28,601+ GPUs' worth the remote site must add.
     tight = f.two_site_instance(
-        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=1e4)])
+        sites=sites, fiber_links=[f.link("L1", "S1", "S2", capex_usd=5e6, bandwidth_gbps=1e4)]
+    )
     assert solve(tight).status == "infeasible"
 
 
@@ -580,8 +604,10 @@ def test_one_site_may_need_a_mix_of_gpu_types() -> None:
     # 1.296e23, both too little; one of each (2.5 MW) gives 2.16e23 for 25,000 USD.
     data = f.instance(
         sites=[f.site(max_it_mw=2.5)],
-        gpus=[f.gpu("G1", it_kw=1000.0),
-              f.gpu("G2", it_kw=1500.0, bf16_tflops=1500.0, capex_usd=15_000.0)],
+        gpus=[
+            f.gpu("G1", it_kw=1000.0),
+            f.gpu("G2", it_kw=1500.0, bf16_tflops=1500.0, capex_usd=15_000.0),
+        ],
         runs=[f.run(flop=2.4 * 8.64e22, duration_days=1000.0)],
     )
     res = solve_optimal(data, 25_000.0)

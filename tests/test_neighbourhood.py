@@ -33,9 +33,15 @@ def compiled(data: PlanningData):  # noqa: ANN201
     return md, m, cm
 
 
-@pytest.mark.parametrize("data", [
-    f.two_site_instance(), f.grid_instance(), f.large_instance(n_sites=6, n_runs=3),
-], ids=["network", "transformers", "mixed"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        f.two_site_instance(),
+        f.grid_instance(),
+        f.large_instance(n_sites=6, n_runs=3),
+    ],
+    ids=["network", "transformers", "mixed"],
+)
 def test_every_variable_has_a_site_rule(data: PlanningData) -> None:
     m = build_model(data)
     known = set(SITE_POSITION) | set(LINK_POSITION) | UNTAGGED
@@ -55,21 +61,22 @@ def test_used_sites_are_those_with_nonzero_usage() -> None:
     assert "gpus_bought[S2,G1,2027]" in off
     assert "run_host[R1,S2]" in off
     assert "link_built[L1,2027]" in off  # its far end, S2, is left out
-    assert not any(n.startswith(("gpus_bought[S1", "run_host[R1,S1]", "run_multi"))
-                   for n in off)
+    assert not any(n.startswith(("gpus_bought[S1", "run_host[R1,S1]", "run_multi")) for n in off)
 
 
 def test_a_site_choice_never_marks_a_site_used_nor_is_switched_off() -> None:
-    data = f.instance(cooling=[f.cooling("S1", "air", 1.4, 0.0), f.cooling("S1", "liquid", 1.1,
-                                                                          1e6)])
+    data = f.instance(
+        cooling=[f.cooling("S1", "air", 1.4, 0.0), f.cooling("S1", "liquid", 1.1, 1e6)]
+    )
     md, _, cm = compiled(data)
     sc = site_columns(cm.columns, md)
     names = [v.name for v in cm.columns]
     x = np.zeros(len(names))
     x[names.index("cooling_chosen[S1,air]")] = 1.0
     assert not sc.used_sites(x).any()
-    assert not any(names[j].startswith("cooling_chosen")
-                   for j in np.flatnonzero(sc.outside(sc.used_sites(x))))
+    assert not any(
+        names[j].startswith("cooling_chosen") for j in np.flatnonzero(sc.outside(sc.used_sites(x)))
+    )
 
 
 def test_cheapest_of_many_sites_is_found_and_proven() -> None:
@@ -81,8 +88,7 @@ def test_cheapest_of_many_sites_is_found_and_proven() -> None:
     res = api.solve(data, mip_gap=1e-9, time_limit_s=30.0)
     assert res.status == "optimal", res.result.message
     assert res.plan is not None and res.violations == []
-    assert res.plan.summary["objective_usd"] == pytest.approx(1_157_410_000 + 115_741_000,
-                                                              rel=1e-6)
+    assert res.plan.summary["objective_usd"] == pytest.approx(1_157_410_000 + 115_741_000, rel=1e-6)
     assert set(res.plan["GPUs"].query("purchased > 0").site_id) == {"S6"}
 
 
@@ -91,8 +97,9 @@ def test_restricted_search_agrees_with_the_full_search() -> None:
     # with the site-restricted first plan and without it reach the same optimum.
     md, _, cm = compiled(f.large_instance(n_runs=3, seed=1))
     counts = api.count_columns(cm)
-    with_sites = solve_compiled(cm, mip_gap=1e-4, time_limit_s=60.0, counts=counts,
-                                sites=site_columns(cm.columns, md))
+    with_sites = solve_compiled(
+        cm, mip_gap=1e-4, time_limit_s=60.0, counts=counts, sites=site_columns(cm.columns, md)
+    )
     without = solve_compiled(cm, mip_gap=1e-4, time_limit_s=60.0, counts=counts)
     assert with_sites.status == without.status == "optimal"
     assert with_sites.objective == pytest.approx(without.objective, rel=2e-4)

@@ -20,8 +20,13 @@ REFERENCE = ROOT / "inputs" / "reference.xlsx"
 
 
 def run_cli(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "planner", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "planner", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +40,8 @@ def reference_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_reference_plan_is_optimal_and_sheets_carry_the_contract_headers(
-        reference_plan: Path) -> None:
+    reference_plan: Path,
+) -> None:
     wb = openpyxl.load_workbook(reference_plan)
     for sheet, columns in PLAN_COLUMNS.items():
         header = [c.value for c in wb[sheet][1]]
@@ -59,8 +65,9 @@ def test_read_back_plan_passes_the_independent_check(reference_plan: Path) -> No
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_hand_edited_plan_is_caught_with_sheet_and_row(reference_plan: Path,
-                                                       tmp_path: Path) -> None:
+def test_hand_edited_plan_is_caught_with_sheet_and_row(
+    reference_plan: Path, tmp_path: Path
+) -> None:
     edited = tmp_path / "edited.xlsx"
     shutil.copy(reference_plan, edited)
     wb = openpyxl.load_workbook(edited)

@@ -21,12 +21,19 @@ def solve(data: object, compiler: object = compile_model) -> api.PlanResult:
     return res
 
 
-@pytest.mark.parametrize("change", [
-    dict(gpus=[f.gpu("G1", capex_usd=7_000.0), f.gpu("G2", bf16_tflops=1500.0,
-                                                     capex_usd=18_000.0)]),
-    dict(supply=[f.supply(2026, "gpu:G1", 80_000)]),
-    dict(settings=f.settings(discount_rate=0.2)),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(
+            gpus=[
+                f.gpu("G1", capex_usd=7_000.0),
+                f.gpu("G2", bf16_tflops=1500.0, capex_usd=18_000.0),
+            ]
+        ),
+        dict(supply=[f.supply(2026, "gpu:G1", 80_000)]),
+        dict(settings=f.settings(discount_rate=0.2)),
+    ],
+)
 def test_reused_matrix_gives_the_fresh_optimum(change: dict[str, object]) -> None:
     base = f.instance(**BASE)
     scenario = f.instance(**{**BASE, **change})
@@ -45,8 +52,10 @@ def test_cap_change_moves_the_mix() -> None:
     # G1 delivers 8.64e19 FLOP for 10,000 USD, G2 1.296e20 for 18,000: G1 is cheaper per
     # FLOP, so the G1 cap binds and a higher cap must shift GPUs from G2 to G1 (up to one
     # G1 less, where whole GPUs round out cheaper).
-    base, looser = f.instance(**BASE), f.instance(**{**BASE, "supply": [
-        f.supply(2026, "gpu:G1", 80_000)]})
+    base, looser = (
+        f.instance(**BASE),
+        f.instance(**{**BASE, "supply": [f.supply(2026, "gpu:G1", 80_000)]}),
+    )
     compiler = ReusingCompiler(min_columns=0)
     solve(base, compiler.for_data(base))
     res = solve(looser, compiler.for_data(looser))

@@ -30,8 +30,15 @@ from hardening_helpers import (
 from planner import api
 from planner.inputs.validate import validate_path
 
-INJECTIONS = ['=HYPERLINK("http://example.invalid/x","click")', "+1", "-1", "@SUM(A1)",
-              "=1+1", "-2+3", "+cmd|' /C calc'!A0"]
+INJECTIONS = [
+    '=HYPERLINK("http://example.invalid/x","click")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "=1+1",
+    "-2+3",
+    "+cmd|' /C calc'!A0",
+]
 
 # A child process that plans with openpyxl's save slowed down: the temp file gets half of
 # the real bytes, a marker file says so, then the process sleeps until it is killed.
@@ -56,8 +63,11 @@ main()
 
 def tiny_workbook(folder: Path, **kw: Any) -> Path:
     """A one-site instance written as an input workbook (solves in well under a second)."""
-    return Path(f.write_workbook(f.instance(supply=[f.supply(2026, "cowos_wafers", 1e9)],
-                                            **kw), folder / "tiny.xlsx"))
+    return Path(
+        f.write_workbook(
+            f.instance(supply=[f.supply(2026, "cowos_wafers", 1e9)], **kw), folder / "tiny.xlsx"
+        )
+    )
 
 
 def previous_plan(folder: Path) -> tuple[Path, bytes]:
@@ -78,7 +88,12 @@ def start_slow_plan(folder: Path, out: Path) -> tuple[subprocess.Popen[str], Pat
     shutil.copyfile(REFERENCE, src)
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_SAVE, str(marker), str(src), str(out)],
-        cwd=folder, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=folder,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -129,9 +144,13 @@ def test_kill_as_soon_as_the_temp_file_appears(tmp_path: Path) -> None:
     out, before = previous_plan(tmp_path)
     src = tmp_path / "reference.xlsx"
     shutil.copyfile(REFERENCE, src)
-    proc = subprocess.Popen([sys.executable, "-m", "planner", "plan", str(src), "-o", str(out),
-                             "-q"], cwd=tmp_path, env=child_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", "plan", str(src), "-o", str(out), "-q"],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen = False
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -245,12 +264,13 @@ def injected_instance() -> Any:
     link_site = "@SUM(A1)"
     return f.instance(
         settings=f.settings(end_year=2027),
-        sites=[f.site("+1", name=INJECTIONS[0], country="=1+1"),
-               f.site(link_site, name="+cmd|' /C calc'!A0", country="-2+3")],
+        sites=[
+            f.site("+1", name=INJECTIONS[0], country="=1+1"),
+            f.site(link_site, name="+cmd|' /C calc'!A0", country="-2+3"),
+        ],
         site_power=[f.site_power("+1"), f.site_power(link_site)],
         gpus=[f.gpu("-1", vendor="=1+1")],
-        runs=[f.run("=HYPERLINK(\"http://example.invalid/r\",\"run\")", ready_year=2027,
-                    max_sites=2)],
+        runs=[f.run('=HYPERLINK("http://example.invalid/r","run")', ready_year=2027, max_sites=2)],
         fiber_links=[f.link("-2+3", "+1", link_site)],
         supply=[f.supply(2026, "cowos_wafers", 1e9)],
     )
@@ -268,8 +288,7 @@ def test_formula_injection_round_trips_as_text(tmp_path: Path) -> None:
     result = api.solve(loaded, time_limit_s=30)
     assert result.plan is not None, result.result.message
     out = api.export(result, tmp_path / "plan.xlsx", inputs=src)
-    _assert_text_cells(out, {INJECTIONS[0], "+1", "-1", "@SUM(A1)", "+cmd|' /C calc'!A0",
-                             "=1+1"})
+    _assert_text_cells(out, {INJECTIONS[0], "+1", "-1", "@SUM(A1)", "+cmd|' /C calc'!A0", "=1+1"})
 
 
 def test_formula_text_in_reference_round_trips_through_cli(tmp_path: Path) -> None:

@@ -38,13 +38,17 @@ def extreme_instance(days: float) -> Any:
     """1e30 FLOP, 1 W GPUs beside 1.5 kW ones, two 10 GW sites: 7.7e9 GPUs at days=3."""
     return f.instance(
         settings=f.settings(end_year=2027),
-        gpus=[f.gpu("W1", it_kw=0.001),
-              f.gpu("BIG", it_kw=1.5, bf16_tflops=2500.0, capex_usd=40_000.0)],
+        gpus=[
+            f.gpu("W1", it_kw=0.001),
+            f.gpu("BIG", it_kw=1.5, bf16_tflops=2500.0, capex_usd=40_000.0),
+        ],
         sites=[f.site("S1", max_it_mw=10_000.0), f.site("S2", max_it_mw=10_000.0, pue=1.3)],
         site_power=[f.site_power("S1", max_mw=20_000.0), f.site_power("S2", max_mw=20_000.0)],
         supply=[f.supply(2026, "cowos_wafers", 1e12)],
-        runs=[f.run("huge", flop=1e30, duration_days=days, mfu=0.5, ready_year=2027),
-              f.run("small", flop=1e21, ready_year=2026)],
+        runs=[
+            f.run("huge", flop=1e30, duration_days=days, mfu=0.5, ready_year=2027),
+            f.run("small", flop=1e21, ready_year=2026),
+        ],
     )
 
 
@@ -107,8 +111,10 @@ def trouble() -> dict[str, Any]:
 @pytest.mark.parametrize("limit", [1.0, 3.0])
 def test_time_limit_is_a_wall_clock_promise(limit: float, trouble: dict[str, Any]) -> None:
     r = trouble[f"hard-{limit:g}"]
-    print(f"time limit {limit:g} s: {r['status']} after {r['elapsed']:.2f} s "
-          f"({r['size']}); {r['message']}")
+    print(
+        f"time limit {limit:g} s: {r['status']} after {r['elapsed']:.2f} s "
+        f"({r['size']}); {r['message']}"
+    )
     assert r["elapsed"] < limit + SLACK_S, f"{r['elapsed']:.1f} s against a {limit:g} s limit"
     assert r["status"] in (STATUS_TIME_LIMIT, STATUS_NO_PLAN), r["message"]
     if r["status"] == STATUS_TIME_LIMIT:
@@ -130,8 +136,10 @@ def test_no_plan_message_names_the_users_limit(trouble: dict[str, Any]) -> None:
 def test_extreme_magnitudes_pass_the_independent_check(trouble: dict[str, Any]) -> None:
     r = trouble["extreme"]
     lo, hi = r["coefficient_range"]
-    print(f"extreme: {r['status']} in {r['elapsed']:.1f} s, coefficient range "
-          f"[{lo:.3g}, {hi:.3g}] (ratio {hi / lo:.3g}); {r['message']}")
+    print(
+        f"extreme: {r['status']} in {r['elapsed']:.1f} s, coefficient range "
+        f"[{lo:.3g}, {hi:.3g}] (ratio {hi / lo:.3g}); {r['message']}"
+    )
     assert r["elapsed"] < 3.0 + SLACK_S
     assert r["has_plan"], r["message"]
     assert r["violations"] == []
@@ -172,8 +180,11 @@ def test_exit_0_on_the_reference() -> None:
 def test_exit_1_on_invalid_input(tmp_path: Path) -> None:
     import openpyxl
 
-    src = Path(f.write_workbook(f.instance(supply=[f.supply(2026, "cowos_wafers", 1e9)]),
-                                tmp_path / "bad.xlsx"))
+    src = Path(
+        f.write_workbook(
+            f.instance(supply=[f.supply(2026, "cowos_wafers", 1e9)]), tmp_path / "bad.xlsx"
+        )
+    )
     wb = openpyxl.load_workbook(src)
     ws = wb["GPUs"]
     column = [c.value for c in ws[1]].index("capex_usd") + 1
@@ -187,8 +198,11 @@ def test_exit_1_on_invalid_input(tmp_path: Path) -> None:
 
 
 def test_exit_2_on_an_infeasible_workbook(tmp_path: Path) -> None:
-    data = f.instance(sites=[f.site(max_it_mw=1.0)], runs=[f.run(flop=1e27)],
-                      supply=[f.supply(2026, "cowos_wafers", 1e9)])
+    data = f.instance(
+        sites=[f.site(max_it_mw=1.0)],
+        runs=[f.run(flop=1e27)],
+        supply=[f.supply(2026, "cowos_wafers", 1e9)],
+    )
     src = Path(f.write_workbook(data, tmp_path / "infeasible.xlsx"))
     ran = run_cli("plan", src, "-o", tmp_path / "plan.xlsx", "-q", cwd=tmp_path)
     assert_no_traceback(ran)
@@ -199,8 +213,9 @@ def test_exit_2_on_an_infeasible_workbook(tmp_path: Path) -> None:
 def test_exit_3_when_no_plan_in_time(tmp_path: Path) -> None:
     src = Path(f.write_workbook(hard_instance(), tmp_path / "hard.xlsx"))
     t0 = time.perf_counter()
-    ran = run_cli("plan", src, "-o", tmp_path / "plan.xlsx", "-q", "--time-limit", "0.5",
-                  cwd=tmp_path)
+    ran = run_cli(
+        "plan", src, "-o", tmp_path / "plan.xlsx", "-q", "--time-limit", "0.5", cwd=tmp_path
+    )
     assert_no_traceback(ran)
     assert ran.returncode == 3, ran.output[-2000:]
     assert "no plan found within 0.5 s" in ran.stderr
@@ -222,8 +237,12 @@ main()
 def test_exit_4_on_an_internal_error_with_a_log(tmp_path: Path) -> None:
     src = tmp_path / "reference.xlsx"
     shutil.copyfile(REFERENCE, src)
-    ran = run_script(INTERNAL_ERROR.replace("sys.argv[1]", repr(str(src)))
-                     .replace("sys.argv[2]", repr(str(tmp_path / "plan.xlsx"))), cwd=tmp_path)
+    ran = run_script(
+        INTERNAL_ERROR.replace("sys.argv[1]", repr(str(src))).replace(
+            "sys.argv[2]", repr(str(tmp_path / "plan.xlsx"))
+        ),
+        cwd=tmp_path,
+    )
     assert_no_traceback(ran)
     assert ran.returncode == 4, ran.output[-2000:]
     assert "internal error: RuntimeError: simulated solver crash" in ran.stderr

@@ -37,17 +37,23 @@ def assert_same_problem(m: pyo.ConcreteModel) -> None:
     perm = np.array([order[id(v)] for v in ref.columns])
     a_fast = fast.A.toarray()[:, perm]
     np.testing.assert_allclose(a_fast, ref.A.toarray(), rtol=1e-12, atol=0)
-    np.testing.assert_allclose(fast.rhs, np.asarray(ref.rhs, dtype=float), rtol=1e-12,
-                               atol=1e-12)
-    np.testing.assert_allclose(fast.c[perm], np.asarray(ref.c.toarray()).ravel(), rtol=1e-12,
-                               atol=0)
+    np.testing.assert_allclose(fast.rhs, np.asarray(ref.rhs, dtype=float), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fast.c[perm], np.asarray(ref.c.toarray()).ravel(), rtol=1e-12, atol=0
+    )
     assert fast.offset == pytest.approx(float(ref.c_offset[0]), rel=1e-12, abs=1e-12)
 
 
-@pytest.mark.parametrize("data", [
-    f.instance(), f.grid_instance(transformer_cap=1.0), f.two_site_instance(),
-    f.large_instance(n_sites=6, n_runs=3),
-], ids=["one-site", "grid", "network", "mixed"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        f.instance(),
+        f.grid_instance(transformer_cap=1.0),
+        f.two_site_instance(),
+        f.large_instance(n_sites=6, n_runs=3),
+    ],
+    ids=["one-site", "grid", "network", "mixed"],
+)
 def test_same_problem_as_pyomos_compiler(data: Any) -> None:
     assert_same_problem(build_model(data))
 

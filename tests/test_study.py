@@ -22,16 +22,32 @@ from planner.studies.study import run_study, write_study
 TIMING = ["solve_seconds", "reason"]
 
 
-def scenario(name: str, sheet: str, row_id: str, column: str, op: str, value: Any
-             ) -> ScenarioRow:
-    return ScenarioRow(scenario=name, sheet=sheet, row_id=row_id, column=column, op=op,
-                       value=value)
+def scenario(name: str, sheet: str, row_id: str, column: str, op: str, value: Any) -> ScenarioRow:
+    return ScenarioRow(scenario=name, sheet=sheet, row_id=row_id, column=column, op=op, value=value)
 
 
-def sweep(name: str, sheet: str, row_id: str, column: str, start: float, stop: float,
-          steps: int, scale: str = "linear") -> SweepRow:
-    return SweepRow.model_validate(dict(sweep=name, sheet=sheet, row_id=row_id, column=column,
-                                        to=stop, steps=steps, scale=scale, **{"from": start}))
+def sweep(
+    name: str,
+    sheet: str,
+    row_id: str,
+    column: str,
+    start: float,
+    stop: float,
+    steps: int,
+    scale: str = "linear",
+) -> SweepRow:
+    return SweepRow.model_validate(
+        dict(
+            sweep=name,
+            sheet=sheet,
+            row_id=row_id,
+            column=column,
+            to=stop,
+            steps=steps,
+            scale=scale,
+            **{"from": start},
+        )
+    )
 
 
 def study_data(**kw: Any) -> PlanningData:
@@ -72,26 +88,38 @@ def test_scenarios_apply_changes_and_leave_the_base_alone() -> None:
     assert effective_hash(items["cheap-g2"]) != effective_hash(data)
 
 
-@pytest.mark.parametrize(("change", "column", "words"), [
-    (dict(sheet="Nowhere"), "sheet", "unknown sheet 'Nowhere'"),
-    (dict(row_id="G9"), "row_id", "no row with id 'G9' in GPUs"),
-    (dict(column="price"), "column", "no column 'price' in GPUs"),
-    (dict(op="times"), "op", "unknown op 'times'"),
-    (dict(column="gpu_id", op="set", value="X"), "column", "key column"),
-    (dict(value="half"), "value", "scale needs a number"),
-    (dict(sheet="Sites", row_id="S1", column="pue", op="set", value=0.5), "value",
-     "pue must be a number >= 1 and <= 3"),
-    (dict(sheet="Settings", row_id="discount_rate", column="value", op="set", value=2),
-     "value", "must be a number >= 0 and <= 1"),
-    (dict(sheet="Runs", row_id="R1", column="ready_year", op="set", value=2030),
-     None, "must be within the plan's years"),
-])
-def test_invalid_changes_name_the_scenarios_row(change: dict[str, Any], column: str | None,
-                                                words: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "column", "words"),
+    [
+        (dict(sheet="Nowhere"), "sheet", "unknown sheet 'Nowhere'"),
+        (dict(row_id="G9"), "row_id", "no row with id 'G9' in GPUs"),
+        (dict(column="price"), "column", "no column 'price' in GPUs"),
+        (dict(op="times"), "op", "unknown op 'times'"),
+        (dict(column="gpu_id", op="set", value="X"), "column", "key column"),
+        (dict(value="half"), "value", "scale needs a number"),
+        (
+            dict(sheet="Sites", row_id="S1", column="pue", op="set", value=0.5),
+            "value",
+            "pue must be a number >= 1 and <= 3",
+        ),
+        (
+            dict(sheet="Settings", row_id="discount_rate", column="value", op="set", value=2),
+            "value",
+            "must be a number >= 0 and <= 1",
+        ),
+        (
+            dict(sheet="Runs", row_id="R1", column="ready_year", op="set", value=2030),
+            None,
+            "must be within the plan's years",
+        ),
+    ],
+)
+def test_invalid_changes_name_the_scenarios_row(
+    change: dict[str, Any], column: str | None, words: str
+) -> None:
     good = scenario("ok", "GPUs", "G1", "capex_usd", "scale", 0.9)
     bad = good.model_copy(update={"scenario": "bad", **change})
-    data = study_data(scenarios=[good, good.model_copy(update={"scenario": "ok2"}), bad],
-                      sweeps=[])
+    data = study_data(scenarios=[good, good.model_copy(update={"scenario": "ok2"}), bad], sweeps=[])
     with pytest.raises(InputError) as info:
         study_scenarios(data)
     [problem] = info.value.problems
@@ -102,14 +130,18 @@ def test_invalid_changes_name_the_scenarios_row(change: dict[str, Any], column: 
 
 
 def test_every_problem_is_reported_before_solving() -> None:
-    rows = [scenario("a", "Nowhere", "x", "y", "set", 1),
-            scenario("b", "Sites", "S1", "pue", "set", 0.5)]
+    rows = [
+        scenario("a", "Nowhere", "x", "y", "set", 1),
+        scenario("b", "Sites", "S1", "pue", "set", 0.5),
+    ]
     data = study_data(scenarios=rows, sweeps=[sweep("s", "Sites", "*", "pue", 0, 1, 3, "log")])
     with pytest.raises(InputError) as info:
         run_study(data)
     where = [(p.sheet, p.row) for p in info.value.problems]
-    assert where == [("Scenarios", 2), ("Scenarios", 3), ("Sweeps", None)] or \
-        where[:2] == [("Scenarios", 2), ("Scenarios", 3)]
+    assert where == [("Scenarios", 2), ("Scenarios", 3), ("Sweeps", None)] or where[:2] == [
+        ("Scenarios", 2),
+        ("Scenarios", 3),
+    ]
     assert any(p.sheet == "Sweeps" and "log sweep" in p.message for p in info.value.problems)
 
 
@@ -117,10 +149,14 @@ def test_sweeps_expand_to_one_scenario_per_step() -> None:
     log = sweep_values(1e26, 1e29, 13, "log")
     assert len(log) == 13 and log[0] == 1e26 and log[-1] == 1e29
     ratios = {round(b / a, 9) for a, b in zip(log, log[1:], strict=False)}
-    assert ratios == {round(10 ** 0.25, 9)}
+    assert ratios == {round(10**0.25, 9)}
     assert sweep_values(1.1, 1.6, 6, "linear") == [1.1, 1.2, 1.3, 1.4, 1.5, 1.6]
-    data = study_data(sweeps=[sweep("pue", "Sites", "*", "pue", 1.1, 1.6, 6),
-                              sweep("sites", "Runs", "R1", "max_sites", 1, 2, 4)])
+    data = study_data(
+        sweeps=[
+            sweep("pue", "Sites", "*", "pue", 1.1, 1.6, 6),
+            sweep("sites", "Runs", "R1", "max_sites", 1, 2, 4),
+        ]
+    )
     scenarios, problems = expand_sweeps(data)
     assert not problems
     names = [s.name for s in scenarios]
@@ -161,8 +197,7 @@ def test_study_solves_base_and_scenarios(runs: dict[str, Any]) -> None:
 
 
 def test_identical_tables_for_one_and_two_workers(runs: dict[str, Any]) -> None:
-    pd.testing.assert_frame_equal(comparable(runs["one"].table()),
-                                  comparable(runs["two"].table()))
+    pd.testing.assert_frame_equal(comparable(runs["one"].table()), comparable(runs["two"].table()))
 
 
 def test_rerun_resumes_from_the_cache(runs: dict[str, Any]) -> None:
@@ -189,8 +224,9 @@ def test_a_crashed_worker_fails_only_its_scenario() -> None:
 
 def test_dask_local_cluster_gives_the_local_table(runs: dict[str, Any]) -> None:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         study = run_study(runs["data"], scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(comparable(runs["one"].table()), comparable(study.table()))
 
@@ -198,16 +234,32 @@ def test_dask_local_cluster_gives_the_local_table(runs: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- workbook and CLI
 
 
-def test_study_workbook_has_table_sweep_chart_and_plan_files(runs: dict[str, Any],
-                                                             tmp_path: Path) -> None:
+def test_study_workbook_has_table_sweep_chart_and_plan_files(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
     out = write_study(runs["one"], runs["data"], tmp_path / "x-study.xlsx")
     wb = openpyxl.load_workbook(out)
     assert {"Study", "Scenarios", "Sweep flop", "About"} <= set(wb.sheetnames)
     ws = wb["Study"]
     header = [c.value for c in ws[1]]
-    for column in ("scenario", "status", "reason", "objective_usd", "delta_usd", "delta_pct",
-                   "capex_usd", "opex_usd", "gpus_G1", "mw_onsite", "sites_built",
-                   "links_built", "flop_delivered_R1", "gap", "solve_seconds", "plan_file"):
+    for column in (
+        "scenario",
+        "status",
+        "reason",
+        "objective_usd",
+        "delta_usd",
+        "delta_pct",
+        "capex_usd",
+        "opex_usd",
+        "gpus_G1",
+        "mw_onsite",
+        "sites_built",
+        "links_built",
+        "flop_delivered_R1",
+        "gap",
+        "solve_seconds",
+        "plan_file",
+    ):
         assert column in header
     link = ws.cell(row=2, column=header.index("plan_file") + 1)
     assert link.hyperlink is not None and link.value == "x-study-plans/base.xlsx"
@@ -223,21 +275,23 @@ def _write_inputs(data: PlanningData, out: Path) -> Path:
     from planner.inputs.data import SHEET_ATTRS
     from planner.inputs.template import write_input_workbook
 
-    tables = {sheet: [r.model_dump(by_alias=True) for r in getattr(data, attr)]
-              for sheet, attr in SHEET_ATTRS.items()}
+    tables = {
+        sheet: [r.model_dump(by_alias=True) for r in getattr(data, attr)]
+        for sheet, attr in SHEET_ATTRS.items()
+    }
     return write_input_workbook(out, data.settings.model_dump(), tables)
 
 
-def test_cli_study_writes_the_workbook_and_rejects_bad_scenarios(cli: Any,
-                                                                 tmp_path: Path) -> None:
+def test_cli_study_writes_the_workbook_and_rejects_bad_scenarios(cli: Any, tmp_path: Path) -> None:
     data = study_data(scenarios=study_data().scenarios[:2], sweeps=[])
     book = _write_inputs(data, tmp_path / "tiny.xlsx")
     res = cli("study", book, "--workers", "1", "--time-limit", "20", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "outputs" / "tiny-study.xlsx").exists()
     assert (tmp_path / "outputs" / "tiny-study-plans" / "impossible.xlsx").exists()
-    bad = dataclasses.replace(data, scenarios=[
-        *data.scenarios, scenario("hot", "Sites", "S1", "pue", "set", 0.5)])
+    bad = dataclasses.replace(
+        data, scenarios=[*data.scenarios, scenario("hot", "Sites", "S1", "pue", "set", 0.5)]
+    )
     book = _write_inputs(bad, tmp_path / "bad.xlsx")
     res = cli("study", book, cwd=tmp_path)
     assert res.returncode == 1

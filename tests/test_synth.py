@@ -24,8 +24,9 @@ def cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet's values (the file bytes differ by timestamps; the data must not)."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)]
-                for ws in wb.worksheets}
+        return {
+            ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets
+        }
     finally:
         wb.close()
 
@@ -66,20 +67,41 @@ def test_deterministic(tmp_path: Path) -> None:
     spec = SynthSpec(sites=10, years=3, gpus=4, sources=4, links=12, seed=11)
     a = cells(write_synth(spec, tmp_path / "a.xlsx"))
     b = cells(write_synth(spec, tmp_path / "b.xlsx"))
-    c = cells(write_synth(SynthSpec(sites=10, years=3, gpus=4, sources=4, links=12, seed=12),
-                          tmp_path / "c.xlsx"))
+    c = cells(
+        write_synth(
+            SynthSpec(sites=10, years=3, gpus=4, sources=4, links=12, seed=12), tmp_path / "c.xlsx"
+        )
+    )
     assert a == b
     assert a != c
 
 
 def test_cli(cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "cli.xlsx"
-    proc = cli("synth", "--sites", "6", "--years", "2", "--gpus", "3", "--sources", "3",
-               "--links", "5", "--seed", "4", "-o", out)
+    proc = cli(
+        "synth",
+        "--sites",
+        "6",
+        "--years",
+        "2",
+        "--gpus",
+        "3",
+        "--sources",
+        "3",
+        "--links",
+        "5",
+        "--seed",
+        "4",
+        "-o",
+        out,
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.exists()
-    assert cells(out) == cells(write_synth(
-        SynthSpec(sites=6, years=2, gpus=3, sources=3, links=5, seed=4), tmp_path / "api.xlsx"))
+    assert cells(out) == cells(
+        write_synth(
+            SynthSpec(sites=6, years=2, gpus=3, sources=3, links=5, seed=4), tmp_path / "api.xlsx"
+        )
+    )
 
 
 def test_bad_spec() -> None:

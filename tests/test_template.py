@@ -44,8 +44,7 @@ def header(ws: Any) -> list[Any]:
 
 
 def data_rows(ws: Any) -> list[tuple[Any, ...]]:
-    return [r for r in ws.iter_rows(min_row=2, values_only=True)
-            if any(v is not None for v in r)]
+    return [r for r in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in r)]
 
 
 def test_template_has_every_sheet(template_wb: Any) -> None:
@@ -85,8 +84,7 @@ def test_guide_covers_every_column_of_every_sheet(template_wb: Any) -> None:
     rows = data_rows(ws)
     documented = [(r[0], r[1]) for r in rows]
     expected = [(SETTINGS_SHEET, name) for name in SettingsModel.model_fields]
-    expected += [(spec.name, column) for spec in SHEETS + STUDY_SHEETS
-                 for column in spec.columns]
+    expected += [(spec.name, column) for spec in SHEETS + STUDY_SHEETS for column in spec.columns]
     assert sorted(documented) == sorted(expected)
     assert len(documented) == len(set(documented))
     # every row explains itself
@@ -95,8 +93,10 @@ def test_guide_covers_every_column_of_every_sheet(template_wb: Any) -> None:
 
 
 def test_guide_text_matches_schema(template_wb: Any) -> None:
-    rows = {(r[0], r[1]): dict(zip(GUIDE_COLUMNS, r, strict=False))
-            for r in data_rows(template_wb["Guide"])}
+    rows = {
+        (r[0], r[1]): dict(zip(GUIDE_COLUMNS, r, strict=False))
+        for r in data_rows(template_wb["Guide"])
+    }
     for spec in SHEETS:
         for column in spec.columns:
             f = spec.field(column)

@@ -150,8 +150,7 @@ def test_missing_required_sheet(cli: Callable[..., Any], edited_workbook: Any) -
 
 
 @pytest.mark.parametrize("how", ["blank_header", "delete_column"])
-def test_missing_required_column(cli: Callable[..., Any], edited_workbook: Any,
-                                 how: str) -> None:
+def test_missing_required_column(cli: Callable[..., Any], edited_workbook: Any, how: str) -> None:
     def edit(wb: Any) -> None:
         ws = wb["Sites"]
         letter = column_letter(ws, "pue")
@@ -166,8 +165,7 @@ def test_missing_required_column(cli: Callable[..., Any], edited_workbook: Any,
     assert len(errors) == 1
 
 
-def test_column_with_wrong_case_gets_a_hint(cli: Callable[..., Any],
-                                            edited_workbook: Any) -> None:
+def test_column_with_wrong_case_gets_a_hint(cli: Callable[..., Any], edited_workbook: Any) -> None:
     path = edited_workbook(lambda wb: put(wb, "Sites", 1, "pue", "PUE"))
     errors = assert_invalid(path, cli, "Sites")
     msg = only_error(errors, "Sites")
@@ -177,11 +175,16 @@ def test_column_with_wrong_case_gets_a_hint(cli: Callable[..., Any],
 
 @pytest.mark.parametrize(
     ("sheet", "wrong"),
-    [("GPUs", "gpus"), ("Settings", "SETTINGS"), ("Cooling", "cooling"),
-     ("PowerSources", "Power Sources")],
+    [
+        ("GPUs", "gpus"),
+        ("Settings", "SETTINGS"),
+        ("Cooling", "cooling"),
+        ("PowerSources", "Power Sources"),
+    ],
 )
-def test_sheet_named_with_different_case(cli: Callable[..., Any], edited_workbook: Any,
-                                         sheet: str, wrong: str) -> None:
+def test_sheet_named_with_different_case(
+    cli: Callable[..., Any], edited_workbook: Any, sheet: str, wrong: str
+) -> None:
     path = edited_workbook(lambda wb: rename_sheet(wb, sheet, wrong))
     errors = assert_invalid(path, cli, f"{wrong}: sheet must be named exactly '{sheet}'")
     assert len(errors) == 1
@@ -229,8 +232,7 @@ def test_extra_sheet_is_a_warning_only(cli: Callable[..., Any], edited_workbook:
         ("GPUs", "H100", "available_year", "next year", "must be a calendar year", False),
         ("PowerSources", "grid", "via_grid", "maybe", "TRUE or FALSE", False),
         # negative money
-        ("Sites", "US-MEM", "shell_capex_usd_per_mw", -5, "must be a number of USD/MW >= 0",
-         True),
+        ("Sites", "US-MEM", "shell_capex_usd_per_mw", -5, "must be a number of USD/MW >= 0", True),
         ("GPUs", "H100", "capex_usd", -1, "must be a number of USD >= 0", True),
         ("PowerSources", "grid", "capex_usd_per_mw", -100, ">= 0", False),
         ("FiberLinks", "F-ABI-DEN", "capex_usd", -1, ">= 0", False),
@@ -246,9 +248,16 @@ def test_extra_sheet_is_a_warning_only(cli: Callable[..., Any], edited_workbook:
         ("Runs", "frontier-2029", "max_sites", 0, "must be a whole number", False),
     ],
 )
-def test_bad_cell_value(cli: Callable[..., Any], edited_workbook: Any, sheet: str,
-                        row_id: str | int, column: str, value: Any, expect: str,
-                        via_cli: bool) -> None:
+def test_bad_cell_value(
+    cli: Callable[..., Any],
+    edited_workbook: Any,
+    sheet: str,
+    row_id: str | int,
+    column: str,
+    value: Any,
+    expect: str,
+    via_cli: bool,
+) -> None:
     where: list[str] = []
     path = edited_workbook(lambda wb: where.append(put(wb, sheet, row_id, column, value)))
     prefix = f"{where[0]} {column} = "
@@ -266,8 +275,14 @@ def test_bad_cell_value(cli: Callable[..., Any], edited_workbook: Any, sheet: st
         ("max_it_mw", None, "is empty: a value is required (a positive number of MW)", False),
     ],
 )
-def test_empty_required_cell(cli: Callable[..., Any], edited_workbook: Any, column: str,
-                             blank: Any, expect: str, via_cli: bool) -> None:
+def test_empty_required_cell(
+    cli: Callable[..., Any],
+    edited_workbook: Any,
+    column: str,
+    blank: Any,
+    expect: str,
+    via_cli: bool,
+) -> None:
     where: list[str] = []
     path = edited_workbook(lambda wb: where.append(put(wb, "Sites", "US-MEM", column, blank)))
     errors = assert_invalid(path, cli if via_cli else None, f"{where[0]} {column} = ")
@@ -275,8 +290,7 @@ def test_empty_required_cell(cli: Callable[..., Any], edited_workbook: Any, colu
     assert len(errors) == 1
 
 
-def test_numbers_stored_as_text_are_accepted(cli: Callable[..., Any],
-                                             edited_workbook: Any) -> None:
+def test_numbers_stored_as_text_are_accepted(cli: Callable[..., Any], edited_workbook: Any) -> None:
     def edit(wb: Any) -> None:
         put(wb, "Sites", "US-ABI", "max_it_mw", "1,500")
         put(wb, "GPUs", "H100", "available_year", " 2023 ")
@@ -316,18 +330,19 @@ def test_bad_setting_value(cli: Callable[..., Any], edited_workbook: Any) -> Non
 
 
 def test_missing_setting_row(cli: Callable[..., Any], edited_workbook: Any) -> None:
-    path = edited_workbook(lambda wb: wb["Settings"].delete_rows(row_of(wb["Settings"],
-                                                                        "start_year")))
+    path = edited_workbook(
+        lambda wb: wb["Settings"].delete_rows(row_of(wb["Settings"], "start_year"))
+    )
     errors = assert_invalid(path, None, "Settings: setting 'start_year' is missing")
     assert len(errors) == 1
 
 
 def test_gpu_available_after_end_year(cli: Callable[..., Any], edited_workbook: Any) -> None:
     where: list[str] = []
-    path = edited_workbook(lambda wb: where.append(put(wb, "GPUs", "H100", "available_year",
-                                                       2031)))
-    errors = assert_invalid(path, cli, f"{where[0]} available_year = 2031: is after the plan's "
-                            "end_year (2030)")
+    path = edited_workbook(lambda wb: where.append(put(wb, "GPUs", "H100", "available_year", 2031)))
+    errors = assert_invalid(
+        path, cli, f"{where[0]} available_year = 2031: is after the plan's end_year (2030)"
+    )
     assert len(errors) == 1
 
 
@@ -368,9 +383,16 @@ def test_duplicate_id_by_renaming_row(cli: Callable[..., Any], edited_workbook: 
         ("ExportControls", 2, "gpu_id", "NOPE", "no GPU with this id in GPUs", True),
     ],
 )
-def test_unknown_reference(cli: Callable[..., Any], edited_workbook: Any, sheet: str,
-                           row: int, column: str, value: str, expect: str,
-                           via_cli: bool) -> None:
+def test_unknown_reference(
+    cli: Callable[..., Any],
+    edited_workbook: Any,
+    sheet: str,
+    row: int,
+    column: str,
+    value: str,
+    expect: str,
+    via_cli: bool,
+) -> None:
     where: list[str] = []
     path = edited_workbook(lambda wb: where.append(put(wb, sheet, row, column, value)))
     text = f"{where[0]} {column} = {value!r}: {expect}"
@@ -388,8 +410,9 @@ def test_fiber_link_to_itself(cli: Callable[..., Any], edited_workbook: Any) -> 
     assert "two different sites" in only_error(errors, "FiberLinks!C2")
 
 
-def test_export_control_unknown_country_is_a_warning(cli: Callable[..., Any],
-                                                     edited_workbook: Any) -> None:
+def test_export_control_unknown_country_is_a_warning(
+    cli: Callable[..., Any], edited_workbook: Any
+) -> None:
     path = edited_workbook(lambda wb: put(wb, "ExportControls", 2, "country", "Atlantis"))
     data, problems, result = validate_both(path, cli)
     assert data is not None
@@ -402,8 +425,7 @@ def test_export_control_unknown_country_is_a_warning(cli: Callable[..., Any],
 # ------------------------------------------------------------------ many errors at once
 
 
-def test_all_cell_errors_reported_in_one_run(cli: Callable[..., Any],
-                                             edited_workbook: Any) -> None:
+def test_all_cell_errors_reported_in_one_run(cli: Callable[..., Any], edited_workbook: Any) -> None:
     where: list[str] = []
 
     def edit(wb: Any) -> None:
@@ -420,8 +442,9 @@ def test_all_cell_errors_reported_in_one_run(cli: Callable[..., Any],
     assert len(errors) == len(where) == 7
 
 
-def test_all_cross_sheet_errors_reported_in_one_run(cli: Callable[..., Any],
-                                                    edited_workbook: Any) -> None:
+def test_all_cross_sheet_errors_reported_in_one_run(
+    cli: Callable[..., Any], edited_workbook: Any
+) -> None:
     where: list[str] = []
 
     def edit(wb: Any) -> None:
@@ -436,8 +459,9 @@ def test_all_cross_sheet_errors_reported_in_one_run(cli: Callable[..., Any],
     assert len(errors) == 5
 
 
-def test_sheet_errors_from_several_sheets_in_one_run(cli: Callable[..., Any],
-                                                     edited_workbook: Any) -> None:
+def test_sheet_errors_from_several_sheets_in_one_run(
+    cli: Callable[..., Any], edited_workbook: Any
+) -> None:
     def edit(wb: Any) -> None:
         wb.remove(wb["Runs"])
         rename_sheet(wb, "GPUs", "gpus")
@@ -445,15 +469,20 @@ def test_sheet_errors_from_several_sheets_in_one_run(cli: Callable[..., Any],
         put(wb, "Transformers", 2, "mva", "big")
 
     path = edited_workbook(edit)
-    errors = assert_invalid(path, cli, "Runs: required sheet is missing",
-                            "gpus: sheet must be named exactly 'GPUs'",
-                            "Transformers!B2 mva = 'big'")
+    errors = assert_invalid(
+        path,
+        cli,
+        "Runs: required sheet is missing",
+        "gpus: sheet must be named exactly 'GPUs'",
+        "Transformers!B2 mva = 'big'",
+    )
     assert any(e.startswith("Sites") and "'pue' is missing" in e for e in errors)
     assert len(errors) == 4
 
 
-def test_cell_and_cross_sheet_errors_reported_in_one_run(cli: Callable[..., Any],
-                                                         edited_workbook: Any) -> None:
+def test_cell_and_cross_sheet_errors_reported_in_one_run(
+    cli: Callable[..., Any], edited_workbook: Any
+) -> None:
     where: list[str] = []
 
     def edit(wb: Any) -> None:
@@ -547,8 +576,9 @@ def _folder(path: Path) -> Path:
     ],
     ids=lambda v: v.__name__.strip("_") if callable(v) else None,
 )
-def test_not_an_excel_workbook(cli: Callable[..., Any], tmp_path: Path,
-                               make: Callable[[Path], Path], expect: str) -> None:
+def test_not_an_excel_workbook(
+    cli: Callable[..., Any], tmp_path: Path, make: Callable[[Path], Path], expect: str
+) -> None:
     path = make(tmp_path)
     data, problems, result = validate_both(path, cli)
     assert data is None

@@ -30,19 +30,34 @@ from planner.inputs.data import PlanningData
 from planner.solving.compiled import CompiledModel, copy_lp
 from planner.solving.pipeline import PlanResult
 
-COLUMNS = ["family", "instance", "limit_cell", "limit_value", "used", "slack",
-           "shadow_price", "unit", "reading", "impact_usd"]
+COLUMNS = [
+    "family",
+    "instance",
+    "limit_cell",
+    "limit_value",
+    "used",
+    "slack",
+    "shadow_price",
+    "unit",
+    "reading",
+    "impact_usd",
+]
 FAMILIES = (
-    "run_flop", "compute_cowos_supply", "compute_hbm_supply", "compute_gpu_supply",
-    "transformer_supply", "transformer_capacity", "site_max_it", "power_max_mw",
+    "run_flop",
+    "compute_cowos_supply",
+    "compute_hbm_supply",
+    "compute_gpu_supply",
+    "transformer_supply",
+    "transformer_capacity",
+    "site_max_it",
+    "power_max_mw",
     "network_link_bandwidth",
 )
 # Integer variables left continuous in the pricing LP (their domains are counts).
 COUNT_VARS = ("gpus_bought", "gpus_single", "gpus_multi", "transformer_add")
 # Variables whose upper bounds are implied by limit rows (see ``pricing_lp``).
-IMPLIED_BOUNDS = ("power_add_mw", "it_capacity_add", "it_load_mw", "gpus_bought",
-                  "transformer_add")
-DUAL_TOL = 1e-9   # MUSD per unit: below this a dual is zero
+IMPLIED_BOUNDS = ("power_add_mw", "it_capacity_add", "it_load_mw", "gpus_bought", "transformer_add")
+DUAL_TOL = 1e-9  # MUSD per unit: below this a dual is zero
 SLACK_TOL = 1e-6  # relative: a limit within this of its use binds
 
 
@@ -52,9 +67,9 @@ class PricedRow:
 
     family: str
     index: tuple[Any, ...]
-    dual: float       # HiGHS row dual: d(objective, MUSD) / d(compiled rhs)
-    slack_c: float    # distance of the compiled row from its bound (compiled units)
-    scale: float      # compiled row = scale x Pyomo row (sign included)
+    dual: float  # HiGHS row dual: d(objective, MUSD) / d(compiled rhs)
+    slack_c: float  # distance of the compiled row from its bound (compiled units)
+    scale: float  # compiled row = scale x Pyomo row (sign included)
 
 
 def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> pd.DataFrame:
@@ -72,13 +87,15 @@ def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> p
     if not include_slack:
         out = [r for r in out if r["binding"]]
     df = pd.DataFrame(out, columns=[*COLUMNS, "binding"])
-    df = df.sort_values(["impact_usd", "family", "instance"], ascending=[False, True, True],
-                        kind="stable").reset_index(drop=True)
+    df = df.sort_values(
+        ["impact_usd", "family", "instance"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
     return df[COLUMNS] if not include_slack else df
 
 
-def explained(result: PlanResult, *, top: int = 3,
-              warn: Callable[[str], Any] = print) -> PlanResult:
+def explained(
+    result: PlanResult, *, top: int = 3, warn: Callable[[str], Any] = print
+) -> PlanResult:
     """``result`` with its ``Constraints`` sheet and the top ``top`` binding limits (run
     targets last) in ``plan.summary["top_constraints"]``; unchanged, with a warning, when
     the pricing LP fails (that must never lose the plan)."""
@@ -91,8 +108,10 @@ def explained(result: PlanResult, *, top: int = 3,
         return result
     summary = {**result.plan.summary, "top_constraints": top_readings(table, top)}
     return dataclasses.replace(
-        result, plan=dataclasses.replace(result.plan, summary=summary),
-        extra_sheets={**result.extra_sheets, "Constraints": table})
+        result,
+        plan=dataclasses.replace(result.plan, summary=summary),
+        extra_sheets={**result.extra_sheets, "Constraints": table},
+    )
 
 
 def top_readings(df: pd.DataFrame, top: int = 3) -> list[str]:
@@ -114,8 +133,9 @@ def pricing_lp(cm: CompiledModel, values: np.ndarray) -> Any:
     upper = np.array(cm.lp.col_upper_, dtype=float)
     # Upper bounds that merely repeat a limit row (max_mw, max_it_mw, what a site can
     # hold) would take the row's dual when both bind: drop them so the row carries it.
-    implied = np.array([v.parent_component().name in IMPLIED_BOUNDS for v in cm.columns],
-                       dtype=bool)
+    implied = np.array(
+        [v.parent_component().name in IMPLIED_BOUNDS for v in cm.columns], dtype=bool
+    )
     upper[implied & ~fixed] = highspy.kHighsInf
     lower[fixed] = upper[fixed] = np.round(values[fixed])
     lp.col_lower_, lp.col_upper_ = lower, upper
@@ -132,12 +152,20 @@ def solve_lp(lp: Any) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"pricing LP not optimal: {h.modelStatusToString(h.getModelStatus())}")
     sol = h.getSolution()
-    return (float(h.getInfo().objective_function_value), np.array(sol.col_value),
-            np.array(sol.row_value), np.array(sol.row_dual))
+    return (
+        float(h.getInfo().objective_function_value),
+        np.array(sol.col_value),
+        np.array(sol.row_value),
+        np.array(sol.row_dual),
+    )
 
 
-def price_rows(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray,
-               families: tuple[str, ...] = FAMILIES) -> list[PricedRow]:
+def price_rows(
+    m: pyo.ConcreteModel,
+    cm: CompiledModel,
+    values: np.ndarray,
+    families: tuple[str, ...] = FAMILIES,
+) -> list[PricedRow]:
     """Duals and slacks of the rows of the chosen constraint families."""
     lp = pricing_lp(cm, values)
     _, _, act, duals = solve_lp(lp)
@@ -157,17 +185,29 @@ def price_rows(m: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray,
         else:
             slack = 0.0
         idx = con.index()
-        out.append(PricedRow(fam, idx if isinstance(idx, tuple) else (idx,),
-                             float(duals[i]), float(max(slack, 0.0)), scale))
+        out.append(
+            PricedRow(
+                fam,
+                idx if isinstance(idx, tuple) else (idx,),
+                float(duals[i]),
+                float(max(slack, 0.0)),
+                scale,
+            )
+        )
     return out
 
 
 def _csr(cm: CompiledModel) -> Any:
     import scipy.sparse as sp
 
-    a = sp.csc_matrix((np.asarray(cm.lp.a_matrix_.value_), np.asarray(cm.lp.a_matrix_.index_),
-                       np.asarray(cm.lp.a_matrix_.start_)),
-                      shape=(int(cm.lp.num_row_), int(cm.lp.num_col_)))
+    a = sp.csc_matrix(
+        (
+            np.asarray(cm.lp.a_matrix_.value_),
+            np.asarray(cm.lp.a_matrix_.index_),
+            np.asarray(cm.lp.a_matrix_.start_),
+        ),
+        shape=(int(cm.lp.num_row_), int(cm.lp.num_col_)),
+    )
     return a.tocsr()
 
 
@@ -192,8 +232,8 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
     cells = data.cells
     fam, idx = p.family, p.index
     pf = data.settings.power_factor
-    display = 1.0    # workbook display units per price unit (FLOP per 1e24 FLOP)
-    upper = True     # the limit is an upper bound (False: a target to reach)
+    display = 1.0  # workbook display units per price unit (FLOP per 1e24 FLOP)
+    upper = True  # the limit is an upper bound (False: a target to reach)
     if fam == "run_flop":
         (r,) = idx
         run = next(x for x in data.runs if x.run_id == r)
@@ -202,8 +242,12 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
         cell = cells.cell("Runs", (r,), "flop")
         instance = r
         what = f"one more 1e24 FLOP for run {r} (ready {run.ready_year})"
-    elif fam in ("compute_cowos_supply", "compute_hbm_supply", "compute_gpu_supply",
-                 "transformer_supply"):
+    elif fam in (
+        "compute_cowos_supply",
+        "compute_hbm_supply",
+        "compute_gpu_supply",
+        "transformer_supply",
+    ):
         if fam == "compute_gpu_supply":
             g, y = idx
             res, noun, unit = gpu_resource(g), f"{g} GPU", "USD per GPU"
@@ -212,8 +256,11 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
             res, noun, unit = {
                 "compute_cowos_supply": ("cowos_wafers", "CoWoS wafer", "USD per wafer"),
                 "compute_hbm_supply": ("hbm_stacks", "HBM stack", "USD per HBM stack"),
-                "transformer_supply": ("transformer_units", "transformer unit",
-                                       "USD per transformer unit"),
+                "transformer_supply": (
+                    "transformer_units",
+                    "transformer unit",
+                    "USD per transformer unit",
+                ),
             }[fam]
         f = 1e-3 if fam == "compute_hbm_supply" else 1.0
         limit = next(s.capacity for s in data.supply if s.year == y and s.resource == res)
@@ -237,16 +284,17 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
     elif fam == "power_max_mw":
         s, src = idx
         f, unit = 1.0, "USD per MW"
-        limit = next(x.max_mw for x in data.site_power
-                     if x.site_id == s and x.source_id == src)
+        limit = next(x.max_mw for x in data.site_power if x.site_id == s and x.source_id == src)
         cell = cells.cell("SitePower", (s, src), "max_mw")
         instance = f"{s} {src}"
         what = f"one more MW of {src} at {s} (max_mw)"
     elif fam == "network_link_bandwidth":
         lk, dr, y = idx
-        built = sum(pyo.value(m.link_built[lk, b]) for b in range(data.settings.start_year,
-                                                                   y + 1)
-                    if (lk, b) in m.link_built)
+        built = sum(
+            pyo.value(m.link_built[lk, b])
+            for b in range(data.settings.start_year, y + 1)
+            if (lk, b) in m.link_built
+        )
         if round(built) < 1:
             return None  # a link not built: its bandwidth is not a limit of this plan
         link = next(x for x in data.fiber_links if x.link_id == lk)
@@ -257,7 +305,7 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
         what = f"one more Gbps on link {lk} ({a}->{b}) for {y}'s runs"
     else:
         return None
-    per_unit = p.scale * f   # d(compiled rhs) / d(price unit), sign included
+    per_unit = p.scale * f  # d(compiled rhs) / d(price unit), sign included
     price = p.dual * per_unit * MUSD
     if abs(price) < DUAL_TOL * MUSD:
         price = 0.0
@@ -270,9 +318,17 @@ def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[st
     binding = price != 0.0 or (at_limit and abs(used) > SLACK_TOL * max(abs(limit), 1.0))
     impact = abs(price) * abs(limit) / display
     return {
-        "family": fam, "instance": instance, "limit_cell": cell, "limit_value": limit,
-        "used": used, "slack": slack, "shadow_price": price, "unit": unit,
-        "reading": _reading(what, price, upper), "impact_usd": impact, "binding": binding,
+        "family": fam,
+        "instance": instance,
+        "limit_cell": cell,
+        "limit_value": limit,
+        "used": used,
+        "slack": slack,
+        "shadow_price": price,
+        "unit": unit,
+        "reading": _reading(what, price, upper),
+        "impact_usd": impact,
+        "binding": binding,
     }
 
 
@@ -295,4 +351,3 @@ def money(usd: float) -> str:
     if a >= 1:
         return f"{usd:,.3g} USD"
     return f"{usd:.2g} USD" if a else "0 USD"
-

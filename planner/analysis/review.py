@@ -73,8 +73,9 @@ def locks_from_plan(plan: Plan) -> Locks:
     for r in _records(_locked(plan["Power"])):
         locks.power.append((str(r.site_id), str(r.source_id), int(r.year), float(r.mw_added)))
     for r in _records(_locked(plan["Transformers"])):
-        locks.transformers.append((str(r.site_id), str(r.transformer_id), int(r.year),
-                                   int(r.units_added)))
+        locks.transformers.append(
+            (str(r.site_id), str(r.transformer_id), int(r.year), int(r.units_added))
+        )
     return locks
 
 
@@ -84,14 +85,25 @@ def read_locks(path: Path | str) -> Locks:
     return locks_from_plan(read_plan(path))
 
 
-def solve_locked(data: PlanningData, locks: Locks, *, mip_gap: float | None = None,
-                 time_limit_s: float | None = None, threads: int | None = None,
-                 keep_model: bool = False) -> PlanResult:
+def solve_locked(
+    data: PlanningData,
+    locks: Locks,
+    *,
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    keep_model: bool = False,
+) -> PlanResult:
     """Solve with the locked decisions fixed (``models.locks.fix_locks``)."""
-    return solve(data, mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads,
-                 keep_model=keep_model, prepare=lambda m: fix_locks(m, locks),
-                 infeasible_message="infeasible with the locked decisions: no plan keeps "
-                 "every lock")
+    return solve(
+        data,
+        mip_gap=mip_gap,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        keep_model=keep_model,
+        prepare=lambda m: fix_locks(m, locks),
+        infeasible_message="infeasible with the locked decisions: no plan keeps every lock",
+    )
 
 
 @dataclass
@@ -114,23 +126,29 @@ def review_locks(data: PlanningData, locks: Locks, **solve_kw: Any) -> LockRepor
     free = solve(data, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
     if locked.plan is not None:
         free_usd = free.result.objective * 1e6 if free.result.objective is not None else None
-        summary = {**locked.plan.summary, "lock_cost_usd": _lock_cost(locked, free),
-                   "free_objective_usd": free_usd}
-        locked = dataclasses.replace(locked,
-                                     plan=dataclasses.replace(locked.plan, summary=summary))
+        summary = {
+            **locked.plan.summary,
+            "lock_cost_usd": _lock_cost(locked, free),
+            "free_objective_usd": free_usd,
+        }
+        locked = dataclasses.replace(locked, plan=dataclasses.replace(locked.plan, summary=summary))
     report = LockReport(locked, free, locks)
-    report.lines.append(f"{len(locks)} locked decision(s): {len(locks.sites)} site(s), "
-                        f"{len(locks.gpus)} GPU purchase(s), {len(locks.fiber)} link(s), "
-                        f"{len(locks.power)} power build(s), "
-                        f"{len(locks.transformers)} transformer build(s)")
+    report.lines.append(
+        f"{len(locks)} locked decision(s): {len(locks.sites)} site(s), "
+        f"{len(locks.gpus)} GPU purchase(s), {len(locks.fiber)} link(s), "
+        f"{len(locks.power)} power build(s), "
+        f"{len(locks.transformers)} transformer build(s)"
+    )
     cost = report.lock_cost_usd
     if cost is None:
-        report.lines.append(f"locked plan: {locked.result.words}; free plan: "
-                            f"{free.result.words}")
+        report.lines.append(f"locked plan: {locked.result.words}; free plan: {free.result.words}")
     else:
-        report.lines.append(f"the locks cost {money(cost)} (discounted) over the free "
-                            f"optimum of {money(free.result.objective * 1e6)}"
-                            if free.result.objective is not None else "")
+        report.lines.append(
+            f"the locks cost {money(cost)} (discounted) over the free "
+            f"optimum of {money(free.result.objective * 1e6)}"
+            if free.result.objective is not None
+            else ""
+        )
     return report
 
 
@@ -151,19 +169,30 @@ def diff(plan_a: Plan, plan_b: Plan, tol: float = 1e-6) -> pd.DataFrame:
         out = {}
         for r in _records(p["Sites"]):
             if r.built_year is not None and not pd.isna(r.built_year):
-                out[str(r.site_id)] = (int(r.built_year), r.cooling_id,
-                                       float(r.it_capacity_mw or 0.0))
+                out[str(r.site_id)] = (
+                    int(r.built_year),
+                    r.cooling_id,
+                    float(r.it_capacity_mw or 0.0),
+                )
         return out
 
     sa, sb = site_map(plan_a), site_map(plan_b)
     for s in sorted(set(sa) | set(sb)):
         sa_s, sb_s = sa.get(s), sb.get(s)
         if sa_s is None or sb_s is None:
-            rows.append(("site", s, _site_words(sa_s), _site_words(sb_s),
-                         "added" if sa_s is None else "dropped"))
+            rows.append(
+                (
+                    "site",
+                    s,
+                    _site_words(sa_s),
+                    _site_words(sb_s),
+                    "added" if sa_s is None else "dropped",
+                )
+            )
         elif sa_s[:2] != sb_s[:2] or abs(sa_s[2] - sb_s[2]) > tol * max(1.0, sa_s[2]):
-            rows.append(("site", s, _site_words(sa_s), _site_words(sb_s),
-                         round(sb_s[2] - sa_s[2], 6)))
+            rows.append(
+                ("site", s, _site_words(sa_s), _site_words(sb_s), round(sb_s[2] - sa_s[2], 6))
+            )
 
     def link_map(p: Plan) -> dict[str, int]:
         return {str(r.link_id): int(r.built_year) for r in _records(p["Fiber"])}
@@ -188,8 +217,9 @@ def diff(plan_a: Plan, plan_b: Plan, tol: float = 1e-6) -> pd.DataFrame:
     ta = plan_a.summary.get("objective_usd")
     tb = plan_b.summary.get("objective_usd")
     if ta is not None and tb is not None and abs(float(ta) - float(tb)) > tol * abs(float(ta)):
-        rows.append(("cost", "objective_usd (discounted)", float(ta), float(tb),
-                     float(tb) - float(ta)))
+        rows.append(
+            ("cost", "objective_usd (discounted)", float(ta), float(tb), float(tb) - float(ta))
+        )
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
@@ -204,6 +234,5 @@ def _sum_by(df: pd.DataFrame, keys: list[str], value: str) -> dict[tuple[Any, ..
     out: dict[tuple[Any, ...], float] = {}
     for k, v in clean.groupby(keys)[value].sum().items():
         key = k if isinstance(k, tuple) else (k,)
-        out[tuple(int(x) if isinstance(x, float) and x.is_integer() else x
-                  for x in key)] = float(v)
+        out[tuple(int(x) if isinstance(x, float) and x.is_integer() else x for x in key)] = float(v)
     return out

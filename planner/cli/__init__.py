@@ -25,8 +25,11 @@ from planner.cli.common import (
 from planner.inputs.problems import InputError
 from planner.solving.highs import abandoned_solves
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Capacity planner for AI compute (Pyomo + HiGHS).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Capacity planner for AI compute (Pyomo + HiGHS).",
+)
 for group in (inputs, plan, study):
     group.register(app)
 

@@ -49,5 +49,12 @@ def default_output(workbook: Path, suffix: str) -> Path:
 def refuse_overwriting_input(target: Path, workbook: Path) -> None:
     """The input workbook is never written."""
     if target.resolve() == workbook.resolve():
-        raise InputError([Problem(workbook.name, "the output path is the input workbook; "
-                                  "choose another -o (the input is never overwritten)")])
+        raise InputError(
+            [
+                Problem(
+                    workbook.name,
+                    "the output path is the input workbook; "
+                    "choose another -o (the input is never overwritten)",
+                )
+            ]
+        )

@@ -18,12 +18,15 @@ def validate(workbook: WorkbookArg = DEFAULT_WORKBOOK) -> None:
     report_problems(problems)
     if data is None:
         raise typer.Exit(EXIT_INPUT)
-    say(f"{workbook}: valid ({len(data.sites)} sites, {len(data.gpus)} GPU types, "
-        f"{len(data.runs)} runs, years {data.settings.start_year}-{data.settings.end_year})")
+    say(
+        f"{workbook}: valid ({len(data.sites)} sites, {len(data.gpus)} GPU types, "
+        f"{len(data.runs)} runs, years {data.settings.start_year}-{data.settings.end_year})"
+    )
 
 
-def template(out: Annotated[Path, typer.Argument(help="Where to write the blank workbook")]
-             ) -> None:
+def template(
+    out: Annotated[Path, typer.Argument(help="Where to write the blank workbook")],
+) -> None:
     """Write a blank workbook with every sheet and a Guide sheet describing each column."""
     from planner.inputs.template import write_template
 
@@ -39,22 +42,27 @@ def synth(
     sources: Annotated[int, typer.Option(min=1, help="Power source types")] = 6,
     links: Annotated[int, typer.Option(min=0, help="Candidate fiber links")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same workbook)")] = 0,
-    runs: Annotated[int | None, typer.Option(
-        min=1, help="Training runs (default: one per two years, <= sites/4)")] = None,
+    runs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Training runs (default: one per two years, <= sites/4)"),
+    ] = None,
 ) -> None:
     """Write a synthetic workbook that is valid and feasible by construction."""
     from planner.inputs.synth import SynthSpec, generate
     from planner.inputs.template import write_input_workbook
 
-    spec = SynthSpec(sites=sites, years=years, gpus=gpus, sources=sources, links=links,
-                     seed=seed, runs=runs)
+    spec = SynthSpec(
+        sites=sites, years=years, gpus=gpus, sources=sources, links=links, seed=seed, runs=runs
+    )
     wb = generate(spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = write_input_workbook(out, wb.settings, wb.tables)
     t = wb.tables
-    say(f"{path}: {len(t['Sites'])} sites, {spec.years} years, {len(t['GPUs'])} GPU types, "
+    say(
+        f"{path}: {len(t['Sites'])} sites, {spec.years} years, {len(t['GPUs'])} GPU types, "
         f"{len(t['PowerSources'])} sources, {len(t['FiberLinks'])} links, "
-        f"{len(t['Runs'])} runs (seed {seed})")
+        f"{len(t['Runs'])} runs (seed {seed})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -47,8 +47,9 @@ class LiveProgress:
         best = f"{p.best:,.1f} M USD" if p.best is not None else "none yet"
         bound = f"{p.bound:,.1f} M USD" if p.bound is not None else "-"
         gap = f"{p.gap * 100:.2f} %" if p.gap is not None else "-"
-        self.live.update(f"solving: {p.elapsed:6.1f} s   best plan {best}   bound {bound}"
-                         f"   gap {gap}")
+        self.live.update(
+            f"solving: {p.elapsed:6.1f} s   best plan {best}   bound {bound}   gap {gap}"
+        )
 
     def stop(self) -> None:
         if self.live is not None:
@@ -59,14 +60,21 @@ def plan(
     workbook: WorkbookArg = DEFAULT_WORKBOOK,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Output plan workbook")] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")] = None,
-    time_limit: Annotated[float | None, typer.Option(
-        "--time-limit", help="Override Settings time_limit_s (wall clock, s)")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="Override Settings time_limit_s (wall clock, s)"),
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress")] = False,
-    lock: Annotated[Path | None, typer.Option(
-        "--lock", help="Plan workbook whose rows marked in a 'lock' column stay fixed")] = None,
-    png: Annotated[bool, typer.Option(
-        "--png", help="Also write the charts as PNG files beside the workbook")] = False,
+    lock: Annotated[
+        Path | None,
+        typer.Option(
+            "--lock", help="Plan workbook whose rows marked in a 'lock' column stay fixed"
+        ),
+    ] = None,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the charts as PNG files beside the workbook")
+    ] = False,
 ) -> None:
     """Solve the least-cost build plan and write it to Excel (with binding limits, or a
     diagnosis when infeasible)."""
@@ -75,8 +83,15 @@ def plan(
     refuse_overwriting_input(target, workbook)
     progress = LiveProgress(not quiet)
     try:
-        result = api.plan(data, lock=lock, mip_gap=mip_gap, time_limit_s=time_limit,
-                          threads=threads, on_progress=progress, echo=say)
+        result = api.plan(
+            data,
+            lock=lock,
+            mip_gap=mip_gap,
+            time_limit_s=time_limit,
+            threads=threads,
+            on_progress=progress,
+            echo=say,
+        )
     finally:
         progress.stop()
     if result.status == STATUS_NO_PLAN:
@@ -99,8 +114,9 @@ def plan(
         raise typer.Exit(EXIT_INTERNAL)
 
 
-def after_export(result: api.PlanResult, written: Path, *, png: bool, echo: Echo = print
-                 ) -> list[Path]:
+def after_export(
+    result: api.PlanResult, written: Path, *, png: bool, echo: Echo = print
+) -> list[Path]:
     """``--png``: write the charts and the site map as PNG files beside the workbook."""
     if not png or result.plan is None:
         return []
@@ -127,21 +143,25 @@ def print_summary(result: api.PlanResult) -> None:
     table.add_row("GPUs purchased", f"{s['total_gpus_purchased']:,}")
     table.add_row("peak facility power", f"{s['peak_facility_mw']:,.1f} MW")
     for _, r in result.plan["Runs"].iterrows():
-        table.add_row(f"run {r.run_id} ({r.ready_year})",
-                      f"{r.flop_delivered:.3g} FLOP at {r.sites}")
+        table.add_row(
+            f"run {r.run_id} ({r.ready_year})", f"{r.flop_delivered:.3g} FLOP at {r.sites}"
+        )
     table.add_row("solve time", f"{result.result.seconds:.1f} s")
     low, high = result.coefficient_range
     table.add_row("matrix coefficients", f"{low:.2g} .. {high:.2g}")
     console.print(table)
     if low > 0 and high / low > 1e10:
-        warn(f"warning: matrix coefficients span {high / low:.1e}; HiGHS may struggle "
-             "numerically (the plan was re-checked independently)")
+        warn(
+            f"warning: matrix coefficients span {high / low:.1e}; HiGHS may struggle "
+            "numerically (the plan was re-checked independently)"
+        )
 
 
 def check(
     plan_file: Annotated[Path, typer.Argument(help="Exported (possibly edited) plan workbook")],
-    inputs: Annotated[Path, typer.Option("--inputs", help="Input workbook of the plan")
-                      ] = DEFAULT_WORKBOOK,
+    inputs: Annotated[
+        Path, typer.Option("--inputs", help="Input workbook of the plan")
+    ] = DEFAULT_WORKBOOK,
 ) -> None:
     """Re-verify a plan against its inputs with the independent checker."""
     from planner.results.check import check_plan
@@ -159,8 +179,9 @@ def check(
 def explain(
     workbook: Annotated[Path, typer.Argument(help="Input workbook (.xlsx)")],
     top: Annotated[int, typer.Option(help="Rows to print (0: all)")] = 0,
-    time_limit: Annotated[float | None, typer.Option(
-        "--time-limit", help="Override Settings time_limit_s (s)")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Override Settings time_limit_s (s)")
+    ] = None,
 ) -> None:
     """Solve and print the binding limits, their shadow prices and workbook cells;
     for an infeasible workbook, what stands in the way and by how much."""
@@ -182,9 +203,16 @@ def explain(
     for c in ("limit_cell", "family", "instance", *numbers, "unit", "reading"):
         table.add_column(c, justify="right" if c in numbers else "left")
     for r in df.itertuples():
-        table.add_row(str(r.limit_cell), str(r.family), str(r.instance),
-                      f"{r.limit_value:,.6g}", f"{r.used:,.6g}", f"{r.shadow_price:,.6g}",
-                      str(r.unit), str(r.reading))
+        table.add_row(
+            str(r.limit_cell),
+            str(r.family),
+            str(r.instance),
+            f"{r.limit_value:,.6g}",
+            f"{r.used:,.6g}",
+            f"{r.shadow_price:,.6g}",
+            str(r.unit),
+            str(r.reading),
+        )
     console.print(table)
 
 

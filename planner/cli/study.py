@@ -25,72 +25,116 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def study(
         workbook: StudyWorkbookArg = DEFAULT_WORKBOOK,
-        out: Annotated[Path | None, typer.Option(
-            "-o", "--out", help="Study workbook (default outputs/<stem>-study.xlsx)")] = None,
-        workers: Annotated[int | None, typer.Option(
-            "--workers", "-w", min=1, help="Local worker processes (default: CPU count)")
+        out: Annotated[
+            Path | None,
+            typer.Option("-o", "--out", help="Study workbook (default outputs/<stem>-study.xlsx)"),
         ] = None,
-        scheduler: Annotated[str | None, typer.Option(
-            "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")] = None,
-        time_limit: Annotated[float | None, typer.Option(
-            "--time-limit", help="Per-scenario time limit (s); default Settings time_limit_s")
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers", "-w", min=1, help="Local worker processes (default: CPU count)"
+            ),
         ] = None,
-        mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")
-                           ] = None,
-        reuse: Annotated[bool, typer.Option(
-            "--reuse/--no-reuse", help="Keep warm workers and solve identical inputs once")
+        scheduler: Annotated[
+            str | None,
+            typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786"),
+        ] = None,
+        time_limit: Annotated[
+            float | None,
+            typer.Option(
+                "--time-limit", help="Per-scenario time limit (s); default Settings time_limit_s"
+            ),
+        ] = None,
+        mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")] = None,
+        reuse: Annotated[
+            bool,
+            typer.Option(
+                "--reuse/--no-reuse", help="Keep warm workers and solve identical inputs once"
+            ),
         ] = True,
-        cache: Annotated[bool, typer.Option(
-            "--cache/--no-cache", help="Skip scenarios whose inputs are unchanged since the "
-            "last run")] = True,
+        cache: Annotated[
+            bool,
+            typer.Option(
+                "--cache/--no-cache",
+                help="Skip scenarios whose inputs are unchanged since the last run",
+            ),
+        ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     ) -> None:
         """Solve the base case and every scenario and sweep; write a comparison workbook."""
-        run_study_command(workbook, out, workers, scheduler, time_limit, mip_gap, reuse, cache,
-                          quiet)
+        run_study_command(
+            workbook, out, workers, scheduler, time_limit, mip_gap, reuse, cache, quiet
+        )
 
 
-def run_study_command(workbook: Path, out: Path | None, workers: int | None,
-                      scheduler: str | None, time_limit: float | None, mip_gap: float | None,
-                      reuse: bool, cache: bool, quiet: bool) -> None:
+def run_study_command(
+    workbook: Path,
+    out: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    time_limit: float | None,
+    mip_gap: float | None,
+    reuse: bool,
+    cache: bool,
+    quiet: bool,
+) -> None:
     data = api.load(workbook)
     target = out or default_output(workbook, "study")
     cache_dir = target.with_name(f"{target.stem}-cache") if cache else None
     bar = StudyProgress(enabled=not quiet and console.is_terminal)
     try:
-        study = run_study(data, workers=workers or default_workers(), scheduler=scheduler,
-                          time_limit_s=time_limit, mip_gap=mip_gap, cache_dir=cache_dir,
-                          reuse=reuse, progress=bar.update, on_start=bar.start)
+        study = run_study(
+            data,
+            workers=workers or default_workers(),
+            scheduler=scheduler,
+            time_limit_s=time_limit,
+            mip_gap=mip_gap,
+            cache_dir=cache_dir,
+            reuse=reuse,
+            progress=bar.update,
+            on_start=bar.start,
+        )
     finally:
         bar.stop()
-    settings = {"workers": workers or default_workers(), "scheduler": scheduler or "local",
-                "time_limit_s": time_limit or data.settings.time_limit_s,
-                "mip_gap": mip_gap if mip_gap is not None else data.settings.mip_gap,
-                "reuse": reuse}
+    settings = {
+        "workers": workers or default_workers(),
+        "scheduler": scheduler or "local",
+        "time_limit_s": time_limit or data.settings.time_limit_s,
+        "mip_gap": mip_gap if mip_gap is not None else data.settings.mip_gap,
+        "reuse": reuse,
+    }
     written = write_study(study, data, target, inputs=workbook, settings=settings)
     if written != target:
         warn(f"could not write {target}; the study was written to {written} instead")
     print_table(study)
     failed = sum(1 for r in study.results.values() if r.get("objective_usd") is None)
-    say(f"{len(study.scenarios)} scenarios ({study.solved} solved, "
+    say(
+        f"{len(study.scenarios)} scenarios ({study.solved} solved, "
         f"{study.cache_hits} from cache, {failed} without a plan) in "
-        f"{study.seconds:.1f} s; study written to {written}")
+        f"{study.seconds:.1f} s; study written to {written}"
+    )
 
 
 def print_table(study: Any) -> None:
     from rich.table import Table
 
-
     table = Table(title="Study", show_header=True)
-    for name, justify in (("scenario", "left"), ("status", "left"), ("cost (B USD)", "right"),
-                          ("vs base", "right")):
+    for name, justify in (
+        ("scenario", "left"),
+        ("status", "left"),
+        ("cost (B USD)", "right"),
+        ("vs base", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for _, r in study.table().iterrows():
         obj = r["objective_usd"]
         pct = r["delta_pct"]
-        table.add_row(str(r["scenario"]), str(r["status"]),
-                      f"{obj / 1e9:,.3f}" if obj == obj and obj is not None else "-",
-                      f"{pct:+.1f} %" if pct == pct and pct is not None else "-")
+        table.add_row(
+            str(r["scenario"]),
+            str(r["status"]),
+            f"{obj / 1e9:,.3f}" if obj == obj and obj is not None else "-",
+            f"{pct:+.1f} %" if pct == pct and pct is not None else "-",
+        )
     console.print(table)
 
 
@@ -116,10 +160,18 @@ class StudyProgress:
         )
 
         self.progress = Progress(
-            TextColumn("[bold]study"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"), TextColumn("elapsed"),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}"), console=console, transient=True)
+            TextColumn("[bold]study"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console,
+            transient=True,
+        )
         self.progress.start()
         self.task = self.progress.add_task("study", total=total, failed=0, last="")
 
@@ -127,9 +179,12 @@ class StudyProgress:
         if result.get("status") in FAILED:
             self.failed += 1
         if self.progress is not None:
-            self.progress.update(self.task, advance=1, failed=self.failed,
-                                 last=f"{name}: {result.get('status')}"
-                                 + (" (cached)" if cached else ""))
+            self.progress.update(
+                self.task,
+                advance=1,
+                failed=self.failed,
+                last=f"{name}: {result.get('status')}" + (" (cached)" if cached else ""),
+            )
 
     def stop(self) -> None:
         if self.progress is not None:

@@ -54,8 +54,12 @@ def number_format(column: str, value: Any) -> str | None:
     return "#,##0.###"
 
 
-def write_table(ws: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                widths: dict[str, float] | None = None) -> int:
+def write_table(
+    ws: Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    widths: dict[str, float] | None = None,
+) -> int:
     """Header + rows, frozen header, number formats and widths; returns the row count.
 
     Rows are appended as cells, so ``ws`` may be a write-only sheet (``new_workbook(
@@ -65,7 +69,7 @@ def write_table(ws: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     rows = [list(r) for r in rows]
     longest = [len(str(c)) for c in columns]
     for row in rows:
-        for j, value in enumerate(row[:len(longest)]):
+        for j, value in enumerate(row[: len(longest)]):
             longest[j] = max(longest[j], min(len(_shown(safe_value(value))), 60))
     for j, name in enumerate(columns, start=1):
         width = (widths or {}).get(name, longest[j - 1] + 3)
@@ -120,8 +124,7 @@ def save_atomic(wb: Workbook, out: Path, *, inputs: Sequence[Path] = ()) -> Path
                 raise ValueError(f"refusing to overwrite the input workbook {src}")
     name = f"{out.stem}-{os.getpid()}{out.suffix}"
     # The requested path first; then beside it, the current folder and the temp folder.
-    candidates = [out, out.with_name(name), Path.cwd() / name,
-                  Path(tempfile.gettempdir()) / name]
+    candidates = [out, out.with_name(name), Path.cwd() / name, Path(tempfile.gettempdir()) / name]
     error: OSError | None = None
     for target in candidates:
         try:

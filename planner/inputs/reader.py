@@ -121,8 +121,12 @@ def _reason(exc: BaseException) -> str:
     seen: BaseException | None = exc
     while seen is not None:
         name = type(seen).__name__
-        if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden",
-                    "DefusedXmlException"):
+        if name in (
+            "EntitiesForbidden",
+            "DTDForbidden",
+            "ExternalReferenceForbidden",
+            "DefusedXmlException",
+        ):
             return "it contains XML entity or DTD declarations, refused as unsafe"
         seen = seen.__cause__ or seen.__context__
     text = " ".join((str(exc) or type(exc).__name__).split())
@@ -139,11 +143,7 @@ def _read_sheet(ws: Any, letter_of: Any) -> RawSheet:
             break
         if idx >= MAX_BLANK_RUN:
             break
-    header = [
-        (str(v).strip(), letter_of(i + 1))
-        for i, v in enumerate(header_cells)
-        if _present(v)
-    ]
+    header = [(str(v).strip(), letter_of(i + 1)) for i, v in enumerate(header_cells) if _present(v)]
     positions = [i for i, v in enumerate(header_cells) if _present(v)]
     sheet = RawSheet(
         name=ws.title.strip(),
@@ -154,8 +154,7 @@ def _read_sheet(ws: Any, letter_of: Any) -> RawSheet:
     blank_run = 0
     for offset, values in enumerate(rows_iter, start=header_row + 1):
         cells = {
-            header[k][0]: values[i] if i < len(values) else None
-            for k, i in enumerate(positions)
+            header[k][0]: values[i] if i < len(values) else None for k, i in enumerate(positions)
         }
         if not any(_present(v) for v in cells.values()):
             blank_run += 1

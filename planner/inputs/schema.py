@@ -88,24 +88,37 @@ class SettingsModel(Row):
     end_year: int = col("Last yearly period of the plan", "year", ge=2000, le=2200, kind="year")
     discount_rate: float = col(
         "Yearly discount rate; year y weighs (1 + rate)^-(y - start_year)",
-        "fraction", ge=0, le=1,
+        "fraction",
+        ge=0,
+        le=1,
     )
-    mip_gap: float = col("Relative MIP gap at which a plan counts as optimal", "fraction",
-                         default=0.005, ge=0, le=1)
+    mip_gap: float = col(
+        "Relative MIP gap at which a plan counts as optimal", "fraction", default=0.005, ge=0, le=1
+    )
     time_limit_s: float = col("Wall-clock limit for the solve", "s", default=300.0, gt=0)
     avg_power_fraction: float = col(
-        "Average IT draw as a fraction of nameplate, for energy cost", "fraction",
-        default=0.8, ge=0, le=1,
+        "Average IT draw as a fraction of nameplate, for energy cost",
+        "fraction",
+        default=0.8,
+        ge=0,
+        le=1,
     )
-    power_factor: float = col("MW deliverable per MVA of transformer capacity", "MW/MVA",
-                              default=0.9, gt=0, le=1)
+    power_factor: float = col(
+        "MW deliverable per MVA of transformer capacity", "MW/MVA", default=0.9, gt=0, le=1
+    )
     gbps_per_pflops: float = col(
         "Fiber bandwidth a site needs per PFLOP/s of peak compute it contributes to a run "
-        "hosted elsewhere", "Gbps per PFLOP/s", default=1.0, gt=0,
+        "hosted elsewhere",
+        "Gbps per PFLOP/s",
+        default=1.0,
+        gt=0,
     )
     multi_site_efficiency: float = col(
-        "Factor on delivered FLOP when a run spans more than one site", "fraction",
-        default=0.9, gt=0, le=1,
+        "Factor on delivered FLOP when a run spans more than one site",
+        "fraction",
+        default=0.9,
+        gt=0,
+        le=1,
     )
 
 
@@ -116,14 +129,18 @@ class SiteRow(Row):
     latitude: float = col("Latitude", "degrees", ge=-90, le=90)
     longitude: float = col("Longitude", "degrees", ge=-180, le=180)
     max_it_mw: float = col("Most IT capacity the site can hold", "MW", gt=0)
-    shell_capex_usd_per_mw: float = col("Shell, electrical and fit-out capex per MW of IT built",
-                                        "USD/MW", ge=0)
-    om_usd_per_mw_year: float = col("O&M per MW of IT capacity in service per year",
-                                    "USD/MW/year", ge=0)
-    earliest_year: int = col("First year the site can host IT load", "year", ge=2000, le=2200,
-                             kind="year")
-    pue: float = col("Power usage effectiveness when the site has no Cooling rows", "ratio",
-                     ge=1, le=3)
+    shell_capex_usd_per_mw: float = col(
+        "Shell, electrical and fit-out capex per MW of IT built", "USD/MW", ge=0
+    )
+    om_usd_per_mw_year: float = col(
+        "O&M per MW of IT capacity in service per year", "USD/MW/year", ge=0
+    )
+    earliest_year: int = col(
+        "First year the site can host IT load", "year", ge=2000, le=2200, kind="year"
+    )
+    pue: float = col(
+        "Power usage effectiveness when the site has no Cooling rows", "ratio", ge=1, le=3
+    )
     existing_transformer_mva: float = col("Transformer capacity already in place", "MVA", ge=0)
 
 
@@ -136,29 +153,35 @@ class CoolingRow(Row):
 
 class PowerSourceRow(Row):
     source_id: Id = col("Unique power source id", kind="text")
-    via_grid: bool = col("TRUE when the power passes through the site's transformers",
-                         kind="bool")
+    via_grid: bool = col("TRUE when the power passes through the site's transformers", kind="bool")
     capex_usd_per_mw: float = col("Capex per MW of new nameplate capacity", "USD/MW", ge=0)
     energy_usd_per_mwh: float = col("Energy price", "USD/MWh", ge=0)
-    om_usd_per_mw_year: float = col("O&M per MW of new capacity in service per year",
-                                    "USD/MW/year", ge=0)
-    firm_fraction: float = col("Share of nameplate that counts as firm supply", "fraction",
-                               gt=0, le=1)
-    lead_years: int = col("Years from start_year until new capacity can be online", "years",
-                          ge=0, le=50, kind="int")
+    om_usd_per_mw_year: float = col(
+        "O&M per MW of new capacity in service per year", "USD/MW/year", ge=0
+    )
+    firm_fraction: float = col(
+        "Share of nameplate that counts as firm supply", "fraction", gt=0, le=1
+    )
+    lead_years: int = col(
+        "Years from start_year until new capacity can be online", "years", ge=0, le=50, kind="int"
+    )
     co2_t_per_mwh: float = col("Emissions", "t CO2/MWh", default=0.0, ge=0)
 
 
 class SitePowerRow(Row):
     site_id: Id = col("Site", kind="text")
     source_id: Id = col("Power source available at the site", kind="text")
-    max_mw: float = col("Most nameplate capacity of this source at the site, existing included",
-                        "MW", ge=0)
-    existing_mw: float = col("Capacity already in place (no capex, no O&M)", "MW",
-                             default=0.0, ge=0)
+    max_mw: float = col(
+        "Most nameplate capacity of this source at the site, existing included", "MW", ge=0
+    )
+    existing_mw: float = col(
+        "Capacity already in place (no capex, no O&M)", "MW", default=0.0, ge=0
+    )
     energy_usd_per_mwh: float | None = col(
         "Energy price at this site, overriding PowerSources.energy_usd_per_mwh (optional)",
-        "USD/MWh", default=None, ge=0,
+        "USD/MWh",
+        default=None,
+        ge=0,
     )
 
 
@@ -166,29 +189,30 @@ class TransformerRow(Row):
     transformer_id: Id = col("Unique transformer type id", kind="text")
     mva: float = col("Rating of one unit", "MVA", gt=0)
     capex_usd: float = col("Capex of one unit, installed", "USD", ge=0)
-    lead_years: int = col("Years from start_year until a new unit can be online", "years",
-                          ge=0, le=50, kind="int")
+    lead_years: int = col(
+        "Years from start_year until a new unit can be online", "years", ge=0, le=50, kind="int"
+    )
 
 
 class GpuRow(Row):
     gpu_id: Id = col("Unique GPU type id", kind="text")
     vendor: str = col("Vendor", default="", kind="text")
-    available_year: int = col("First year the GPU can be bought", "year", ge=2000, le=2200,
-                              kind="year")
+    available_year: int = col(
+        "First year the GPU can be bought", "year", ge=2000, le=2200, kind="year"
+    )
     bf16_tflops: float = col("Dense BF16 peak per GPU", "TFLOP/s", gt=0)
     it_kw: float = col("All-in IT power per GPU (server, network share)", "kW", gt=0)
     capex_usd: float = col("Price per GPU, server share included", "USD", ge=0)
-    life_years: int = col("Years a GPU stays installed after purchase", "years", ge=1, le=50,
-                          kind="int")
+    life_years: int = col(
+        "Years a GPU stays installed after purchase", "years", ge=1, le=50, kind="int"
+    )
     cowos_wafers_per_kgpu: float = col("CoWoS wafers used per 1,000 GPUs", "wafers/kGPU", ge=0)
     hbm_stacks: float = col("HBM stacks per GPU", "stacks", ge=0)
 
 
 class SupplyRow(Row):
     year: int = col("Year of supply", "year", ge=2000, le=2200, kind="year")
-    resource: str = col(
-        "cowos_wafers, hbm_stacks, transformer_units or gpu:<gpu_id>", kind="text"
-    )
+    resource: str = col("cowos_wafers, hbm_stacks, transformer_units or gpu:<gpu_id>", kind="text")
     capacity: float = col("How much this buyer can get in that year", "units/year", ge=0)
 
 
@@ -205,27 +229,31 @@ class FiberLinkRow(Row):
     km: float = col("Route length", "km", ge=0)
     capex_usd: float = col("Build cost of the link", "USD", ge=0)
     bandwidth_gbps: float = col("Capacity in each direction", "Gbps", gt=0)
-    lead_years: int = col("Years from start_year until the link can be online", "years",
-                          ge=0, le=50, kind="int")
+    lead_years: int = col(
+        "Years from start_year until the link can be online", "years", ge=0, le=50, kind="int"
+    )
     om_usd_per_year: float = col("O&M per year once built", "USD/year", default=0.0, ge=0)
 
 
 class RunRow(Row):
     run_id: Id = col("Unique training run id", kind="text")
-    ready_year: int = col("Year the cluster must be in place", "year", ge=2000, le=2200,
-                          kind="year")
+    ready_year: int = col(
+        "Year the cluster must be in place", "year", ge=2000, le=2200, kind="year"
+    )
     flop: float = col("Total training compute", "FLOP", gt=0)
     duration_days: float = col("Training duration", "days", gt=0, le=3650)
     mfu: float = col("Model FLOP utilization", "fraction", gt=0, le=1)
-    max_sites: int = col("Most sites the run may span (1 = a single site)", "sites",
-                         ge=1, le=100, kind="int")
+    max_sites: int = col(
+        "Most sites the run may span (1 = a single site)", "sites", ge=1, le=100, kind="int"
+    )
 
 
 class ScenarioRow(Row):
     scenario: Id = col("Scenario name; rows with the same name form one scenario", kind="text")
     sheet: str = col("Sheet to change", kind="text")
-    row_id: str = col("Id in the sheet's first column, * for every row, or a Settings key",
-                      kind="text")
+    row_id: str = col(
+        "Id in the sheet's first column, * for every row, or a Settings key", kind="text"
+    )
     column: str = col("Column to change (value for Settings)", kind="text")
     op: str = col("set, scale or add", kind="text")
     value: float | str | bool = col("New value, factor or increment", kind="text")
@@ -235,11 +263,16 @@ class ScenarioRow(Row):
 class SweepRow(Row):
     sweep: Id = col("Sweep name", kind="text")
     sheet: str = col("Sheet to change", kind="text")
-    row_id: str = col("Id in the sheet's first column, * for every row, or a Settings key",
-                      kind="text")
+    row_id: str = col(
+        "Id in the sheet's first column, * for every row, or a Settings key", kind="text"
+    )
     column: str = col("Column to sweep", kind="text")
-    from_: float = Field(..., alias="from", description="First value",
-                         json_schema_extra={"unit": "", "expect": "must be a number"})
+    from_: float = Field(
+        ...,
+        alias="from",
+        description="First value",
+        json_schema_extra={"unit": "", "expect": "must be a number"},
+    )
     to: float = col("Last value")
     steps: int = col("Number of values, ends included", "steps", ge=2, le=1000, kind="int")
     scale: str = col("linear or log", default="linear", kind="text")
@@ -266,9 +299,7 @@ class SheetSpec:
         raise KeyError(column)
 
     def required_columns(self) -> list[str]:
-        return [
-            f.alias or name for name, f in self.model.model_fields.items() if f.is_required()
-        ]
+        return [f.alias or name for name, f in self.model.model_fields.items() if f.is_required()]
 
 
 SETTINGS_SHEET = "Settings"
@@ -276,18 +307,43 @@ SETTINGS_COLUMNS = ("key", "value")
 
 SHEETS: tuple[SheetSpec, ...] = (
     SheetSpec("Sites", SiteRow, ("site_id",), True, "Candidate data-center sites"),
-    SheetSpec("Cooling", CoolingRow, ("site_id", "cooling_id"), False,
-              "Alternative cooling designs; a site with rows uses exactly one"),
+    SheetSpec(
+        "Cooling",
+        CoolingRow,
+        ("site_id", "cooling_id"),
+        False,
+        "Alternative cooling designs; a site with rows uses exactly one",
+    ),
     SheetSpec("PowerSources", PowerSourceRow, ("source_id",), True, "Kinds of power supply"),
-    SheetSpec("SitePower", SitePowerRow, ("site_id", "source_id"), True,
-              "Which power sources each site can use, and how much"),
-    SheetSpec("Transformers", TransformerRow, ("transformer_id",), True,
-              "Large power transformer types that can be added"),
+    SheetSpec(
+        "SitePower",
+        SitePowerRow,
+        ("site_id", "source_id"),
+        True,
+        "Which power sources each site can use, and how much",
+    ),
+    SheetSpec(
+        "Transformers",
+        TransformerRow,
+        ("transformer_id",),
+        True,
+        "Large power transformer types that can be added",
+    ),
     SheetSpec("GPUs", GpuRow, ("gpu_id",), True, "Accelerator types"),
-    SheetSpec("Supply", SupplyRow, ("year", "resource"), True,
-              "Yearly supply available to this buyer; no row means unlimited"),
-    SheetSpec("ExportControls", ExportControlRow, ("country", "gpu_id"), False,
-              "Which GPUs may go to which country; no row means allowed"),
+    SheetSpec(
+        "Supply",
+        SupplyRow,
+        ("year", "resource"),
+        True,
+        "Yearly supply available to this buyer; no row means unlimited",
+    ),
+    SheetSpec(
+        "ExportControls",
+        ExportControlRow,
+        ("country", "gpu_id"),
+        False,
+        "Which GPUs may go to which country; no row means allowed",
+    ),
     SheetSpec("FiberLinks", FiberLinkRow, ("link_id",), False, "Candidate fiber links"),
     SheetSpec("Runs", RunRow, ("run_id",), True, "Training runs and their FLOP targets"),
 )

@@ -63,22 +63,66 @@ TIER_TWO = ("UAE", "Saudi Arabia", "India", "Malaysia")  # newest GPU types bann
 
 # Reference power sources (inputs/reference_data.py), in the order they are used.
 SOURCE_TEMPLATES: tuple[Row, ...] = (
-    dict(source_id="grid", via_grid=True, capex_usd_per_mw=150_000, energy_usd_per_mwh=70.0,
-         om_usd_per_mw_year=0, firm_fraction=1.0, lead_years=4, co2_t_per_mwh=0.37),
-    dict(source_id="recip_engines", via_grid=False, capex_usd_per_mw=1_250_000,
-         energy_usd_per_mwh=60.0, om_usd_per_mw_year=25_000, firm_fraction=0.9,
-         lead_years=1, co2_t_per_mwh=0.50),
-    dict(source_id="solar_storage", via_grid=False, capex_usd_per_mw=2_000_000,
-         energy_usd_per_mwh=5.0, om_usd_per_mw_year=30_000, firm_fraction=0.4, lead_years=2,
-         co2_t_per_mwh=0.0),
-    dict(source_id="gas_ccgt", via_grid=False, capex_usd_per_mw=2_350_000,
-         energy_usd_per_mwh=35.0, om_usd_per_mw_year=15_000, firm_fraction=0.9, lead_years=5,
-         co2_t_per_mwh=0.35),
-    dict(source_id="nuclear_ppa", via_grid=True, capex_usd_per_mw=100_000,
-         energy_usd_per_mwh=112.0, om_usd_per_mw_year=0, firm_fraction=0.9, lead_years=3,
-         co2_t_per_mwh=0.0),
-    dict(source_id="hydro", via_grid=True, capex_usd_per_mw=100_000, energy_usd_per_mwh=40.0,
-         om_usd_per_mw_year=0, firm_fraction=0.6, lead_years=1, co2_t_per_mwh=0.0),
+    dict(
+        source_id="grid",
+        via_grid=True,
+        capex_usd_per_mw=150_000,
+        energy_usd_per_mwh=70.0,
+        om_usd_per_mw_year=0,
+        firm_fraction=1.0,
+        lead_years=4,
+        co2_t_per_mwh=0.37,
+    ),
+    dict(
+        source_id="recip_engines",
+        via_grid=False,
+        capex_usd_per_mw=1_250_000,
+        energy_usd_per_mwh=60.0,
+        om_usd_per_mw_year=25_000,
+        firm_fraction=0.9,
+        lead_years=1,
+        co2_t_per_mwh=0.50,
+    ),
+    dict(
+        source_id="solar_storage",
+        via_grid=False,
+        capex_usd_per_mw=2_000_000,
+        energy_usd_per_mwh=5.0,
+        om_usd_per_mw_year=30_000,
+        firm_fraction=0.4,
+        lead_years=2,
+        co2_t_per_mwh=0.0,
+    ),
+    dict(
+        source_id="gas_ccgt",
+        via_grid=False,
+        capex_usd_per_mw=2_350_000,
+        energy_usd_per_mwh=35.0,
+        om_usd_per_mw_year=15_000,
+        firm_fraction=0.9,
+        lead_years=5,
+        co2_t_per_mwh=0.35,
+    ),
+    dict(
+        source_id="nuclear_ppa",
+        via_grid=True,
+        capex_usd_per_mw=100_000,
+        energy_usd_per_mwh=112.0,
+        om_usd_per_mw_year=0,
+        firm_fraction=0.9,
+        lead_years=3,
+        co2_t_per_mwh=0.0,
+    ),
+    dict(
+        source_id="hydro",
+        via_grid=True,
+        capex_usd_per_mw=100_000,
+        energy_usd_per_mwh=40.0,
+        om_usd_per_mw_year=0,
+        firm_fraction=0.6,
+        lead_years=1,
+        co2_t_per_mwh=0.0,
+    ),
 )
 TRANSFORMERS: tuple[Row, ...] = (
     dict(transformer_id="LPT-100", mva=100, capex_usd=4_000_000, lead_years=2),
@@ -155,10 +199,17 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
     s0 = spec.start_year
     years = list(range(s0, s0 + spec.years))
     end = years[-1]
-    settings: Row = dict(start_year=s0, end_year=end, discount_rate=0.08, mip_gap=0.01,
-                         time_limit_s=120.0, avg_power_fraction=0.8, power_factor=POWER_FACTOR,
-                         gbps_per_pflops=GBPS_PER_PFLOPS,
-                         multi_site_efficiency=MULTI_SITE_EFFICIENCY)
+    settings: Row = dict(
+        start_year=s0,
+        end_year=end,
+        discount_rate=0.08,
+        mip_gap=0.01,
+        time_limit_s=120.0,
+        avg_power_fraction=0.8,
+        power_factor=POWER_FACTOR,
+        gbps_per_pflops=GBPS_PER_PFLOPS,
+        multi_site_efficiency=MULTI_SITE_EFFICIENCY,
+    )
 
     gpus = _gpus(rng, spec.gpus, s0, end)
     sources = _sources(rng, spec.sources)
@@ -169,13 +220,21 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
     export_controls = _export_controls(gpus, sites)
 
     banned = {(e["country"], e["gpu_id"]) for e in export_controls if not e["allowed"]}
-    runs, witnesses = _runs(rng, spec, years, sites, cooling, site_power, sources, gpus, links,
-                            banned)
+    runs, witnesses = _runs(
+        rng, spec, years, sites, cooling, site_power, sources, gpus, links, banned
+    )
     supply = _supply(rng, spec, years, gpus, runs, witnesses)
     tables: dict[str, list[Row]] = {
-        "Sites": sites, "Cooling": cooling, "PowerSources": sources, "SitePower": site_power,
-        "Transformers": [dict(t) for t in TRANSFORMERS], "GPUs": gpus, "Supply": supply,
-        "ExportControls": export_controls, "FiberLinks": links, "Runs": runs,
+        "Sites": sites,
+        "Cooling": cooling,
+        "PowerSources": sources,
+        "SitePower": site_power,
+        "Transformers": [dict(t) for t in TRANSFORMERS],
+        "GPUs": gpus,
+        "Supply": supply,
+        "ExportControls": export_controls,
+        "FiberLinks": links,
+        "Runs": runs,
     }
     return SynthWorkbook(spec, settings, tables, witnesses)
 
@@ -207,24 +266,37 @@ def _gpus(rng: np.random.Generator, n: int, s0: int, end: int) -> list[Row]:
     for i, year in enumerate(avail):
         age = year - 2024
         two_die = year >= 2025 and rng.random() < 0.8
-        tflops = 1000.0 * 1.45 ** age * rng.uniform(0.8, 1.2)
-        rows.append(dict(
-            gpu_id=f"G{i + 1:02d}-{year}", vendor=str(vendors[int(rng.integers(0, 2))]),
-            available_year=year, bf16_tflops=_r(tflops),
-            it_kw=_r(float(np.clip(1.0 + 0.25 * (age + 1) * rng.uniform(0.85, 1.15), 0.7, 3.5))),
-            capex_usd=_r(30_000.0 * 1.15 ** age * rng.uniform(0.45, 1.4)),
-            life_years=int(rng.integers(4, 7)),
-            cowos_wafers_per_kgpu=_r((67.0 if two_die else 35.0) * rng.uniform(0.9, 1.15)),
-            hbm_stacks=float(min(16, max(4, round(5 + 1.2 * age + rng.normal(0, 0.8))))),
-        ))
+        tflops = 1000.0 * 1.45**age * rng.uniform(0.8, 1.2)
+        rows.append(
+            dict(
+                gpu_id=f"G{i + 1:02d}-{year}",
+                vendor=str(vendors[int(rng.integers(0, 2))]),
+                available_year=year,
+                bf16_tflops=_r(tflops),
+                it_kw=_r(
+                    float(np.clip(1.0 + 0.25 * (age + 1) * rng.uniform(0.85, 1.15), 0.7, 3.5))
+                ),
+                capex_usd=_r(30_000.0 * 1.15**age * rng.uniform(0.45, 1.4)),
+                life_years=int(rng.integers(4, 7)),
+                cowos_wafers_per_kgpu=_r((67.0 if two_die else 35.0) * rng.uniform(0.9, 1.15)),
+                hbm_stacks=float(min(16, max(4, round(5 + 1.2 * age + rng.normal(0, 0.8))))),
+            )
+        )
     if domestic:
         year = int(rng.integers(s0 - 1, s0 + 1))
-        rows.append(dict(
-            gpu_id=f"D{n:02d}-domestic", vendor="Domestic", available_year=year,
-            bf16_tflops=_r(780.0 * rng.uniform(0.9, 1.2)), it_kw=_r(1.46 * rng.uniform(0.9, 1.1)),
-            capex_usd=_r(28_000.0 * rng.uniform(0.8, 1.2)), life_years=5,
-            cowos_wafers_per_kgpu=0.0, hbm_stacks=8.0,
-        ))
+        rows.append(
+            dict(
+                gpu_id=f"D{n:02d}-domestic",
+                vendor="Domestic",
+                available_year=year,
+                bf16_tflops=_r(780.0 * rng.uniform(0.9, 1.2)),
+                it_kw=_r(1.46 * rng.uniform(0.9, 1.1)),
+                capex_usd=_r(28_000.0 * rng.uniform(0.8, 1.2)),
+                life_years=5,
+                cowos_wafers_per_kgpu=0.0,
+                hbm_stacks=8.0,
+            )
+        )
     return rows
 
 
@@ -233,8 +305,9 @@ def _export_controls(gpus: list[Row], sites: list[Row]) -> list[Row]:
     domestic = [g["gpu_id"] for g in gpus if g["vendor"] == "Domestic"]
     foreign = [g for g in gpus if g["vendor"] != "Domestic"]
     newest = sorted(foreign, key=lambda g: (-g["available_year"], g["gpu_id"]))
-    newest_ids = [g["gpu_id"] for g in newest[: max(1, len(foreign) // 3)]] \
-        if len(foreign) > 2 else []
+    newest_ids = (
+        [g["gpu_id"] for g in newest[: max(1, len(foreign) // 3)]] if len(foreign) > 2 else []
+    )
     rows: list[Row] = []
     for c in countries:
         if c == RESTRICTED and domestic:
@@ -263,8 +336,7 @@ def _sources(rng: np.random.Generator, n: int) -> list[Row]:
     return rows
 
 
-def _sites(rng: np.random.Generator, n: int, s0: int, end: int
-           ) -> tuple[list[Row], list[Row]]:
+def _sites(rng: np.random.Generator, n: int, s0: int, end: int) -> tuple[list[Row], list[Row]]:
     weights = np.array([c[4] for c in COUNTRIES])
     picks = rng.choice(len(COUNTRIES), size=n, p=weights / weights.sum())
     sites: list[Row] = []
@@ -274,20 +346,31 @@ def _sites(rng: np.random.Generator, n: int, s0: int, end: int
         site_id = f"S{i + 1:04d}"
         pue = _r(float(rng.uniform(1.1, 1.55)), 3)
         max_it = float(np.clip(rng.lognormal(math.log(300.0), 0.8), 50.0, 2000.0))
-        sites.append(dict(
-            site_id=site_id, name=f"synthetic site {i + 1} ({country})", country=country,
-            latitude=round(float(np.clip(lat + rng.normal(0, spread), -89.0, 89.0)), 3),
-            longitude=round(float(np.clip(lon + rng.normal(0, spread), -179.0, 179.0)), 3),
-            max_it_mw=_r(max_it), shell_capex_usd_per_mw=_r(rng.uniform(5e6, 14e6)),
-            om_usd_per_mw_year=_r(rng.uniform(150_000, 350_000)),
-            earliest_year=int(min(end, s0 + int(rng.choice([0, 0, 0, 1, 2])))),
-            pue=pue, existing_transformer_mva=0.0,
-        ))
+        sites.append(
+            dict(
+                site_id=site_id,
+                name=f"synthetic site {i + 1} ({country})",
+                country=country,
+                latitude=round(float(np.clip(lat + rng.normal(0, spread), -89.0, 89.0)), 3),
+                longitude=round(float(np.clip(lon + rng.normal(0, spread), -179.0, 179.0)), 3),
+                max_it_mw=_r(max_it),
+                shell_capex_usd_per_mw=_r(rng.uniform(5e6, 14e6)),
+                om_usd_per_mw_year=_r(rng.uniform(150_000, 350_000)),
+                earliest_year=int(min(end, s0 + int(rng.choice([0, 0, 0, 1, 2])))),
+                pue=pue,
+                existing_transformer_mva=0.0,
+            )
+        )
         if rng.random() < 0.3 and pue > 1.2:
             cooling.append(dict(site_id=site_id, cooling_id="air", pue=pue, capex_usd_per_mw=0.0))
-            cooling.append(dict(site_id=site_id, cooling_id="liquid",
-                                pue=_r(float(rng.uniform(1.08, 1.18)), 3),
-                                capex_usd_per_mw=_r(rng.uniform(1.0e6, 1.8e6))))
+            cooling.append(
+                dict(
+                    site_id=site_id,
+                    cooling_id="liquid",
+                    pue=_r(float(rng.uniform(1.08, 1.18)), 3),
+                    capex_usd_per_mw=_r(rng.uniform(1.0e6, 1.8e6)),
+                )
+            )
     return sites, cooling
 
 
@@ -309,13 +392,21 @@ def _site_power(rng: np.random.Generator, sites: list[Row], sources: list[Row]) 
             price = None
             if src["via_grid"] and rng.random() < 0.5:
                 price = _r(rng.uniform(30.0, 95.0))
-            rows.append(dict(site_id=s["site_id"], source_id=src["source_id"], max_mw=max_mw,
-                             existing_mw=min(existing, max_mw), energy_usd_per_mwh=price))
+            rows.append(
+                dict(
+                    site_id=s["site_id"],
+                    source_id=src["source_id"],
+                    max_mw=max_mw,
+                    existing_mw=min(existing, max_mw),
+                    energy_usd_per_mwh=price,
+                )
+            )
     return rows
 
 
-def _set_transformers(rng: np.random.Generator, sites: list[Row], site_power: list[Row],
-                      sources: list[Row]) -> None:
+def _set_transformers(
+    rng: np.random.Generator, sites: list[Row], site_power: list[Row], sources: list[Row]
+) -> None:
     """Existing transformers carry the existing grid power (as at US-MEM: 135 MW, 150 MVA)."""
     via_grid = {p["source_id"] for p in sources if p["via_grid"]}
     existing_grid: dict[str, float] = defaultdict(float)
@@ -363,20 +454,27 @@ def _links(rng: np.random.Generator, sites: list[Row], n_links: int) -> list[Row
     for i, j in sorted(chosen, key=lambda p: (km[p], p)):
         route = max(5.0, float(km[i, j]) * 1.2)
         capex = _r(route * FIBER_USD_PER_KM * rng.uniform(0.8, 1.3))
-        rows.append(dict(
-            link_id=f"L{len(rows) + 1:05d}", site_a=sites[i]["site_id"],
-            site_b=sites[j]["site_id"], km=round(route, 1), capex_usd=capex,
-            bandwidth_gbps=float(rng.choice([1_000_000, 2_000_000, 3_000_000, 5_000_000])),
-            lead_years=int(rng.choice([1, 1, 2])), om_usd_per_year=_r(capex * 0.02),
-        ))
+        rows.append(
+            dict(
+                link_id=f"L{len(rows) + 1:05d}",
+                site_a=sites[i]["site_id"],
+                site_b=sites[j]["site_id"],
+                km=round(route, 1),
+                capex_usd=capex,
+                bandwidth_gbps=float(rng.choice([1_000_000, 2_000_000, 3_000_000, 5_000_000])),
+                lead_years=int(rng.choice([1, 1, 2])),
+                om_usd_per_year=_r(capex * 0.02),
+            )
+        )
     return rows
 
 
 # --------------------------------------------------------------------------- runs, supply
 
 
-def _witness_it_mw(site: Row, year: int, s0: int, rows: list[Row], sources: dict[str, Row],
-                   worst_pue: float) -> float:
+def _witness_it_mw(
+    site: Row, year: int, s0: int, rows: list[Row], sources: dict[str, Row], worst_pue: float
+) -> float:
     """IT MW a site can carry in ``year`` without new transformers or grid growth."""
     if site["earliest_year"] > year:
         return 0.0
@@ -396,9 +494,18 @@ def _witness_it_mw(site: Row, year: int, s0: int, rows: list[Row], sources: dict
     return 0.995 * min(float(site["max_it_mw"]), (grid + onsite) / worst_pue)
 
 
-def _runs(rng: np.random.Generator, spec: SynthSpec, years: list[int], sites: list[Row],
-          cooling: list[Row], site_power: list[Row], sources: list[Row], gpus: list[Row],
-          links: list[Row], banned: set[tuple[str, str]]) -> tuple[list[Row], list[Witness]]:
+def _runs(
+    rng: np.random.Generator,
+    spec: SynthSpec,
+    years: list[int],
+    sites: list[Row],
+    cooling: list[Row],
+    site_power: list[Row],
+    sources: list[Row],
+    gpus: list[Row],
+    links: list[Row],
+    banned: set[tuple[str, str]],
+) -> tuple[list[Row], list[Witness]]:
     s0 = years[0]
     src_by_id = {p["source_id"]: p for p in sources}
     power_at: dict[str, list[Row]] = defaultdict(list)
@@ -420,8 +527,11 @@ def _runs(rng: np.random.Generator, spec: SynthSpec, years: list[int], sites: li
     witnesses: list[Witness] = []
 
     def best_gpu(site: Row, year: int) -> Row | None:
-        ok = [g for g in gpus if g["available_year"] <= year
-              and (site["country"], g["gpu_id"]) not in banned]
+        ok = [
+            g
+            for g in gpus
+            if g["available_year"] <= year and (site["country"], g["gpu_id"]) not in banned
+        ]
         return max(ok, key=lambda g: (g["bf16_tflops"] / g["it_kw"], g["gpu_id"]), default=None)
 
     def capacity(site_id: str, year: int) -> tuple[int, Row | None]:
@@ -478,20 +588,38 @@ def _runs(rng: np.random.Generator, spec: SynthSpec, years: list[int], sites: li
         flop = _floor_sig(frac * eff * total, 3)
         for s, _, _ in cluster:
             used.add(s)
-        runs.append(dict(run_id=run_id, ready_year=year, flop=flop, duration_days=duration,
-                         mfu=mfu, max_sites=max_sites))
-        witnesses.append(Witness(
-            run_id=run_id, year=year, sites=[c[0] for c in cluster],
-            gpu_by_site={c[0]: c[2]["gpu_id"] for c in cluster},
-            # What the witness buys: the run's share of each site, rounded up.
-            gpus_by_site={c[0]: int(math.ceil(c[1] * frac)) for c in cluster},
-            links=member_links,
-        ))
+        runs.append(
+            dict(
+                run_id=run_id,
+                ready_year=year,
+                flop=flop,
+                duration_days=duration,
+                mfu=mfu,
+                max_sites=max_sites,
+            )
+        )
+        witnesses.append(
+            Witness(
+                run_id=run_id,
+                year=year,
+                sites=[c[0] for c in cluster],
+                gpu_by_site={c[0]: c[2]["gpu_id"] for c in cluster},
+                # What the witness buys: the run's share of each site, rounded up.
+                gpus_by_site={c[0]: int(math.ceil(c[1] * frac)) for c in cluster},
+                links=member_links,
+            )
+        )
     return runs, witnesses
 
 
-def _supply(rng: np.random.Generator, spec: SynthSpec, years: list[int], gpus: list[Row],
-            runs: list[Row], witnesses: list[Witness]) -> list[Row]:
+def _supply(
+    rng: np.random.Generator,
+    spec: SynthSpec,
+    years: list[int],
+    gpus: list[Row],
+    runs: list[Row],
+    witnesses: list[Witness],
+) -> list[Row]:
     """Yearly caps near the reference's trajectory, with slack on every witness need."""
     s0 = years[0]
     gpu_by_id = {g["gpu_id"]: g for g in gpus}
@@ -507,8 +635,8 @@ def _supply(rng: np.random.Generator, spec: SynthSpec, years: list[int], gpus: l
     for y in years:
         t = y - s0
         base = {
-            "cowos_wafers": 15_000.0 * 1.3 ** t * scale,
-            "hbm_stacks": 1_500_000.0 * 1.3 ** t * scale,
+            "cowos_wafers": 15_000.0 * 1.3**t * scale,
+            "hbm_stacks": 1_500_000.0 * 1.3**t * scale,
         }
         for res, b in base.items():
             cap = max(b * rng.uniform(0.4, 0.8), need[(res, y)] * rng.uniform(1.3, 2.0))
@@ -523,8 +651,11 @@ def _supply(rng: np.random.Generator, spec: SynthSpec, years: list[int], gpus: l
             if y < g["available_year"]:
                 continue
             age = y - g["available_year"]
-            allocation = 0.0 if age >= 4 and rng.random() < 0.6 else \
-                float(rng.uniform(20_000, 200_000)) * scale
+            allocation = (
+                0.0
+                if age >= 4 and rng.random() < 0.6
+                else float(rng.uniform(20_000, 200_000)) * scale
+            )
             cap = max(allocation, need[(f"gpu:{gid}", y)] * rng.uniform(1.3, 2.0))
             rows.append(dict(year=y, resource=f"gpu:{gid}", capacity=float(math.ceil(cap))))
     return rows

@@ -27,16 +27,36 @@ def guide_rows() -> list[tuple[Any, ...]]:
     """One row per column of every sheet: the text the validator also uses."""
     rows: list[tuple[Any, ...]] = []
     for name, f in SettingsModel.model_fields.items():
-        rows.append((SETTINGS_SHEET, name, field_unit(f), "yes" if f.is_required() else "no",
-                     _default(f.default), field_expect(f).removeprefix("must be "),
-                     f.description or ""))
+        rows.append(
+            (
+                SETTINGS_SHEET,
+                name,
+                field_unit(f),
+                "yes" if f.is_required() else "no",
+                _default(f.default),
+                field_expect(f).removeprefix("must be "),
+                f.description or "",
+            )
+        )
     for spec in SHEETS + STUDY_SHEETS:
         for column in spec.columns:
             f = spec.field(column)
-            required = "yes" if f.is_required() and spec.required else (
-                "yes (if sheet used)" if f.is_required() else "no")
-            rows.append((spec.name, column, field_unit(f), required, _default(f.default),
-                         field_expect(f).removeprefix("must be "), f.description or ""))
+            required = (
+                "yes"
+                if f.is_required() and spec.required
+                else ("yes (if sheet used)" if f.is_required() else "no")
+            )
+            rows.append(
+                (
+                    spec.name,
+                    column,
+                    field_unit(f),
+                    required,
+                    _default(f.default),
+                    field_expect(f).removeprefix("must be "),
+                    f.description or "",
+                )
+            )
     return rows
 
 
@@ -52,8 +72,11 @@ def write_input_workbook(
 ) -> Path:
     """Write an input workbook: Settings, every contract sheet, extra sheets, the Guide."""
     wb = new_workbook()
-    write_table(wb.create_sheet(SETTINGS_SHEET), list(SETTINGS_COLUMNS),
-                [(k, v) for k, v in settings.items()])
+    write_table(
+        wb.create_sheet(SETTINGS_SHEET),
+        list(SETTINGS_COLUMNS),
+        [(k, v) for k, v in settings.items()],
+    )
     for spec in SHEETS + STUDY_SHEETS:
         rows = tables.get(spec.name)
         if rows is None and not spec.required and spec not in STUDY_SHEETS:
@@ -64,8 +87,12 @@ def write_input_workbook(
     for name, rows in (extra_sheets or {}).items():
         columns = list(rows[0].keys()) if rows else []
         write_table(wb.create_sheet(name), columns, [[r.get(c) for c in columns] for r in rows])
-    write_table(wb.create_sheet("Guide"), list(GUIDE_COLUMNS), guide_rows(),
-                widths={"description": 80, "allowed": 40})
+    write_table(
+        wb.create_sheet("Guide"),
+        list(GUIDE_COLUMNS),
+        guide_rows(),
+        widths={"description": 80, "allowed": 40},
+    )
     return save_atomic(wb, out)
 
 
@@ -76,8 +103,6 @@ def _write_rows(ws: Any, spec: SheetSpec, rows: Sequence[Mapping[str, Any]]) -> 
 
 def write_template(out: Path) -> Path:
     """A blank workbook with every sheet's header, the default settings and the Guide."""
-    settings = {
-        name: _default(f.default) for name, f in SettingsModel.model_fields.items()
-    }
+    settings = {name: _default(f.default) for name, f in SettingsModel.model_fields.items()}
     tables: dict[str, list[dict[str, Any]]] = {spec.name: [] for spec in SHEETS + STUDY_SHEETS}
     return write_input_workbook(out, settings, tables)

@@ -66,8 +66,11 @@ def validate_raw(raw: RawWorkbook) -> tuple[PlanningData | None, list[Problem]]:
     known = {s.name for s in SHEETS + STUDY_SHEETS} | {SETTINGS_SHEET, "Sources", "Guide"}
     for name in raw.sheets:
         if name not in known and not any(_same_name(name, k) for k in known):
-            problems.append(Problem(name, "sheet is not part of the contract and is ignored",
-                                    severity="warning"))
+            problems.append(
+                Problem(
+                    name, "sheet is not part of the contract and is ignored", severity="warning"
+                )
+            )
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
         if spec.name in NEEDS_ROWS and sheet is not None and sheet.header and not sheet.rows:
@@ -107,30 +110,47 @@ def _find_sheet(
     return None
 
 
-def _check_header(sheet: RawSheet, spec_columns: list[str], required: list[str],
-                  problems: list[Problem]) -> bool:
+def _check_header(
+    sheet: RawSheet, spec_columns: list[str], required: list[str], problems: list[Problem]
+) -> bool:
     names = [n for n, _ in sheet.header]
     ok = True
     for n in {n for n in names if names.count(n) > 1}:
-        problems.append(Problem(sheet.name, f"column '{n}' appears more than once "
-                                f"(header row {sheet.header_row})"))
+        problems.append(
+            Problem(
+                sheet.name, f"column '{n}' appears more than once (header row {sheet.header_row})"
+            )
+        )
         ok = False
     for column in required:
         if column not in names:
             near = [n for n in names if n.lower() == column.lower()]
             hint = f" (found '{near[0]}': names are case-sensitive)" if near else ""
-            problems.append(Problem(sheet.name, f"required column '{column}' is missing from "
-                                    f"the header row {sheet.header_row}{hint}"))
+            problems.append(
+                Problem(
+                    sheet.name,
+                    f"required column '{column}' is missing from "
+                    f"the header row {sheet.header_row}{hint}",
+                )
+            )
             ok = False
     for column, letter in sheet.header:
         if column not in spec_columns:
-            problems.append(Problem(sheet.name, f"extra column '{column}' is ignored",
-                                    row=sheet.header_row, letter=letter, severity="warning"))
+            problems.append(
+                Problem(
+                    sheet.name,
+                    f"extra column '{column}' is ignored",
+                    row=sheet.header_row,
+                    letter=letter,
+                    severity="warning",
+                )
+            )
     return ok
 
 
-def _read_table(sheet: RawSheet, spec: SheetSpec, problems: list[Problem],
-                cells: CellMap) -> list[Row]:
+def _read_table(
+    sheet: RawSheet, spec: SheetSpec, problems: list[Problem], cells: CellMap
+) -> list[Row]:
     if not _check_header(sheet, spec.columns, spec.required_columns(), problems):
         return []
     letters = dict(sheet.header)
@@ -142,16 +162,22 @@ def _read_table(sheet: RawSheet, spec: SheetSpec, problems: list[Problem],
         if row is None:
             if spec.key:  # its id is still known, so references to it are not errors too
                 cells.unvalidated.setdefault(spec.name, set()).add(
-                    str(coerce(values.get(spec.key[0]), spec.field(spec.key[0]))))
+                    str(coerce(values.get(spec.key[0]), spec.field(spec.key[0])))
+                )
             continue
         if spec.key:
             key = tuple(str(getattr(row, _attr(spec, k))) for k in spec.key)
             if key in seen:
-                problems.append(Problem(
-                    spec.name, f"duplicate of row {seen[key]}: "
-                    f"{' + '.join(spec.key)} must be unique",
-                    row=excel_row, column=spec.key[-1], letter=letters.get(spec.key[-1]),
-                    value=values.get(spec.key[-1])))
+                problems.append(
+                    Problem(
+                        spec.name,
+                        f"duplicate of row {seen[key]}: {' + '.join(spec.key)} must be unique",
+                        row=excel_row,
+                        column=spec.key[-1],
+                        letter=letters.get(spec.key[-1]),
+                        value=values.get(spec.key[-1]),
+                    )
+                )
                 continue
             seen[key] = excel_row
         rows.append(row)
@@ -166,8 +192,14 @@ def _attr(spec: SheetSpec, column: str) -> str:
     return column
 
 
-def _validate_row(model: type[Row], values: dict[str, Any], sheet: str, excel_row: int,
-                  letters: dict[str, str], problems: list[Problem]) -> Row | None:
+def _validate_row(
+    model: type[Row],
+    values: dict[str, Any],
+    sheet: str,
+    excel_row: int,
+    letters: dict[str, str],
+    problems: list[Problem],
+) -> Row | None:
     cleaned: dict[str, Any] = {}
     for name, f in model.model_fields.items():
         column = f.alias or name
@@ -182,9 +214,16 @@ def _validate_row(model: type[Row], values: dict[str, Any], sheet: str, excel_ro
             column = str(err["loc"][0]) if err["loc"] else ""
             field_info = _field_by_column(model, column)
             found = values.get(column)
-            problems.append(Problem(
-                sheet, _message(err, field_info, found), row=excel_row, column=column,
-                letter=letters.get(column), value=found))
+            problems.append(
+                Problem(
+                    sheet,
+                    _message(err, field_info, found),
+                    row=excel_row,
+                    column=column,
+                    letter=letters.get(column),
+                    value=found,
+                )
+            )
         return None
 
 
@@ -246,8 +285,7 @@ def coerce(value: Any, f: FieldInfo) -> Any:
                 value = float(text)
             except ValueError:
                 return value
-        if kind is int and isinstance(value, float) and math.isfinite(value) \
-                and value.is_integer():
+        if kind is int and isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
         return value
     if kind is str:
@@ -257,8 +295,9 @@ def coerce(value: Any, f: FieldInfo) -> Any:
     return value
 
 
-def _read_settings(raw: RawWorkbook, problems: list[Problem],
-                   cells: CellMap) -> SettingsModel | None:
+def _read_settings(
+    raw: RawWorkbook, problems: list[Problem], cells: CellMap
+) -> SettingsModel | None:
     sheet = _find_sheet(raw, SETTINGS_SHEET, True, problems)
     if sheet is None:
         return None
@@ -272,14 +311,29 @@ def _read_settings(raw: RawWorkbook, problems: list[Problem],
     for excel_row, cells_ in sheet.rows:
         key = str(cells_.get("key") or "").strip()
         if key not in fields:
-            problems.append(Problem(SETTINGS_SHEET, f"unknown setting '{short(key)}' is ignored",
-                                    row=excel_row, column="key", letter=letters.get("key"),
-                                    value=key, severity="warning"))
+            problems.append(
+                Problem(
+                    SETTINGS_SHEET,
+                    f"unknown setting '{short(key)}' is ignored",
+                    row=excel_row,
+                    column="key",
+                    letter=letters.get("key"),
+                    value=key,
+                    severity="warning",
+                )
+            )
             continue
         if key in rows:
-            problems.append(Problem(SETTINGS_SHEET, f"duplicate of row {rows[key]}",
-                                    row=excel_row, column="key", letter=letters.get("key"),
-                                    value=key))
+            problems.append(
+                Problem(
+                    SETTINGS_SHEET,
+                    f"duplicate of row {rows[key]}",
+                    row=excel_row,
+                    column="key",
+                    letter=letters.get("key"),
+                    value=key,
+                )
+            )
             continue
         rows[key] = excel_row
         value = coerce(cells_.get("value"), fields[key])
@@ -293,12 +347,24 @@ def _read_settings(raw: RawWorkbook, problems: list[Problem],
             key = str(err["loc"][0])
             found = next((c.get("value") for r, c in sheet.rows if r == rows.get(key)), None)
             if key in rows:
-                problems.append(Problem(SETTINGS_SHEET, _message(err, fields[key], found),
-                                        row=rows[key], column=key, letter=letters.get("value"),
-                                        value=found))
+                problems.append(
+                    Problem(
+                        SETTINGS_SHEET,
+                        _message(err, fields[key], found),
+                        row=rows[key],
+                        column=key,
+                        letter=letters.get("value"),
+                        value=found,
+                    )
+                )
             else:
-                problems.append(Problem(SETTINGS_SHEET, f"setting '{key}' is missing: add a row "
-                                        f"with key {key} ({field_expect(fields[key])})"))
+                problems.append(
+                    Problem(
+                        SETTINGS_SHEET,
+                        f"setting '{key}' is missing: add a row "
+                        f"with key {key} ({field_expect(fields[key])})",
+                    )
+                )
         return None
 
 
@@ -307,23 +373,48 @@ def _read_settings(raw: RawWorkbook, problems: list[Problem],
 Check = Callable[[PlanningData], Iterator[Problem]]
 
 
-def _at(data: PlanningData, sheet: str, key: tuple[str, ...], column: str, value: Any,
-        message: str, severity: str = "error") -> Problem:
+def _at(
+    data: PlanningData,
+    sheet: str,
+    key: tuple[str, ...],
+    column: str,
+    value: Any,
+    message: str,
+    severity: str = "error",
+) -> Problem:
     # Settings values all sit in the sheet's `value` column.
     letter_of = "value" if sheet == SETTINGS_SHEET else column
-    return Problem(sheet, message, row=data.cells.rows.get(sheet, {}).get(key), column=column,
-                   letter=data.cells.letters.get(sheet, {}).get(letter_of), value=value,
-                   severity=severity)
+    return Problem(
+        sheet,
+        message,
+        row=data.cells.rows.get(sheet, {}).get(key),
+        column=column,
+        letter=data.cells.letters.get(sheet, {}).get(letter_of),
+        value=value,
+        severity=severity,
+    )
 
 
 def _check_horizon(d: PlanningData) -> Iterator[Problem]:
     s = d.settings
     if s.end_year < s.start_year:
-        yield _at(d, SETTINGS_SHEET, ("end_year",), "end_year", s.end_year,
-                  f"must not be before start_year ({s.start_year})")
+        yield _at(
+            d,
+            SETTINGS_SHEET,
+            ("end_year",),
+            "end_year",
+            s.end_year,
+            f"must not be before start_year ({s.start_year})",
+        )
     elif s.end_year - s.start_year > 60:
-        yield _at(d, SETTINGS_SHEET, ("end_year",), "end_year", s.end_year,
-                  "the horizon may span at most 60 years")
+        yield _at(
+            d,
+            SETTINGS_SHEET,
+            ("end_year",),
+            "end_year",
+            s.end_year,
+            "the horizon may span at most 60 years",
+        )
 
 
 def _check_references(d: PlanningData) -> Iterator[Problem]:
@@ -334,34 +425,72 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
     countries = {s.country for s in d.sites}
     for c in d.cooling:
         if c.site_id not in sites:
-            yield _at(d, "Cooling", (c.site_id, c.cooling_id), "site_id", c.site_id,
-                      "no site with this id in Sites")
+            yield _at(
+                d,
+                "Cooling",
+                (c.site_id, c.cooling_id),
+                "site_id",
+                c.site_id,
+                "no site with this id in Sites",
+            )
     for sp in d.site_power:
         key = (sp.site_id, sp.source_id)
         if sp.site_id not in sites:
             yield _at(d, "SitePower", key, "site_id", sp.site_id, "no site with this id in Sites")
         if sp.source_id not in sources:
-            yield _at(d, "SitePower", key, "source_id", sp.source_id,
-                      "no source with this id in PowerSources")
+            yield _at(
+                d,
+                "SitePower",
+                key,
+                "source_id",
+                sp.source_id,
+                "no source with this id in PowerSources",
+            )
         if sp.existing_mw > sp.max_mw:
-            yield _at(d, "SitePower", key, "existing_mw", sp.existing_mw,
-                      f"must not exceed max_mw ({sp.max_mw:g}), which includes it")
+            yield _at(
+                d,
+                "SitePower",
+                key,
+                "existing_mw",
+                sp.existing_mw,
+                f"must not exceed max_mw ({sp.max_mw:g}), which includes it",
+            )
     for e in d.export_controls:
         if e.gpu_id not in gpus:
-            yield _at(d, "ExportControls", (e.country, e.gpu_id), "gpu_id", e.gpu_id,
-                      "no GPU with this id in GPUs")
+            yield _at(
+                d,
+                "ExportControls",
+                (e.country, e.gpu_id),
+                "gpu_id",
+                e.gpu_id,
+                "no GPU with this id in GPUs",
+            )
         if e.country not in countries:
-            yield _at(d, "ExportControls", (e.country, e.gpu_id), "country", e.country,
-                      "no site is in this country", severity="warning")
+            yield _at(
+                d,
+                "ExportControls",
+                (e.country, e.gpu_id),
+                "country",
+                e.country,
+                "no site is in this country",
+                severity="warning",
+            )
     for link in d.fiber_links:
         for column in ("site_a", "site_b"):
             site = getattr(link, column)
             if site not in sites:
-                yield _at(d, "FiberLinks", (link.link_id,), column, site,
-                          "no site with this id in Sites")
+                yield _at(
+                    d, "FiberLinks", (link.link_id,), column, site, "no site with this id in Sites"
+                )
         if link.site_a == link.site_b:
-            yield _at(d, "FiberLinks", (link.link_id,), "site_b", link.site_b,
-                      "a link must join two different sites")
+            yield _at(
+                d,
+                "FiberLinks",
+                (link.link_id,),
+                "site_b",
+                link.site_b,
+                "a link must join two different sites",
+            )
     for sup in d.supply:
         key = (str(sup.year), sup.resource)
         res = sup.resource
@@ -369,30 +498,60 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
             if res.removeprefix(GPU_RESOURCE_PREFIX) not in gpus:
                 yield _at(d, "Supply", key, "resource", res, "no GPU with this id in GPUs")
         elif res not in SUPPLY_RESOURCES:
-            yield _at(d, "Supply", key, "resource", res,
-                      f"must be one of {', '.join(SUPPLY_RESOURCES)} or gpu:<gpu_id>")
+            yield _at(
+                d,
+                "Supply",
+                key,
+                "resource",
+                res,
+                f"must be one of {', '.join(SUPPLY_RESOURCES)} or gpu:<gpu_id>",
+            )
 
 
 def _check_years(d: PlanningData) -> Iterator[Problem]:
     start, end = d.settings.start_year, d.settings.end_year
     for g in d.gpus:
         if g.available_year > end:
-            yield _at(d, "GPUs", (g.gpu_id,), "available_year", g.available_year,
-                      f"is after the plan's end_year ({end}): the GPU could never be bought")
+            yield _at(
+                d,
+                "GPUs",
+                (g.gpu_id,),
+                "available_year",
+                g.available_year,
+                f"is after the plan's end_year ({end}): the GPU could never be bought",
+            )
     for r in d.runs:
         if not start <= r.ready_year <= end:
-            yield _at(d, "Runs", (r.run_id,), "ready_year", r.ready_year,
-                      f"must be within the plan's years {start}-{end}")
+            yield _at(
+                d,
+                "Runs",
+                (r.run_id,),
+                "ready_year",
+                r.ready_year,
+                f"must be within the plan's years {start}-{end}",
+            )
     for s in d.sites:
         if s.earliest_year > end:
-            yield _at(d, "Sites", (s.site_id,), "earliest_year", s.earliest_year,
-                      f"is after end_year ({end}): the site can never be used",
-                      severity="warning")
+            yield _at(
+                d,
+                "Sites",
+                (s.site_id,),
+                "earliest_year",
+                s.earliest_year,
+                f"is after end_year ({end}): the site can never be used",
+                severity="warning",
+            )
     for sup in d.supply:
         if not start <= sup.year <= end:
-            yield _at(d, "Supply", (str(sup.year), sup.resource), "year", sup.year,
-                      f"is outside the plan's years {start}-{end} and is ignored",
-                      severity="warning")
+            yield _at(
+                d,
+                "Supply",
+                (str(sup.year), sup.resource),
+                "year",
+                sup.year,
+                f"is outside the plan's years {start}-{end} and is ignored",
+                severity="warning",
+            )
 
 
 CROSS_CHECKS: tuple[Check, ...] = (_check_references,)
@@ -402,4 +561,3 @@ SETTINGS_CHECKS: tuple[Check, ...] = (_check_horizon, _check_years)
 def cross_check(data: PlanningData, *, settings_ok: bool = True) -> list[Problem]:
     checks = CROSS_CHECKS + (SETTINGS_CHECKS if settings_ok else ())
     return [p for check in checks for p in check(data)]
-

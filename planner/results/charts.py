@@ -23,14 +23,15 @@ DATA_SHEET = "ChartData"
 CHART_SHEET = "Charts"
 
 
-def by_year(plan: Plan, sheet: str, column: str, values: str,
-            scale: float = 1.0) -> pd.DataFrame:
+def by_year(plan: Plan, sheet: str, column: str, values: str, scale: float = 1.0) -> pd.DataFrame:
     """A plan table summed per year (rows) and ``column`` (series, all-zero ones dropped)."""
     df = plan[sheet]
     if not len(df):
         return pd.DataFrame()
-    pivot = df.pivot_table(index="year", columns=column, values=values, aggfunc="sum",
-                           fill_value=0.0) * scale
+    pivot = (
+        df.pivot_table(index="year", columns=column, values=values, aggfunc="sum", fill_value=0.0)
+        * scale
+    )
     return pivot.loc[:, (pivot.abs() > 1e-6).any()]
 
 
@@ -45,8 +46,11 @@ def gpu_fleet(plan: Plan) -> pd.DataFrame:
 def cost_waterfall(plan: Plan) -> pd.DataFrame:
     """Rows per category plus ``total``: ``base`` (invisible) and ``value`` in M USD."""
     costs = plan["Costs"]
-    by_cat = costs.groupby("category").discounted_usd.sum() / 1e6 if len(costs) else \
-        pd.Series(dtype=float)
+    by_cat = (
+        costs.groupby("category").discounted_usd.sum() / 1e6
+        if len(costs)
+        else pd.Series(dtype=float)
+    )
     by_cat = by_cat[by_cat.abs() > 1e-9].sort_values(ascending=False)
     rows, running = [], 0.0
     for cat, v in by_cat.items():
@@ -60,8 +64,9 @@ def _write_block(ws: Any, pivot: pd.DataFrame, index_name: str) -> None:
     """Append a table: a header row, then one row per index value."""
     ws.append([index_name] + [str(name) for name in pivot.columns])
     for key, values in pivot.iterrows():
-        ws.append([int(key) if isinstance(key, int | float) else str(key)]
-                  + [float(v) for v in values])
+        ws.append(
+            [int(key) if isinstance(key, int | float) else str(key)] + [float(v) for v in values]
+        )
 
 
 def cost_by_year(plan: Plan) -> pd.DataFrame:
@@ -79,15 +84,23 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
     charts = wb.create_sheet(CHART_SHEET, index=1)
     top = 1
     blocks = (
-        ("Cost by category per year (M USD, nominal)", cost_by_year(plan), "M USD", "year",
-         "stacked"),
+        (
+            "Cost by category per year (M USD, nominal)",
+            cost_by_year(plan),
+            "M USD",
+            "year",
+            "stacked",
+        ),
         ("Facility MW by site per year", mw_by_site(plan), "MW", "year", "line"),
-        ("Facility MW served by source per year", mw_by_source(plan), "MW", "year",
-         "stacked"),
-        ("GPU fleet (installed) by type per year", gpu_fleet(plan), "GPUs", "year",
-         "stacked"),
-        ("Cost waterfall by category (M USD, discounted)", cost_waterfall(plan), "M USD",
-         "category", "waterfall"),
+        ("Facility MW served by source per year", mw_by_source(plan), "MW", "year", "stacked"),
+        ("GPU fleet (installed) by type per year", gpu_fleet(plan), "GPUs", "year", "stacked"),
+        (
+            "Cost waterfall by category (M USD, discounted)",
+            cost_waterfall(plan),
+            "M USD",
+            "category",
+            "waterfall",
+        ),
     )
     next_row = 1
     for title, pivot, y_title, index_name, kind in blocks:
@@ -107,8 +120,7 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
         chart.title = title
         chart.y_axis.title = y_title
         chart.x_axis.title = index_name
-        data = Reference(ws, min_col=2, max_col=1 + pivot.shape[1], min_row=first,
-                         max_row=last)
+        data = Reference(ws, min_col=2, max_col=1 + pivot.shape[1], min_row=first, max_row=last)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
         if kind == "waterfall":  # the base series is invisible
@@ -121,8 +133,9 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
         top += 26
 
 
-def write_pngs(plan: Plan, data: PlanningData, out_dir: Path | str,
-               stem: str = "plan") -> list[Path]:
+def write_pngs(
+    plan: Plan, data: PlanningData, out_dir: Path | str, stem: str = "plan"
+) -> list[Path]:
     """Write the charts (and a map of sites and built links) as PNG files; their paths."""
     import matplotlib
 
@@ -164,18 +177,32 @@ def write_pngs(plan: Plan, data: PlanningData, out_dir: Path | str,
     fig, ax = plt.subplots(figsize=(9, 6))
     where = {s.site_id: (s.longitude, s.latitude) for s in data.sites}
     site_rows: list[Any] = list(plan["Sites"].itertuples())
-    built = {str(r.site_id): float(r.it_capacity_mw or 0.0) for r in site_rows
-             if r.built_year is not None and not pd.isna(r.built_year)}
+    built = {
+        str(r.site_id): float(r.it_capacity_mw or 0.0)
+        for r in site_rows
+        if r.built_year is not None and not pd.isna(r.built_year)
+    }
     for r in plan["Fiber"].itertuples():
         a, b = where.get(str(r.site_a)), where.get(str(r.site_b))
         if a and b:
             ax.plot([a[0], b[0]], [a[1], b[1]], color="tab:orange", lw=2, zorder=1)
     for s, (lon, lat) in where.items():
         mw = built.get(s)
-        ax.scatter([lon], [lat], s=30 + (mw or 0.0) ** 0.5 * 20,
-                   color="tab:green" if mw else "lightgray", edgecolor="black", zorder=2)
-        ax.annotate(f"{s}" + (f"\n{mw:,.0f} MW" if mw else ""), (lon, lat), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.scatter(
+            [lon],
+            [lat],
+            s=30 + (mw or 0.0) ** 0.5 * 20,
+            color="tab:green" if mw else "lightgray",
+            edgecolor="black",
+            zorder=2,
+        )
+        ax.annotate(
+            f"{s}" + (f"\n{mw:,.0f} MW" if mw else ""),
+            (lon, lat),
+            fontsize=8,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_title("Sites (built in green, sized by IT MW) and built fiber links")

@@ -44,8 +44,15 @@ def _differs(a: float, b: float, scale: float = 1.0) -> bool:
 def check_plan(data: PlanningData, plan: Plan) -> list[Violation]:
     """Every violation of the inputs' limits found in the plan (empty when it holds)."""
     out: list[Violation] = []
-    for check in (_check_gpus, _check_supply, _check_sites, _check_power,
-                  _check_transformers, _check_runs, _check_costs):
+    for check in (
+        _check_gpus,
+        _check_supply,
+        _check_sites,
+        _check_power,
+        _check_transformers,
+        _check_runs,
+        _check_costs,
+    ):
         out.extend(check(data, plan))
     return out
 
@@ -72,19 +79,30 @@ def _check_gpus(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         if n < 0 or not float(n).is_integer():
             yield Violation("GPUs", row, f"purchased = {n}: must be a whole number >= 0")
         if n > 0 and y < g.available_year:
-            yield Violation("GPUs", row, f"{g.gpu_id} bought in {y}, before its "
-                            f"available_year {g.available_year}")
+            yield Violation(
+                "GPUs",
+                row,
+                f"{g.gpu_id} bought in {y}, before its available_year {g.available_year}",
+            )
         if (n > 0 or r.installed > 0) and (s.country, g.gpu_id) in banned:
-            yield Violation("GPUs", row, f"{g.gpu_id} is not allowed in {s.country} "
-                            "(ExportControls)")
-        expected = sum(v for b, v in bought[(r.site_id, r.gpu_id)].items()
-                       if y - g.life_years < b <= y)
+            yield Violation(
+                "GPUs", row, f"{g.gpu_id} is not allowed in {s.country} (ExportControls)"
+            )
+        expected = sum(
+            v for b, v in bought[(r.site_id, r.gpu_id)].items() if y - g.life_years < b <= y
+        )
         if _differs(float(r.installed), expected):
-            yield Violation("GPUs", row, f"installed = {r.installed} but purchases within "
-                            f"life_years add up to {expected:g}")
+            yield Violation(
+                "GPUs",
+                row,
+                f"installed = {r.installed} but purchases within life_years add up to {expected:g}",
+            )
         if _differs(float(r.it_mw), float(r.installed) * g.it_kw / 1000.0):
-            yield Violation("GPUs", row, f"it_mw = {r.it_mw} but installed x it_kw = "
-                            f"{r.installed * g.it_kw / 1000.0:g} MW")
+            yield Violation(
+                "GPUs",
+                row,
+                f"it_mw = {r.it_mw} but installed x it_kw = {r.installed * g.it_kw / 1000.0:g} MW",
+            )
 
 
 def _check_supply(d: PlanningData, plan: Plan) -> Iterator[Violation]:
@@ -103,9 +121,11 @@ def _check_supply(d: PlanningData, plan: Plan) -> Iterator[Violation]:
     for s in d.supply:
         got = used.get((s.resource, s.year), 0.0)
         if _over(got, s.capacity):
-            yield Violation("GPUs" if s.resource != "transformer_units" else "Transformers",
-                            None, f"{s.year} uses {got:,.1f} {s.resource}, above the supply "
-                            f"of {s.capacity:,.1f}")
+            yield Violation(
+                "GPUs" if s.resource != "transformer_units" else "Transformers",
+                None,
+                f"{s.year} uses {got:,.1f} {s.resource}, above the supply of {s.capacity:,.1f}",
+            )
 
 
 def _site_pue(d: PlanningData, site_id: str, cooling_id: object) -> float | None:
@@ -125,33 +145,46 @@ def _check_sites(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         s, y = sites[r.site_id], int(r.year)
         load = it_from_gpus.get((s.site_id, y), 0.0)
         if _differs(float(r.it_load_mw), load):
-            yield Violation("SiteYears", row, f"it_load_mw = {r.it_load_mw} but the GPUs "
-                            f"installed draw {load:g} MW")
+            yield Violation(
+                "SiteYears",
+                row,
+                f"it_load_mw = {r.it_load_mw} but the GPUs installed draw {load:g} MW",
+            )
         if _over(load, float(r.it_capacity_mw)):
-            yield Violation("SiteYears", row, f"IT load {load:g} MW exceeds the "
-                            f"{r.it_capacity_mw:g} MW built")
+            yield Violation(
+                "SiteYears", row, f"IT load {load:g} MW exceeds the {r.it_capacity_mw:g} MW built"
+            )
         if _over(float(r.it_capacity_mw), s.max_it_mw):
-            yield Violation("SiteYears", row, f"IT capacity {r.it_capacity_mw:g} MW exceeds "
-                            f"max_it_mw {s.max_it_mw:g}")
+            yield Violation(
+                "SiteYears",
+                row,
+                f"IT capacity {r.it_capacity_mw:g} MW exceeds max_it_mw {s.max_it_mw:g}",
+            )
         if y < s.earliest_year and float(r.it_capacity_mw) > 1e-6:
-            yield Violation("SiteYears", row, f"capacity built before earliest_year "
-                            f"{s.earliest_year}")
+            yield Violation(
+                "SiteYears", row, f"capacity built before earliest_year {s.earliest_year}"
+            )
         pue = _site_pue(d, s.site_id, cooling.get(s.site_id))
         if load > 1e-6 and pue is None:
             yield Violation("Sites", None, f"{s.site_id} hosts load without a valid cooling_id")
         elif pue is not None and _differs(float(r.facility_mw), load * pue):
-            yield Violation("SiteYears", row, f"facility_mw = {r.facility_mw:g} but IT load x "
-                            f"PUE = {load * pue:g}")
+            yield Violation(
+                "SiteYears",
+                row,
+                f"facility_mw = {r.facility_mw:g} but IT load x PUE = {load * pue:g}",
+            )
 
 
 def _check_power(d: PlanningData, plan: Plan) -> Iterator[Violation]:
     st = d.settings
     sources = {p.source_id: p for p in d.power_sources}
     site_power = {(p.site_id, p.source_id): p for p in d.site_power}
-    facility = {(r.site_id, int(r.year)): float(r.facility_mw)
-                for _, r in plan["SiteYears"].iterrows()}
-    mva = {(r.site_id, int(r.year)): float(r.transformer_mva)
-           for _, r in plan["SiteYears"].iterrows()}
+    facility = {
+        (r.site_id, int(r.year)): float(r.facility_mw) for _, r in plan["SiteYears"].iterrows()
+    }
+    mva = {
+        (r.site_id, int(r.year)): float(r.transformer_mva) for _, r in plan["SiteYears"].iterrows()
+    }
     served: dict[tuple[str, int], float] = defaultdict(float)
     grid: dict[tuple[str, int], float] = defaultdict(float)
     added: dict[tuple[str, str], float] = defaultdict(float)
@@ -163,15 +196,26 @@ def _check_power(d: PlanningData, plan: Plan) -> Iterator[Violation]:
             continue
         y = int(r.year)
         if float(r.mw_added) > 1e-6 and y < st.start_year + src.lead_years:
-            yield Violation("Power", row, f"{r.source_id} capacity added in {y}, before its "
-                            f"lead time allows ({st.start_year + src.lead_years})")
+            yield Violation(
+                "Power",
+                row,
+                f"{r.source_id} capacity added in {y}, before its "
+                f"lead time allows ({st.start_year + src.lead_years})",
+            )
         if _over(float(r.mw_total), sp.max_mw):
             yield Violation("Power", row, f"mw_total {r.mw_total:g} exceeds max_mw {sp.max_mw:g}")
-        mw = float(r.mwh) / (st.avg_power_fraction * HOURS) if st.avg_power_fraction else float(
-            r.mw_served)
+        mw = (
+            float(r.mwh) / (st.avg_power_fraction * HOURS)
+            if st.avg_power_fraction
+            else float(r.mw_served)
+        )
         if _over(mw, src.firm_fraction * float(r.mw_total)):
-            yield Violation("Power", row, f"serves {mw:g} MW, above firm capacity "
-                            f"{src.firm_fraction * float(r.mw_total):g} MW")
+            yield Violation(
+                "Power",
+                row,
+                f"serves {mw:g} MW, above firm capacity "
+                f"{src.firm_fraction * float(r.mw_total):g} MW",
+            )
         served[(r.site_id, y)] += mw
         if src.via_grid:
             grid[(r.site_id, y)] += mw
@@ -185,16 +229,28 @@ def _check_power(d: PlanningData, plan: Plan) -> Iterator[Violation]:
             total += float(r.mw_added)
             added[(site, source)] += float(r.mw_added)
             if _differs(float(r.mw_total), total):
-                yield Violation("Power", None, f"{site} {source} {int(r.year)}: mw_total "
-                                f"{r.mw_total:g} but existing + added = {total:g}")
+                yield Violation(
+                    "Power",
+                    None,
+                    f"{site} {source} {int(r.year)}: mw_total "
+                    f"{r.mw_total:g} but existing + added = {total:g}",
+                )
     for key, fac in facility.items():
         if _differs(served.get(key, 0.0), fac):
-            yield Violation("Power", None, f"{key[0]} {key[1]}: sources serve "
-                            f"{served.get(key, 0.0):g} MW for {fac:g} MW of facility power")
+            yield Violation(
+                "Power",
+                None,
+                f"{key[0]} {key[1]}: sources serve "
+                f"{served.get(key, 0.0):g} MW for {fac:g} MW of facility power",
+            )
         if _over(grid.get(key, 0.0), st.power_factor * mva.get(key, 0.0)):
-            yield Violation("Transformers", None, f"{key[0]} {key[1]}: grid power "
-                            f"{grid[key]:g} MW exceeds transformers {mva.get(key, 0.0):g} MVA x "
-                            f"power_factor")
+            yield Violation(
+                "Transformers",
+                None,
+                f"{key[0]} {key[1]}: grid power "
+                f"{grid[key]:g} MW exceeds transformers {mva.get(key, 0.0):g} MVA x "
+                f"power_factor",
+            )
 
 
 def _check_transformers(d: PlanningData, plan: Plan) -> Iterator[Violation]:
@@ -208,26 +264,35 @@ def _check_transformers(d: PlanningData, plan: Plan) -> Iterator[Violation]:
             yield Violation("Transformers", row, f"unknown transformer {r.transformer_id}")
             continue
         if int(r.year) < st.start_year + t.lead_years:
-            yield Violation("Transformers", row, f"unit online in {int(r.year)}, before its "
-                            f"lead time allows ({st.start_year + t.lead_years})")
+            yield Violation(
+                "Transformers",
+                row,
+                f"unit online in {int(r.year)}, before its "
+                f"lead time allows ({st.start_year + t.lead_years})",
+            )
         if float(r.units_added) < 0 or not float(r.units_added).is_integer():
             yield Violation("Transformers", row, "units_added must be a whole number >= 0")
         extra[r.site_id].append((int(r.year), float(r.units_added) * t.mva))
     for row, r in _rows(plan["SiteYears"]):
         s = sites[r.site_id]
         expected = s.existing_transformer_mva + sum(
-            mva for y, mva in extra.get(s.site_id, []) if y <= int(r.year))
+            mva for y, mva in extra.get(s.site_id, []) if y <= int(r.year)
+        )
         if _differs(float(r.transformer_mva), expected):
-            yield Violation("SiteYears", row, f"transformer_mva {r.transformer_mva:g} but "
-                            f"existing + units added = {expected:g}")
+            yield Violation(
+                "SiteYears",
+                row,
+                f"transformer_mva {r.transformer_mva:g} but existing + units added = {expected:g}",
+            )
 
 
 def _check_runs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
     st = d.settings
     gpus = {g.gpu_id: g for g in d.gpus}
     runs = {r.run_id: r for r in d.runs}
-    installed = {(r.site_id, r.gpu_id, int(r.year)): float(r.installed)
-                 for _, r in plan["GPUs"].iterrows()}
+    installed = {
+        (r.site_id, r.gpu_id, int(r.year)): float(r.installed) for _, r in plan["GPUs"].iterrows()
+    }
     alloc = plan["RunGPUs"]
     used: dict[tuple[str, str, int], float] = defaultdict(float)
     listed = {r.run_id: r for _, r in plan["Runs"].iterrows()}
@@ -243,28 +308,34 @@ def _check_runs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         sites = sorted(set(mine.site_id))
         host = r.host_site if isinstance(r.host_site, str) else None
         if len(sites) > run.max_sites:
-            yield Violation("Runs", row, f"spans {len(sites)} sites, max_sites is "
-                            f"{run.max_sites}")
+            yield Violation("Runs", row, f"spans {len(sites)} sites, max_sites is {run.max_sites}")
         factor = st.multi_site_efficiency if len(sites) > 1 else 1.0
         seconds = run.duration_days * SECONDS_PER_DAY
         delivered = factor * sum(
             float(a.gpus) * gpus[a.gpu_id].bf16_tflops * 1e12 * run.mfu * seconds
-            for _, a in mine.iterrows())
+            for _, a in mine.iterrows()
+        )
         if delivered < run.flop * (1 - REL_TOL):
-            yield Violation("Runs", row, f"delivers {delivered:.4g} FLOP, below the "
-                            f"{run.flop:.4g} required")
+            yield Violation(
+                "Runs", row, f"delivers {delivered:.4g} FLOP, below the {run.flop:.4g} required"
+            )
         for _, a in mine.iterrows():
             used[(a.site_id, a.gpu_id, run.ready_year)] += float(a.gpus)
         if len(sites) > 1:
             yield from _check_network(d, plan, run, host, mine, row)
     for (s, g, y), n in used.items():
         if _over(n, installed.get((s, g, y), 0.0)):
-            yield Violation("RunGPUs", None, f"runs of {y} use {n:g} {g} at {s}, but only "
-                            f"{installed.get((s, g, y), 0.0):g} are installed")
+            yield Violation(
+                "RunGPUs",
+                None,
+                f"runs of {y} use {n:g} {g} at {s}, but only "
+                f"{installed.get((s, g, y), 0.0):g} are installed",
+            )
 
 
-def _check_network(d: PlanningData, plan: Plan, run: object, host: str | None,
-                   mine: pd.DataFrame, row: int) -> Iterator[Violation]:
+def _check_network(
+    d: PlanningData, plan: Plan, run: object, host: str | None, mine: pd.DataFrame, row: int
+) -> Iterator[Violation]:
     st = d.settings
     gpus = {g.gpu_id: g for g in d.gpus}
     links = {lk.link_id: lk for lk in d.fiber_links}
@@ -277,23 +348,32 @@ def _check_network(d: PlanningData, plan: Plan, run: object, host: str | None,
     for _, f in mine_flows.iterrows():
         link = links.get(f.link_id)
         if link is None or built.get(str(f.link_id), 10**9) > ready:
-            yield Violation("FiberFlows", None, f"{run_id} sends traffic on link {f.link_id}, "
-                            f"which is not built by {ready}")
+            yield Violation(
+                "FiberFlows",
+                None,
+                f"{run_id} sends traffic on link {f.link_id}, which is not built by {ready}",
+            )
             continue
         net[f.from_site] += float(f.gbps)
         net[f.to_site] -= float(f.gbps)
     for site, group in mine.groupby("site_id"):
         if site == host:
             continue
-        need = st.gbps_per_pflops * sum(float(a.gpus) * gpus[a.gpu_id].bf16_tflops / 1000.0
-                                        for _, a in group.iterrows())
+        need = st.gbps_per_pflops * sum(
+            float(a.gpus) * gpus[a.gpu_id].bf16_tflops / 1000.0 for _, a in group.iterrows()
+        )
         if net.get(str(site), 0.0) < need * (1 - REL_TOL) - 1e-6:
-            yield Violation("Runs", row, f"{site} contributes {need:,.0f} Gbps of compute to "
-                            f"{run_id} but sends only {net.get(str(site), 0.0):,.0f} Gbps")
+            yield Violation(
+                "Runs",
+                row,
+                f"{site} contributes {need:,.0f} Gbps of compute to "
+                f"{run_id} but sends only {net.get(str(site), 0.0):,.0f} Gbps",
+            )
     for s, v in net.items():
         if s != host and v < -REL_TOL * max(1.0, abs(v)) - 1e-6:
-            yield Violation("FiberFlows", None, f"{run_id}: traffic ends at {s}, not at the "
-                            f"host {host}")
+            yield Violation(
+                "FiberFlows", None, f"{run_id}: traffic ends at {s}, not at the host {host}"
+            )
     load: dict[tuple[str, str, str], float] = defaultdict(float)
     same_year = {r.run_id for r in d.runs if r.ready_year == ready}
     for _, f in flows[flows.run_id.isin(same_year)].iterrows():
@@ -301,8 +381,12 @@ def _check_network(d: PlanningData, plan: Plan, run: object, host: str | None,
     for (lk, a, b), gbps in load.items():
         link = links.get(lk)
         if link is not None and _over(gbps, link.bandwidth_gbps):
-            yield Violation("FiberFlows", None, f"{lk} {a}->{b} carries {gbps:,.0f} Gbps in "
-                            f"{ready}, above its {link.bandwidth_gbps:,.0f} Gbps")
+            yield Violation(
+                "FiberFlows",
+                None,
+                f"{lk} {a}->{b} carries {gbps:,.0f} Gbps in "
+                f"{ready}, above its {link.bandwidth_gbps:,.0f} Gbps",
+            )
 
 
 def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]:
@@ -324,14 +408,16 @@ def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]
         cost[(y, "site_om")] += float(r.it_capacity_mw) * s.om_usd_per_mw_year
     for _, r in plan["Power"].iterrows():
         src, sp, y = sources[r.source_id], site_power[(r.site_id, r.source_id)], int(r.year)
-        price = sp.energy_usd_per_mwh if sp.energy_usd_per_mwh is not None \
-            else src.energy_usd_per_mwh
+        price = (
+            sp.energy_usd_per_mwh if sp.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
+        )
         cost[(y, "power_capex")] += float(r.mw_added) * src.capex_usd_per_mw
         cost[(y, "power_om")] += (float(r.mw_total) - sp.existing_mw) * src.om_usd_per_mw_year
         cost[(y, "energy")] += float(r.mwh) * price
     for _, r in plan["Transformers"].iterrows():
-        cost[(int(r.year), "transformer_capex")] += float(r.units_added) * units[
-            r.transformer_id].capex_usd
+        cost[(int(r.year), "transformer_capex")] += (
+            float(r.units_added) * units[r.transformer_id].capex_usd
+        )
     for _, r in plan["GPUs"].iterrows():
         cost[(int(r.year), "gpu_capex")] += float(r.purchased) * gpus[r.gpu_id].capex_usd
     for _, r in plan["Fiber"].iterrows():
@@ -344,19 +430,29 @@ def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]
 
 def _check_costs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
     expected = recompute_costs(d, plan)
-    reported = {(int(r.year), str(r.category)): float(r.nominal_usd)
-                for _, r in plan["Costs"].iterrows()}
+    reported = {
+        (int(r.year), str(r.category)): float(r.nominal_usd) for _, r in plan["Costs"].iterrows()
+    }
     scale = max([abs(v) for v in expected.values()] + [1.0]) * 1e-6
     for key in sorted(set(expected) | set(reported)):
         if _differs(reported.get(key, 0.0), expected.get(key, 0.0), scale):
-            yield Violation("Costs", None, f"{key[0]} {key[1]}: reported "
-                            f"{reported.get(key, 0.0):,.0f} USD, recomputed "
-                            f"{expected.get(key, 0.0):,.0f} USD")
+            yield Violation(
+                "Costs",
+                None,
+                f"{key[0]} {key[1]}: reported "
+                f"{reported.get(key, 0.0):,.0f} USD, recomputed "
+                f"{expected.get(key, 0.0):,.0f} USD",
+            )
     rate = d.settings.discount_rate
-    total = sum(v * (1 + rate) ** -(y - d.settings.start_year)
-                for (y, _), v in expected.items())
+    total = sum(v * (1 + rate) ** -(y - d.settings.start_year) for (y, _), v in expected.items())
     objective = plan.summary.get("objective_usd")
-    if isinstance(objective, int | float) and math.isfinite(objective) and _differs(
-            float(objective), total, scale):
-        yield Violation("Summary", None, f"objective {objective:,.0f} USD but the plan's "
-                        f"costs discount to {total:,.0f} USD")
+    if (
+        isinstance(objective, int | float)
+        and math.isfinite(objective)
+        and _differs(float(objective), total, scale)
+    ):
+        yield Violation(
+            "Summary",
+            None,
+            f"objective {objective:,.0f} USD but the plan's costs discount to {total:,.0f} USD",
+        )

@@ -51,6 +51,7 @@ class PlanResult(Protocol):
     @property
     def extra_sheets(self) -> Mapping[str, pd.DataFrame]: ...
 
+
 SUMMARY_COLUMNS = ["item", "value", "unit"]
 PACKAGES = ("ai-compute-planner", "pyomo", "highspy", "openpyxl", "pandas", "pydantic")
 
@@ -83,15 +84,23 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
         ("peak_facility_mw", s.get("peak_facility_mw"), "MW, all sites in one year"),
         ("check_violations", len(result.violations), "independent re-check"),
         ("model_size", ", ".join(f"{k} {v:,}" for k, v in result.model_size.items()), ""),
-        ("coefficient_range", "{:.3g} .. {:.3g}".format(*result.coefficient_range),
-         "smallest and largest |matrix coefficient| HiGHS saw"),
+        (
+            "coefficient_range",
+            "{:.3g} .. {:.3g}".format(*result.coefficient_range),
+            "smallest and largest |matrix coefficient| HiGHS saw",
+        ),
     ]
     if plan is not None:
         for _, r in plan["Runs"].iterrows():
             rows.append((f"run {r.run_id} flop_required", r.flop_required, "FLOP"))
             rows.append((f"run {r.run_id} flop_delivered", r.flop_delivered, "FLOP"))
-            rows.append((f"run {r.run_id} cost_usd_per_1e24_flop", r.cost_usd_per_1e24_flop,
-                         "USD per 1e24 FLOP (plan cost pro rata to FLOP)"))
+            rows.append(
+                (
+                    f"run {r.run_id} cost_usd_per_1e24_flop",
+                    r.cost_usd_per_1e24_flop,
+                    "USD per 1e24 FLOP (plan cost pro rata to FLOP)",
+                )
+            )
     for extra_key in ("top_constraints",):
         for i, line in enumerate(s.get(extra_key, []) or [], start=1):
             rows.append((f"binding limit {i}", line, ""))
@@ -106,8 +115,12 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
     """The plan workbook: Summary, one sheet per table, Inputs, charts; atomic save
     (write-only: rows stream to disk)."""
     wb = new_workbook(write_only=True)
-    write_table(wb.create_sheet("Summary"), SUMMARY_COLUMNS, summary_rows(result),
-                widths={"value": 40, "item": 36, "unit": 40})
+    write_table(
+        wb.create_sheet("Summary"),
+        SUMMARY_COLUMNS,
+        summary_rows(result),
+        widths={"value": 40, "item": 36, "unit": 40},
+    )
     plan = result.plan
     if plan is not None:
         for sheet, columns in PLAN_COLUMNS.items():
@@ -118,8 +131,9 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
     for name, df in result.extra_sheets.items():
         write_table(wb.create_sheet(name), list(df.columns), _records(df, list(df.columns)))
     st = result.data.settings
-    write_table(wb.create_sheet("Inputs"), ["key", "value"],
-                [(k, v) for k, v in st.model_dump().items()])
+    write_table(
+        wb.create_sheet("Inputs"), ["key", "value"], [(k, v) for k, v in st.model_dump().items()]
+    )
     return save_atomic(wb, out, inputs=[inputs] if inputs else [])
 
 

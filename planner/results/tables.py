@@ -12,17 +12,50 @@ from typing import Any
 import pandas as pd
 
 PLAN_COLUMNS: dict[str, list[str]] = {
-    "Sites": ["site_id", "built_year", "cooling_id", "pue", "peak_it_mw", "peak_facility_mw",
-              "name", "country", "it_capacity_mw"],
-    "SiteYears": ["site_id", "year", "it_added_mw", "it_capacity_mw", "it_load_mw",
-                  "facility_mw", "transformer_mva"],
-    "Power": ["site_id", "source_id", "year", "mw_added", "mw_total", "mwh", "energy_cost_usd",
-              "mw_served"],
+    "Sites": [
+        "site_id",
+        "built_year",
+        "cooling_id",
+        "pue",
+        "peak_it_mw",
+        "peak_facility_mw",
+        "name",
+        "country",
+        "it_capacity_mw",
+    ],
+    "SiteYears": [
+        "site_id",
+        "year",
+        "it_added_mw",
+        "it_capacity_mw",
+        "it_load_mw",
+        "facility_mw",
+        "transformer_mva",
+    ],
+    "Power": [
+        "site_id",
+        "source_id",
+        "year",
+        "mw_added",
+        "mw_total",
+        "mwh",
+        "energy_cost_usd",
+        "mw_served",
+    ],
     "Transformers": ["site_id", "transformer_id", "year", "units_added", "mva_total"],
     "GPUs": ["site_id", "gpu_id", "year", "purchased", "installed", "it_mw"],
     "Fiber": ["link_id", "site_a", "site_b", "built_year", "bandwidth_gbps", "capex_usd"],
-    "Runs": ["run_id", "ready_year", "host_site", "sites", "gpus", "flop_required",
-             "flop_delivered", "multi_site", "cost_usd_per_1e24_flop"],
+    "Runs": [
+        "run_id",
+        "ready_year",
+        "host_site",
+        "sites",
+        "gpus",
+        "flop_required",
+        "flop_delivered",
+        "multi_site",
+        "cost_usd_per_1e24_flop",
+    ],
     "RunGPUs": ["run_id", "site_id", "gpu_id", "gpus", "flop_delivered"],
     "FiberFlows": ["run_id", "link_id", "from_site", "to_site", "gbps"],
     "Costs": ["year", "category", "nominal_usd", "discounted_usd"],
@@ -49,5 +82,8 @@ def cost_split(costs: pd.DataFrame) -> dict[str, float]:
     capex_rows = costs.category.astype(str).str.endswith(CAPEX_SUFFIX)
     capex = costs[capex_rows].nominal_usd.sum()
     opex = costs[~capex_rows].nominal_usd.sum()
-    return {"capex_usd": float(capex), "opex_usd": float(opex),
-            "discounted_total_usd": float(costs.discounted_usd.sum())}
+    return {
+        "capex_usd": float(capex),
+        "opex_usd": float(opex),
+        "discounted_total_usd": float(costs.discounted_usd.sum()),
+    }

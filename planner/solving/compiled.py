@@ -43,7 +43,6 @@ class CompiledModel:
         return (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 0.0)
 
 
-
 def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     """Pyomo model -> ``highspy.HighsLp`` (CSC matrix, bounds, integrality)."""
     t0 = time.perf_counter()
@@ -73,12 +72,16 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
     lp.integrality_ = [
-        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-        for i in integer
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer
     ]
-    return CompiledModel(lp=lp, columns=sf.columns, rows=sf.rows, offset=sf.offset,
-                         integer=integer, build_s=time.perf_counter() - t0)
-
+    return CompiledModel(
+        lp=lp,
+        columns=sf.columns,
+        rows=sf.rows,
+        offset=sf.offset,
+        integer=integer,
+        build_s=time.perf_counter() - t0,
+    )
 
 
 def copy_lp(src: Any, integer: np.ndarray) -> Any:
@@ -93,11 +96,9 @@ def copy_lp(src: Any, integer: np.ndarray) -> Any:
     lp.a_matrix_.index_ = np.array(src.a_matrix_.index_)
     lp.a_matrix_.value_ = np.array(src.a_matrix_.value_)
     lp.integrality_ = [
-        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-        for i in integer
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer
     ]
     return lp
-
 
 
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, x: np.ndarray) -> None:

@@ -19,6 +19,7 @@ from planner.results.tables import PLAN_COLUMNS, Plan
 
 TOL = 1e-7
 
+
 def _v(x: Any) -> float:
     """Solved value of a variable, expression or ``models.linear.Terms``; tiny is 0."""
     val = value_of(x) if isinstance(x, Terms) else pyo.value(x, exception=False)
@@ -34,33 +35,56 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     st = d.inputs.settings
     tables: dict[str, pd.DataFrame] = {}
     gpu_rows = [
-        (s, g, y, _count(m.gpus_bought[s, g, y]) if (s, g, y) in m.gpus_bought else 0,
-         _count(m.gpus_installed[s, g, y]))
+        (
+            s,
+            g,
+            y,
+            _count(m.gpus_bought[s, g, y]) if (s, g, y) in m.gpus_bought else 0,
+            _count(m.gpus_installed[s, g, y]),
+        )
         for s, g, y in m.GPU_FLEET
     ]
     tables["GPUs"] = pd.DataFrame(
-        [(s, g, y, b, i, i * d.gpu(g).it_kw / 1000.0) for s, g, y, b, i in gpu_rows
-         if b or i],
+        [(s, g, y, b, i, i * d.gpu(g).it_kw / 1000.0) for s, g, y, b, i in gpu_rows if b or i],
         columns=PLAN_COLUMNS["GPUs"],
     )
     site_years = []
     for s in d.sites:
         for y in d.years:
-            added = sum(_v(m.it_capacity_add[s, c, y]) for c in d.cooling[s]
-                        if (s, c, y) in m.it_capacity_add)
-            mva = _v(m.transformer_mva[s, y]) if (s, y) in m.GRID_SITE_YEAR else \
-                d.site(s).existing_transformer_mva
-            site_years.append((s, y, added, _v(m.it_capacity_mw[s, y]),
-                               _v(m.it_load_total_mw[s, y]), _v(m.facility_mw[s, y]), mva))
+            added = sum(
+                _v(m.it_capacity_add[s, c, y])
+                for c in d.cooling[s]
+                if (s, c, y) in m.it_capacity_add
+            )
+            mva = (
+                _v(m.transformer_mva[s, y])
+                if (s, y) in m.GRID_SITE_YEAR
+                else d.site(s).existing_transformer_mva
+            )
+            site_years.append(
+                (
+                    s,
+                    y,
+                    added,
+                    _v(m.it_capacity_mw[s, y]),
+                    _v(m.it_load_total_mw[s, y]),
+                    _v(m.facility_mw[s, y]),
+                    mva,
+                )
+            )
     # Candidate sites the plan leaves untouched (no IT built, no power added) get no
     # SiteYears or Power rows: on a 1,000-site portfolio they would be 95 % of the file.
-    units_added = [(s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD
-                   if (n := _count(m.transformer_add[s, t, y]))]
-    used = {r[0] for r in site_years if r[2] > 1e-6 or r[3] > 1e-6 or r[5] > 1e-6} \
-        | {k[0] for k in m.POWER_BUILD if _v(m.power_add_mw[k]) > 1e-6} \
+    units_added = [
+        (s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD if (n := _count(m.transformer_add[s, t, y]))
+    ]
+    used = (
+        {r[0] for r in site_years if r[2] > 1e-6 or r[3] > 1e-6 or r[5] > 1e-6}
+        | {k[0] for k in m.POWER_BUILD if _v(m.power_add_mw[k]) > 1e-6}
         | {k[0] for k in units_added}
-    tables["SiteYears"] = pd.DataFrame([r for r in site_years if r[0] in used],
-                                       columns=PLAN_COLUMNS["SiteYears"])
+    )
+    tables["SiteYears"] = pd.DataFrame(
+        [r for r in site_years if r[0] in used], columns=PLAN_COLUMNS["SiteYears"]
+    )
     tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
 
     hours = st.avg_power_fraction * HOURS_PER_YEAR
@@ -69,22 +93,40 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
         if s not in used:
             continue
         row, src = d.site_power_row(s, p), d.source(p)
-        price = row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None \
-            else src.energy_usd_per_mwh
+        price = (
+            row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
+        )
         for y in d.years:
             added = _v(m.power_add_mw[s, p, y]) if (s, p, y) in m.power_add_mw else 0.0
             served = _v(m.power_served_mw[s, p, y])
-            power.append((s, p, y, added, _v(m.power_capacity_mw[s, p, y]),
-                          served * hours, served * hours * price, served))
+            power.append(
+                (
+                    s,
+                    p,
+                    y,
+                    added,
+                    _v(m.power_capacity_mw[s, p, y]),
+                    served * hours,
+                    served * hours * price,
+                    served,
+                )
+            )
     tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
     xf = [(s, t, y, n, _v(m.transformer_mva[s, y])) for s, t, y, n in units_added]
     tables["Transformers"] = pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
 
     fiber = [
-        (lk, d.link(lk).site_a, d.link(lk).site_b, y, d.link(lk).bandwidth_gbps,
-         d.link(lk).capex_usd)
-        for lk, y in m.LINK_BUILD if _count(m.link_built[lk, y])
+        (
+            lk,
+            d.link(lk).site_a,
+            d.link(lk).site_b,
+            y,
+            d.link(lk).bandwidth_gbps,
+            d.link(lk).capex_usd,
+        )
+        for lk, y in m.LINK_BUILD
+        if _count(m.link_built[lk, y])
     ]
     tables["Fiber"] = pd.DataFrame(fiber, columns=PLAN_COLUMNS["Fiber"])
     tables["FiberFlows"] = _flows_table(m, d)
@@ -131,10 +173,21 @@ def _sites_table(m: pyo.ConcreteModel, d: ModelData, site_years: pd.DataFrame) -
             cooling_id = max(options, key=lambda c: _v(m.cooling_chosen[s, c]))
         site = d.site(s)
         load, facility, capacity = (
-            [float(peaks[s][c]) for c in PEAK_COLUMNS] if s in peaks else [0.0] * 3)
-        rows.append((s, built_year, cooling_id if built_year else None,
-                     options[cooling_id].pue, load, facility, site.name, site.country,
-                     capacity))
+            [float(peaks[s][c]) for c in PEAK_COLUMNS] if s in peaks else [0.0] * 3
+        )
+        rows.append(
+            (
+                s,
+                built_year,
+                cooling_id if built_year else None,
+                options[cooling_id].pue,
+                load,
+                facility,
+                site.name,
+                site.country,
+                capacity,
+            )
+        )
     return pd.DataFrame(rows, columns=PLAN_COLUMNS["Sites"])
 
 
@@ -148,8 +201,9 @@ def _costs_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PLAN_COLUMNS["Costs"])
 
 
-def _run_tables(m: pyo.ConcreteModel, d: ModelData,
-                total_cost: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _run_tables(
+    m: pyo.ConcreteModel, d: ModelData, total_cost: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     eff = d.inputs.settings.multi_site_efficiency
     alloc, runs = [], []
     total_flop = sum(r.flop for r in d.inputs.runs) / FLOP_UNIT
@@ -166,14 +220,26 @@ def _run_tables(m: pyo.ConcreteModel, d: ModelData,
             if n > 1e-6:
                 used.append((r, s, g, n, n * d.flop_per_gpu(r, g) * factor * FLOP_UNIT))
         alloc.extend(used)
-        host = next((s for s, g in d.run_gpus[r] if (r, s) in m.run_host
-                     and _count(m.run_host[r, s])), None)
+        host = next(
+            (s for s, g in d.run_gpus[r] if (r, s) in m.run_host and _count(m.run_host[r, s])), None
+        )
         sites = sorted({s for _, s, *_ in used} | ({host} if host else set()))
         delivered = sum(u[4] for u in used)
         rate = total_cost / total_flop if total_flop else 0.0
-        runs.append((r, run.ready_year, host, ", ".join(sites), sum(u[3] for u in used),
-                     run.flop, delivered, multi, rate))
-    return (pd.DataFrame(alloc, columns=PLAN_COLUMNS["RunGPUs"]),
-            pd.DataFrame(runs, columns=PLAN_COLUMNS["Runs"]))
-
-
+        runs.append(
+            (
+                r,
+                run.ready_year,
+                host,
+                ", ".join(sites),
+                sum(u[3] for u in used),
+                run.flop,
+                delivered,
+                multi,
+                rate,
+            )
+        )
+    return (
+        pd.DataFrame(alloc, columns=PLAN_COLUMNS["RunGPUs"]),
+        pd.DataFrame(runs, columns=PLAN_COLUMNS["Runs"]),
+    )

@@ -46,7 +46,6 @@ def new_highs(threads: int | None = None, log_file: str | None = None) -> highsp
     return h
 
 
-
 def set_start(h: highspy.Highs, start: np.ndarray) -> None:
     sol = highspy.HighsSolution()
     sol.col_value = list(map(float, start))
@@ -89,8 +88,14 @@ def run_highs(
         thread.join(0.25)
         now = time.perf_counter()
         if on_progress is not None:
-            on_progress(Progress(now - t0, _add(best["obj"], cm.offset),
-                                 _add(best["bound"], cm.offset), _gap(best["obj"], best["bound"])))
+            on_progress(
+                Progress(
+                    now - t0,
+                    _add(best["obj"], cm.offset),
+                    _add(best["bound"], cm.offset),
+                    _gap(best["obj"], best["bound"]),
+                )
+            )
         if now > deadline and not cancelled:
             h.cancelSolve()
             cancelled = True
@@ -143,22 +148,33 @@ def _wait_for_abandoned() -> None:
         os._exit(70)
 
 
-def _abandoned(best: dict[str, Any], cm: CompiledModel, seconds: float,
-               limit: float) -> SolveResult:
+def _abandoned(
+    best: dict[str, Any], cm: CompiledModel, seconds: float, limit: float
+) -> SolveResult:
     if best["x"] is None:
-        return SolveResult(STATUS_NO_PLAN, seconds=seconds,
-                           message=f"no plan found within {limit:g} s")
+        return SolveResult(
+            STATUS_NO_PLAN, seconds=seconds, message=f"no plan found within {limit:g} s"
+        )
     return SolveResult(
-        STATUS_TIME_LIMIT, objective=best["obj"] + cm.offset,
-        bound=_add(best["bound"], cm.offset), gap=_gap(best["obj"], best["bound"]),
-        seconds=seconds, values=best["x"],
+        STATUS_TIME_LIMIT,
+        objective=best["obj"] + cm.offset,
+        bound=_add(best["bound"], cm.offset),
+        gap=_gap(best["obj"], best["bound"]),
+        seconds=seconds,
+        values=best["x"],
         message=f"stopped at the {limit:g} s time limit; HiGHS did not stop in time, "
         "so the best plan it had found is returned",
     )
 
 
-def _read_result(h: highspy.Highs, cm: CompiledModel, best: dict[str, Any], seconds: float,
-                 limit: float, is_mip: bool) -> SolveResult:
+def _read_result(
+    h: highspy.Highs,
+    cm: CompiledModel,
+    best: dict[str, Any],
+    seconds: float,
+    limit: float,
+    is_mip: bool,
+) -> SolveResult:
     ms = h.getModelStatus()
     info = h.getInfo()
     status_enum = highspy.HighsModelStatus
@@ -166,27 +182,50 @@ def _read_result(h: highspy.Highs, cm: CompiledModel, best: dict[str, Any], seco
     x = np.array(h.getSolution().col_value, dtype=float) if has_solution else None
     if x is None and best["x"] is not None:
         x = best["x"]
-    obj = (float(info.objective_function_value) + cm.offset) if has_solution else (
-        best["obj"] + cm.offset if best["obj"] is not None else None)
-    bound = float(info.mip_dual_bound) + cm.offset if is_mip and math.isfinite(
-        info.mip_dual_bound) else obj
-    gap = float(info.mip_gap) if is_mip and math.isfinite(info.mip_gap) else (
-        0.0 if obj is not None else None)
+    obj = (
+        (float(info.objective_function_value) + cm.offset)
+        if has_solution
+        else (best["obj"] + cm.offset if best["obj"] is not None else None)
+    )
+    bound = (
+        float(info.mip_dual_bound) + cm.offset
+        if is_mip and math.isfinite(info.mip_dual_bound)
+        else obj
+    )
+    gap = (
+        float(info.mip_gap)
+        if is_mip and math.isfinite(info.mip_gap)
+        else (0.0 if obj is not None else None)
+    )
     if ms == status_enum.kOptimal:
         return SolveResult(STATUS_OPTIMAL, obj, bound, gap, seconds, "optimal", x)
     if ms in (status_enum.kInfeasible, status_enum.kUnboundedOrInfeasible):
-        return SolveResult(STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[
-            STATUS_INFEASIBLE])
-    stopped = (status_enum.kTimeLimit, status_enum.kInterrupt, status_enum.kIterationLimit,
-               status_enum.kSolutionLimit, status_enum.kObjectiveTarget)
+        return SolveResult(
+            STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[STATUS_INFEASIBLE]
+        )
+    stopped = (
+        status_enum.kTimeLimit,
+        status_enum.kInterrupt,
+        status_enum.kIterationLimit,
+        status_enum.kSolutionLimit,
+        status_enum.kObjectiveTarget,
+    )
     if ms in stopped:
         if x is None:
-            return SolveResult(STATUS_NO_PLAN, seconds=seconds,
-                               message=f"no plan found within {limit:g} s")
-        return SolveResult(STATUS_TIME_LIMIT, obj, bound, gap, seconds,
-                           f"stopped at the {limit:g} s time limit; gap "
-                           f"{(gap or 0) * 100:.2f} %", x)
-    return SolveResult(STATUS_ERROR, seconds=seconds,
-                       message=f"HiGHS ended with status {h.modelStatusToString(ms)}")
-
-
+            return SolveResult(
+                STATUS_NO_PLAN, seconds=seconds, message=f"no plan found within {limit:g} s"
+            )
+        return SolveResult(
+            STATUS_TIME_LIMIT,
+            obj,
+            bound,
+            gap,
+            seconds,
+            f"stopped at the {limit:g} s time limit; gap {(gap or 0) * 100:.2f} %",
+            x,
+        )
+    return SolveResult(
+        STATUS_ERROR,
+        seconds=seconds,
+        message=f"HiGHS ended with status {h.modelStatusToString(ms)}",
+    )

@@ -88,10 +88,17 @@ def solve(
     timings["build_s"] = time.perf_counter() - t0
     if m.unreachable_runs:
         names = ", ".join(m.unreachable_runs)
-        res = SolveResult(STATUS_INFEASIBLE, message=f"infeasible: no GPU can be bought, "
-                          f"allowed and hosted by the ready year of run(s) {names}")
-        return PlanResult(data, decide_status(res, [], infeasible_message), timings=timings,
-                          model=m if keep_model else None)
+        res = SolveResult(
+            STATUS_INFEASIBLE,
+            message=f"infeasible: no GPU can be bought, "
+            f"allowed and hosted by the ready year of run(s) {names}",
+        )
+        return PlanResult(
+            data,
+            decide_status(res, [], infeasible_message),
+            timings=timings,
+            model=m if keep_model else None,
+        )
     if prepare is not None:
         prepare(m)
     t1 = time.perf_counter()
@@ -99,9 +106,16 @@ def solve(
     timings["handoff_s"] = time.perf_counter() - t1
     # The time limit is the user's wall-clock budget: building the model spends part of it.
     left = max(limit - (time.perf_counter() - t0), 0.01)
-    res = solve_compiled(cm, mip_gap=gap, time_limit_s=left, threads=threads,
-                         on_progress=on_progress, counts=count_columns(cm),
-                         limit_label_s=limit, sites=site_columns(cm.columns, md))
+    res = solve_compiled(
+        cm,
+        mip_gap=gap,
+        time_limit_s=left,
+        threads=threads,
+        on_progress=on_progress,
+        counts=count_columns(cm),
+        limit_label_s=limit,
+        sites=site_columns(cm.columns, md),
+    )
     timings["solve_s"] = res.seconds
     plan: Plan | None = None
     violations: list[Violation] = []
@@ -110,20 +124,32 @@ def solve(
     res = decide_status(res, violations, infeasible_message)
     if plan is not None:
         plan.summary = summary_facts(data, res, plan)
-    return PlanResult(data, res, plan, violations, timings, model_size=cm.size,
-                      coefficient_range=cm.coefficient_range(),
-                      model=m if keep_model else None, compiled=cm if keep_model else None)
+    return PlanResult(
+        data,
+        res,
+        plan,
+        violations,
+        timings,
+        model_size=cm.size,
+        coefficient_range=cm.coefficient_range(),
+        model=m if keep_model else None,
+        compiled=cm if keep_model else None,
+    )
 
 
 def count_columns(cm: CompiledModel) -> np.ndarray:
     """Mask of the integer columns with huge domains (see ``models.LARGE_COUNTS``)."""
-    return np.array([v.parent_component().name in LARGE_COUNTS for v in cm.columns],
-                    dtype=bool)
+    return np.array([v.parent_component().name in LARGE_COUNTS for v in cm.columns], dtype=bool)
 
 
-def extract_and_check(data: PlanningData, m: pyo.ConcreteModel, md: ModelData,
-                      cm: CompiledModel, x: np.ndarray, timings: dict[str, float]
-                      ) -> tuple[Plan, list[Violation]]:
+def extract_and_check(
+    data: PlanningData,
+    m: pyo.ConcreteModel,
+    md: ModelData,
+    cm: CompiledModel,
+    x: np.ndarray,
+    timings: dict[str, float],
+) -> tuple[Plan, list[Violation]]:
     """Load the solution, extract the tables, and check them independently."""
     t = time.perf_counter()
     load_values(m, cm, x)
@@ -135,15 +161,18 @@ def extract_and_check(data: PlanningData, m: pyo.ConcreteModel, md: ModelData,
     return plan, violations
 
 
-def decide_status(res: SolveResult, violations: list[Violation],
-                  infeasible_message: str | None = None) -> SolveResult:
+def decide_status(
+    res: SolveResult, violations: list[Violation], infeasible_message: str | None = None
+) -> SolveResult:
     """The one place a plan's status is decided: a plan that fails the independent check
     is never called optimal."""
     if violations and res.status == STATUS_OPTIMAL:
         return dataclasses.replace(
-            res, status=STATUS_ERROR,
+            res,
+            status=STATUS_ERROR,
             message=f"the solver's plan fails the independent check "
-                    f"({len(violations)} violation(s)); numerical trouble")
+            f"({len(violations)} violation(s)); numerical trouble",
+        )
     if res.status == STATUS_INFEASIBLE and infeasible_message:
         return dataclasses.replace(res, message=infeasible_message)
     return res
@@ -162,7 +191,7 @@ def summary_facts(data: PlanningData, res: SolveResult, plan: Plan) -> dict[str,
         "solve_seconds": res.seconds,
         **split,
         "total_gpus_purchased": int(gpus.purchased.sum()) if len(gpus) else 0,
-        "peak_facility_mw": float(
-            plan["SiteYears"].groupby("year").facility_mw.sum().max()
-        ) if len(plan["SiteYears"]) else 0.0,
+        "peak_facility_mw": float(plan["SiteYears"].groupby("year").facility_mw.sum().max())
+        if len(plan["SiteYears"])
+        else 0.0,
     }

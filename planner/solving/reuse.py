@@ -27,8 +27,9 @@ from planner.solving.compiled import CompiledModel, compile_model, copy_lp
 COST_OR_RHS_COLUMNS: dict[str, frozenset[str]] = {
     "Sites": frozenset({"shell_capex_usd_per_mw", "om_usd_per_mw_year"}),
     "Cooling": frozenset({"capex_usd_per_mw"}),
-    "PowerSources": frozenset({"capex_usd_per_mw", "energy_usd_per_mwh", "om_usd_per_mw_year",
-                               "co2_t_per_mwh"}),
+    "PowerSources": frozenset(
+        {"capex_usd_per_mw", "energy_usd_per_mwh", "om_usd_per_mw_year", "co2_t_per_mwh"}
+    ),
     "SitePower": frozenset({"energy_usd_per_mwh"}),
     "Transformers": frozenset({"capex_usd"}),
     "GPUs": frozenset({"capex_usd", "vendor"}),
@@ -40,22 +41,29 @@ COST_OR_RHS_SETTINGS = frozenset({"discount_rate", "mip_gap", "time_limit_s"})
 # reference workbook, 1k columns, 0.04 s fresh vs 0.10 s reused; 200-site synthetic, 37k
 # columns, hand-off 0.62 s fresh vs 0.22 s reused).
 REUSE_MIN_COLUMNS = 5_000
-SUPPLY_ROWS = ("compute_gpu_supply", "compute_cowos_supply", "compute_hbm_supply",
-               "transformer_supply")
+SUPPLY_ROWS = (
+    "compute_gpu_supply",
+    "compute_cowos_supply",
+    "compute_hbm_supply",
+    "transformer_supply",
+)
 
 
 def structure_key(data: PlanningData) -> str:
     """A hash of every input that can change the constraint matrix or the bounds."""
     blob: dict[str, Any] = {
-        "settings": {k: v for k, v in data.settings.model_dump().items()
-                     if k not in COST_OR_RHS_SETTINGS},
+        "settings": {
+            k: v for k, v in data.settings.model_dump().items() if k not in COST_OR_RHS_SETTINGS
+        },
     }
     for sheet, attr in SHEET_ATTRS.items():
         if sheet in ("Scenarios", "Sweeps"):
             continue
         skip = COST_OR_RHS_COLUMNS.get(sheet, frozenset())
-        blob[sheet] = [{k: v for k, v in row.model_dump(by_alias=True).items()
-                        if k not in skip} for row in getattr(data, attr)]
+        blob[sheet] = [
+            {k: v for k, v in row.model_dump(by_alias=True).items() if k not in skip}
+            for row in getattr(data, attr)
+        ]
         if sheet == "Supply":  # which rows exist matters; their capacities do not
             blob[sheet] = [(r.year, r.resource) for r in getattr(data, attr)]
     text = json.dumps(blob, sort_keys=True, default=str)
@@ -86,7 +94,8 @@ class ReusingCompiler:
         if self.key and len(cm.columns) >= self.min_columns:
             # Names, not Pyomo objects: the model they belong to is freed after its solve.
             self.cache[self.key] = Compiled(
-                cm, [_key(v) for v in cm.columns], [(_key(c), k) for c, k in cm.rows])
+                cm, [_key(v) for v in cm.columns], [(_key(c), k) for c, k in cm.rows]
+            )
         return cm
 
 
@@ -141,5 +150,10 @@ def retarget(cached: Compiled, m: pyo.ConcreteModel) -> CompiledModel | None:
             body = generate_standard_repn(new.body, compute_values=True)
             upper[i] = pyo.value(new.upper) - float(body.constant or 0.0)
     lp.row_upper_ = upper
-    return CompiledModel(lp=lp, columns=columns, rows=rows,
-                         offset=float(repn.constant or 0.0), integer=cached.cm.integer)
+    return CompiledModel(
+        lp=lp,
+        columns=columns,
+        rows=rows,
+        offset=float(repn.constant or 0.0),
+        integer=cached.cm.integer,
+    )

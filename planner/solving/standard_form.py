@@ -57,11 +57,13 @@ def standard_form(m: pyo.ConcreteModel) -> StandardForm:
         n_col = info.A.shape[1]
         c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n_col)
         return StandardForm(
-            A=info.A.tocsc(), c=c[:n_col] if len(c) >= n_col else np.zeros(n_col),
+            A=info.A.tocsc(),
+            c=c[:n_col] if len(c) >= n_col else np.zeros(n_col),
             offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
             rhs=np.asarray(info.rhs, dtype=float),
             rows=list(info.rows),
-            columns=list(info.columns))
+            columns=list(info.columns),
+        )
 
 
 class _Columns:
@@ -88,7 +90,7 @@ def _terms(body: Any, cols: _Columns, index: list[int], data: list[float]) -> fl
         return float(body)
     number = cols.number
     constant = 0.0
-    for a in (body.args if body.__class__ in SUMS else (body,)):
+    for a in body.args if body.__class__ in SUMS else (body,):
         cls = a.__class__
         if cls is MonomialTermExpression:
             coef, v = a.args
@@ -156,14 +158,25 @@ def _read_flat(m: pyo.ConcreteModel) -> StandardForm:
             rhs.append(float(lb) - constant)
 
     n = len(cols.vars)
-    a = sp.csr_matrix((np.asarray(data, dtype=float), np.asarray(index, dtype=np.int64),
-                       np.asarray(indptr, dtype=np.int64)), shape=(len(rows), n)).tocsc()
+    a = sp.csr_matrix(
+        (
+            np.asarray(data, dtype=float),
+            np.asarray(index, dtype=np.int64),
+            np.asarray(indptr, dtype=np.int64),
+        ),
+        shape=(len(rows), n),
+    ).tocsc()
     a.sum_duplicates()
     a.eliminate_zeros()
     c = np.zeros(n)
     np.add.at(c, np.asarray(c_index, dtype=np.int64), np.asarray(c_data, dtype=float))
     used = (np.diff(a.indptr) > 0) | (c != 0)
     keep = np.flatnonzero(used)
-    return StandardForm(A=a[:, keep].tocsc(), c=c[keep], offset=float(offset),
-                        rhs=np.asarray(rhs, dtype=float), rows=rows,
-                        columns=[cols.vars[j] for j in keep])
+    return StandardForm(
+        A=a[:, keep].tocsc(),
+        c=c[keep],
+        offset=float(offset),
+        rhs=np.asarray(rhs, dtype=float),
+        rows=rows,
+        columns=[cols.vars[j] for j in keep],
+    )

@@ -20,13 +20,13 @@ STATUS_WORDS = {
     STATUS_ERROR: "solver error",
 }
 
+
 @dataclass
 class Progress:
     elapsed: float
     best: float | None
     bound: float | None
     gap: float | None
-
 
 
 @dataclass
@@ -47,4 +47,3 @@ class SolveResult:
     @property
     def words(self) -> str:
         return STATUS_WORDS.get(self.status, self.status)
-

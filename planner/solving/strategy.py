@@ -72,9 +72,15 @@ def solve_compiled(
 class PhasedSolve:
     """State shared by the phases: the deadline, the best plan, the best bound."""
 
-    def __init__(self, cm: CompiledModel, mip_gap: float, time_limit_s: float,
-                 threads: int | None, on_progress: Callable[[Progress], None] | None,
-                 log_file: str | None) -> None:
+    def __init__(
+        self,
+        cm: CompiledModel,
+        mip_gap: float,
+        time_limit_s: float,
+        threads: int | None,
+        on_progress: Callable[[Progress], None] | None,
+        log_file: str | None,
+    ) -> None:
         self.cm, self.mip_gap = cm, mip_gap
         self.threads, self.on_progress, self.log_file = threads, on_progress, log_file
         self.t0 = time.perf_counter()
@@ -87,8 +93,13 @@ class PhasedSolve:
     def left(self) -> float:
         return self.deadline - time.perf_counter()
 
-    def highs(self, lp: Any, start: np.ndarray | None = None, share: float = 1.0,
-              target: float | None = None) -> SolveResult:
+    def highs(
+        self,
+        lp: Any,
+        start: np.ndarray | None = None,
+        share: float = 1.0,
+        target: float | None = None,
+    ) -> SolveResult:
         """One HiGHS solve of ``lp`` in ``share`` of the time left."""
         limit = max(self.left() * share, 0.01)
         h = new_highs(self.threads, self.log_file)
@@ -103,8 +114,11 @@ class PhasedSolve:
 
     def keep(self, res: SolveResult) -> None:
         """Keep ``res`` if it is a plan cheaper than the best so far."""
-        if res.has_plan and res.objective is not None and (
-                self.best.objective is None or res.objective < self.best.objective - 1e-9):
+        if (
+            res.has_plan
+            and res.objective is not None
+            and (self.best.objective is None or res.objective < self.best.objective - 1e-9)
+        ):
             self.best = res
 
     def tighten(self, bound: float | None) -> None:
@@ -132,8 +146,9 @@ class PhasedSolve:
             return _optimal(self.best, self.bound)
         return self.full_mip()
 
-    def first_plan(self, lp: SolveResult, sites: SiteColumns | None,
-                   counts: np.ndarray) -> SolveResult | None:
+    def first_plan(
+        self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
+    ) -> SolveResult | None:
         """Phase 2: a plan near the LP; rounded at once when within the gap of its bound,
         which may prove it optimal without the MIP over every decision."""
         if lp.values is None:
@@ -147,13 +162,17 @@ class PhasedSolve:
             if res.has_plan:
                 first = res
                 break
-        if first is not None and first.values is not None \
-                and _gap_of(first, self.bound) <= self.mip_gap:
+        if (
+            first is not None
+            and first.values is not None
+            and _gap_of(first, self.bound) <= self.mip_gap
+        ):
             self.round_counts(first.values, counts)
         return first
 
-    def relaxed_decisions(self, first: SolveResult | None,
-                          counts: np.ndarray) -> SolveResult | None:
+    def relaxed_decisions(
+        self, first: SolveResult | None, counts: np.ndarray
+    ) -> SolveResult | None:
         """Phase 3: the decisions as a MIP with counts continuous, from the best plan: a
         bound for the real problem and a plan to round. Part of the time left is kept for
         rounding and the full MIP."""
@@ -166,21 +185,24 @@ class PhasedSolve:
             if relaxed.status == STATUS_INFEASIBLE:
                 return relaxed
             self.tighten(relaxed.bound)  # its dual bound holds even when stopped early
-        plans = [p for p in (relaxed, first) if p is not None and p.has_plan
-                 and p.values is not None and p.objective is not None]
+        plans = [
+            p
+            for p in (relaxed, first)
+            if p is not None and p.has_plan and p.values is not None and p.objective is not None
+        ]
         if plans:
             cheapest = min(plans, key=lambda p: p.objective or math.inf)
             if cheapest.values is not None and (
-                    self.best.objective is None
-                    or (cheapest.objective or math.inf) < self.best.objective - 1e-9):
+                self.best.objective is None
+                or (cheapest.objective or math.inf) < self.best.objective - 1e-9
+            ):
                 self.round_counts(cheapest.values, counts)
         return relaxed
 
     def round_counts(self, x: np.ndarray, counts: np.ndarray) -> None:
         """Every other integer fixed at ``x``; GPU counts integer (once per decision set)."""
         decisions = np.round(x[self.others])
-        if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r)
-                                             for r in self.rounded):
+        if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r) for r in self.rounded):
             return
         self.rounded.append(decisions)
         # Counts rounded up usually fit (HiGHS completes the continuous part of a
@@ -213,8 +235,9 @@ class PhasedSolve:
         return best
 
 
-def _neighbourhoods(cm: CompiledModel, integer: np.ndarray, x: np.ndarray,
-                    sites: SiteColumns | None) -> Iterator[Any]:
+def _neighbourhoods(
+    cm: CompiledModel, integer: np.ndarray, x: np.ndarray, sites: SiteColumns | None
+) -> Iterator[Any]:
     """Restrictions of the model near the LP solution ``x``, smallest search first, with
     ``integer`` columns integer: every site the LP leaves unused switched off, then
     (RENS) every integer the LP takes whole fixed there."""
@@ -242,8 +265,9 @@ def _gap_of(res: SolveResult, bound: float | None) -> float:
 
 
 def _optimal(res: SolveResult, bound: float | None) -> SolveResult:
-    return SolveResult(STATUS_OPTIMAL, res.objective, bound, _gap_of(res, bound), 0.0,
-                       "optimal", res.values)
+    return SolveResult(
+        STATUS_OPTIMAL, res.objective, bound, _gap_of(res, bound), 0.0, "optimal", res.values
+    )
 
 
 def _final(res: SolveResult, t0: float, label: float) -> SolveResult:

@@ -14,13 +14,15 @@ from planner.studies.worker import CACHEABLE, Result
 CACHE_VERSION = 1
 
 
-def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float | None
-               ) -> str:
+def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float | None) -> str:
     """Cache key: the effective inputs and the solver settings that change the answer."""
     st = data.settings
-    solver = {"mip_gap": st.mip_gap if mip_gap is None else mip_gap,
-              "time_limit_s": st.time_limit_s if time_limit_s is None else time_limit_s,
-              "threads": 1, "version": CACHE_VERSION}
+    solver = {
+        "mip_gap": st.mip_gap if mip_gap is None else mip_gap,
+        "time_limit_s": st.time_limit_s if time_limit_s is None else time_limit_s,
+        "threads": 1,
+        "version": CACHE_VERSION,
+    }
     text = json.dumps({"inputs": effective_hash(data), "solver": solver}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

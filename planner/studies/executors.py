@@ -28,12 +28,14 @@ class Task:
 
 def _spawn_pool(workers: int, reuse: bool) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                               max_tasks_per_child=None if reuse else 1)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, max_tasks_per_child=None if reuse else 1
+    )
 
 
-def run_local(tasks: Iterable[Task], workers: int, done: Callable[[Task, Result], None],
-              *, reuse: bool = True) -> None:
+def run_local(
+    tasks: Iterable[Task], workers: int, done: Callable[[Task, Result], None], *, reuse: bool = True
+) -> None:
     """Run tasks in spawned processes; a dead worker fails only the task that killed it.
 
     At most ``workers`` tasks are in flight. When the pool breaks, the tasks that were in
@@ -74,21 +76,23 @@ def _run_isolated(task: Task) -> Result:
         try:
             return pool.submit(solve_task, task.payload).result()
         except BrokenProcessPool:
-            return crashed("the worker process died while solving this scenario "
-                           "(out of memory, or a crash in the solver)")
+            return crashed(
+                "the worker process died while solving this scenario "
+                "(out of memory, or a crash in the solver)"
+            )
         except Exception as exc:
             return crashed(f"{type(exc).__name__}: {exc}")
 
 
-def run_dask(tasks: Iterable[Task], address: str, done: Callable[[Task, Result], None]
-             ) -> None:
+def run_dask(tasks: Iterable[Task], address: str, done: Callable[[Task, Result], None]) -> None:
     """Run tasks on a Dask distributed cluster; a lost worker fails only its task."""
     from distributed import Client, as_completed
 
     with Client(address, timeout="30s") as client:
         futures = {
-            client.submit(solve_task, task.payload, key=f"planner-study-{task.key[:24]}",
-                          pure=False): task
+            client.submit(
+                solve_task, task.payload, key=f"planner-study-{task.key[:24]}", pure=False
+            ): task
             for task in tasks
         }
         for fut in as_completed(futures):

@@ -51,9 +51,14 @@ def study_table(scenarios: list[Scenario], results: dict[str, Result]) -> pd.Dat
         obj = r.get("objective_usd")
         delta = obj - base_obj if obj is not None and base_obj is not None else None
         row: dict[str, Any] = {
-            "scenario": sc.name, "status": r.get("status"), "reason": r.get("message", ""),
-            "objective_usd": obj, "delta_usd": delta, "delta_pct": _pct(delta, base_obj),
-            "capex_usd": r.get("capex_usd"), "opex_usd": r.get("opex_usd"),
+            "scenario": sc.name,
+            "status": r.get("status"),
+            "reason": r.get("message", ""),
+            "objective_usd": obj,
+            "delta_usd": delta,
+            "delta_pct": _pct(delta, base_obj),
+            "capex_usd": r.get("capex_usd"),
+            "opex_usd": r.get("opex_usd"),
         }
         has_plan = obj is not None
         for g in gpu_types:
@@ -75,8 +80,9 @@ def study_table(scenarios: list[Scenario], results: dict[str, Result]) -> pd.Dat
 def sweep_table(study: StudyResult, sweep: str) -> pd.DataFrame:
     table = study.table()
     rows = table[table.sweep == sweep]
-    return rows[["swept_value", "scenario", "status", "objective_usd", "delta_pct"]] \
-        .reset_index(drop=True)
+    return rows[["swept_value", "scenario", "status", "objective_usd", "delta_pct"]].reset_index(
+        drop=True
+    )
 
 
 STUDY_DROP = ("sweep", "swept_value")
@@ -92,29 +98,66 @@ def plan_result(data: PlanningData, scenario: Scenario, result: Result) -> PlanR
 
     obj = result.get("objective_usd")
     bound = result.get("bound_usd")
-    res = SolveResult(result.get("status", STATUS_CRASHED),
-                      objective=obj / 1e6 if obj is not None else None,
-                      bound=bound / 1e6 if bound is not None else None, gap=result.get("gap"),
-                      seconds=result.get("solve_seconds") or 0.0,
-                      message=result.get("message", ""))
+    res = SolveResult(
+        result.get("status", STATUS_CRASHED),
+        objective=obj / 1e6 if obj is not None else None,
+        bound=bound / 1e6 if bound is not None else None,
+        gap=result.get("gap"),
+        seconds=result.get("solve_seconds") or 0.0,
+        message=result.get("message", ""),
+    )
     tables = result.get("tables") or {}
-    plan = Plan({name: pd.DataFrame(t["rows"], columns=t["columns"])
-                 for name, t in tables.items()}, dict(result.get("summary") or {})) \
-        if tables else None
-    changes = pd.DataFrame(_change_rows(scenario),
-                           columns=["scenario", "sheet", "row_id", "column", "op", "value",
-                                    "from_sheet", "from_row", "note"])
+    plan = (
+        Plan(
+            {name: pd.DataFrame(t["rows"], columns=t["columns"]) for name, t in tables.items()},
+            dict(result.get("summary") or {}),
+        )
+        if tables
+        else None
+    )
+    changes = pd.DataFrame(
+        _change_rows(scenario),
+        columns=[
+            "scenario",
+            "sheet",
+            "row_id",
+            "column",
+            "op",
+            "value",
+            "from_sheet",
+            "from_row",
+            "note",
+        ],
+    )
     return PlanResult(data, res, plan=plan, extra_sheets={"Scenario": changes})
 
 
 def _change_rows(scenario: Scenario) -> list[list[Any]]:
-    return [[scenario.name, c.sheet, c.row_id, c.column, c.op, c.value, c.origin_sheet,
-             c.origin_row, c.note] for c in scenario.changes]
+    return [
+        [
+            scenario.name,
+            c.sheet,
+            c.row_id,
+            c.column,
+            c.op,
+            c.value,
+            c.origin_sheet,
+            c.origin_row,
+            c.note,
+        ]
+        for c in scenario.changes
+    ]
 
 
-def write_study(study: StudyResult, data: PlanningData, out: Path, *,
-                plans_dir: Path | None = None, inputs: Path | None = None,
-                settings: dict[str, Any] | None = None) -> Path:
+def write_study(
+    study: StudyResult,
+    data: PlanningData,
+    out: Path,
+    *,
+    plans_dir: Path | None = None,
+    inputs: Path | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Path:
     """``Study`` (one row per scenario, linked plan files), ``Scenarios``, a sheet and a
     native chart per sweep, ``About``; plan files in ``plans_dir``. Atomic saves."""
     from openpyxl.chart import Reference, ScatterChart, Series
@@ -146,8 +189,10 @@ def write_study(study: StudyResult, data: PlanningData, out: Path, *,
     wb = new_workbook()
     ws = wb.create_sheet("Study")
     columns = [c for c in table.columns if c not in STUDY_DROP] + ["plan_file"]
-    rows = [[*(_native(r[c]) for c in columns[:-1]), files.get(r["scenario"])]
-            for _, r in table.iterrows()]
+    rows = [
+        [*(_native(r[c]) for c in columns[:-1]), files.get(r["scenario"])]
+        for _, r in table.iterrows()
+    ]
     write_table(ws, columns, rows, widths={"reason": 50, "plan_file": 40})
     link_col = len(columns)
     for i, row in enumerate(rows, start=2):
@@ -157,17 +202,22 @@ def write_study(study: StudyResult, data: PlanningData, out: Path, *,
             cell.style = "Hyperlink"
 
     changes = [row for sc in study.scenarios for row in _change_rows(sc)]
-    write_table(wb.create_sheet("Scenarios"),
-                ["scenario", "sheet", "row_id", "column", "op", "value", "from_sheet",
-                 "from_row", "note"], changes)
+    write_table(
+        wb.create_sheet("Scenarios"),
+        ["scenario", "sheet", "row_id", "column", "op", "value", "from_sheet", "from_row", "note"],
+        changes,
+    )
 
     for sweep in dict.fromkeys(sc.sweep for sc in study.scenarios if sc.sweep):
         first = next(sc for sc in study.scenarios if sc.sweep == sweep)
         column = first.changes[0].column
         curve = sweep_table(study, sweep)
         ws = wb.create_sheet(_sheet_title(f"Sweep {sweep}", wb.sheetnames))
-        n = write_table(ws, [column, "scenario", "status", "objective_usd", "delta_pct"],
-                        [[_native(v) for v in row] for row in curve.itertuples(index=False)])
+        n = write_table(
+            ws,
+            [column, "scenario", "status", "objective_usd", "delta_pct"],
+            [[_native(v) for v in row] for row in curve.itertuples(index=False)],
+        )
         chart = ScatterChart()
         chart.title = f"Discounted cost against {first.changes[0].sheet}.{column} ({sweep})"
         chart.style = 13
@@ -186,13 +236,22 @@ def write_study(study: StudyResult, data: PlanningData, out: Path, *,
         chart.width, chart.height = 22, 12
         ws.add_chart(chart, "G2")
 
-    about = [("input_file", data.source_name), ("input_sha256", data.source_sha256),
-             ("base_effective_sha256", effective_hash(data)),
-             ("scenarios", len(study.scenarios)), ("solved_now", study.solved),
-             ("from_cache", study.cache_hits), ("study_seconds", round(study.seconds, 2))]
+    about = [
+        ("input_file", data.source_name),
+        ("input_sha256", data.source_sha256),
+        ("base_effective_sha256", effective_hash(data)),
+        ("scenarios", len(study.scenarios)),
+        ("solved_now", study.solved),
+        ("from_cache", study.cache_hits),
+        ("study_seconds", round(study.seconds, 2)),
+    ]
     about += [(k, v) for k, v in (settings or {}).items()]
-    write_table(wb.create_sheet("About"), ["item", "value"],
-                [(k, "" if v is None else v) for k, v in about], widths={"value": 70})
+    write_table(
+        wb.create_sheet("About"),
+        ["item", "value"],
+        [(k, "" if v is None else v) for k, v in about],
+        widths={"value": 70},
+    )
     return save_atomic(wb, out, inputs=[inputs] if inputs else [])
 
 

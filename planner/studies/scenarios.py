@@ -49,8 +49,7 @@ SCALES = ("linear", "log")
 DATA_SHEETS: dict[str, SheetSpec] = {s.name: s for s in SHEETS}
 # Column letters of the study sheets as the template writes them (messages only).
 LETTERS: dict[str, dict[str, str]] = {
-    spec.name: {c: chr(ord("A") + i) for i, c in enumerate(spec.columns)}
-    for spec in STUDY_SHEETS
+    spec.name: {c: chr(ord("A") + i) for i, c in enumerate(spec.columns)} for spec in STUDY_SHEETS
 }
 
 
@@ -93,9 +92,19 @@ def declared_scenarios(data: PlanningData) -> list[Scenario]:
     """The ``Scenarios`` sheet grouped by name, in order of first appearance."""
     groups: dict[str, list[Change]] = {}
     for excel_row, r in scenario_rows(data):
-        groups.setdefault(r.scenario, []).append(Change(
-            r.sheet, r.row_id, r.column, r.op, r.value, SCENARIOS_SHEET, excel_row, r.note,
-            r.scenario))
+        groups.setdefault(r.scenario, []).append(
+            Change(
+                r.sheet,
+                r.row_id,
+                r.column,
+                r.op,
+                r.value,
+                SCENARIOS_SHEET,
+                excel_row,
+                r.note,
+                r.scenario,
+            )
+        )
     return [Scenario(name, tuple(changes)) for name, changes in groups.items()]
 
 
@@ -122,16 +131,27 @@ def expand_sweeps(data: PlanningData) -> tuple[list[Scenario], list[Problem]]:
         excel_row = rows.get((sw.sweep,), i + 2)
 
         def bad(column: str, value: Any, message: str, row: int = excel_row) -> None:
-            problems.append(Problem(SWEEPS_SHEET, message, row=row, column=column,
-                                    letter=letters.get(column), value=value))
+            problems.append(
+                Problem(
+                    SWEEPS_SHEET,
+                    message,
+                    row=row,
+                    column=column,
+                    letter=letters.get(column),
+                    value=value,
+                )
+            )
 
         scale = sw.scale.strip().lower()
         if scale not in SCALES:
             bad("scale", sw.scale, "must be linear or log")
             continue
         if scale == "log" and (sw.from_ <= 0 or sw.to <= 0):
-            bad("from" if sw.from_ <= 0 else "to", sw.from_ if sw.from_ <= 0 else sw.to,
-                "a log sweep needs positive from and to values")
+            bad(
+                "from" if sw.from_ <= 0 else "to",
+                sw.from_ if sw.from_ <= 0 else sw.to,
+                "a log sweep needs positive from and to values",
+            )
             continue
         values = sweep_values(sw.from_, sw.to, sw.steps, scale)
         spec = DATA_SHEETS.get(sw.sheet)
@@ -139,8 +159,9 @@ def expand_sweeps(data: PlanningData) -> tuple[list[Scenario], list[Problem]]:
             values = list(dict.fromkeys(float(round(v)) for v in values))
         for v in values:
             name = f"{sw.sweep}={format_value(v)}"
-            change = Change(sw.sheet, sw.row_id, sw.column, "set", v, SWEEPS_SHEET, excel_row,
-                            scenario=name)
+            change = Change(
+                sw.sheet, sw.row_id, sw.column, "set", v, SWEEPS_SHEET, excel_row, scenario=name
+            )
             scenarios.append(Scenario(name, (change,), sw.sweep, v, scale))
     return scenarios, problems
 
@@ -171,8 +192,14 @@ def _problem(change: Change, message: str, column: str = "value", value: Any = N
     letter = LETTERS.get(change.origin_sheet, {}).get(column)
     if change.scenario:
         message = f"scenario '{change.scenario}': {message}"
-    return Problem(change.origin_sheet, message, row=change.origin_row, column=column,
-                   letter=letter, value=shown)
+    return Problem(
+        change.origin_sheet,
+        message,
+        row=change.origin_row,
+        column=column,
+        letter=letter,
+        value=shown,
+    )
 
 
 def _new_value(change: Change, old: Any, f: Any) -> tuple[Any, str | None]:
@@ -191,8 +218,7 @@ def _new_value(change: Change, old: Any, f: Any) -> tuple[Any, str | None]:
             amount = float(amount.replace(",", "").replace("_", "").strip())
         except ValueError:
             return None, f"{change.op} needs a number"
-    if isinstance(amount, bool) or not isinstance(amount, int | float) \
-            or not math.isfinite(amount):
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
         return None, f"{change.op} needs a finite number"
     if old is None:
         return None, f"the column is empty in the input, so there is nothing to {change.op}"
@@ -216,11 +242,18 @@ def _validated(model: type[BaseModel], values: dict[str, Any]) -> tuple[Any, str
 def _apply_settings(settings: SettingsModel, change: Change) -> tuple[SettingsModel, list[Problem]]:
     fields = SettingsModel.model_fields
     if change.row_id not in fields:
-        return settings, [_problem(change, f"unknown setting '{change.row_id}' (one of "
-                                   f"{', '.join(fields)})", "row_id", change.row_id)]
+        return settings, [
+            _problem(
+                change,
+                f"unknown setting '{change.row_id}' (one of {', '.join(fields)})",
+                "row_id",
+                change.row_id,
+            )
+        ]
     if change.column not in ("value", change.row_id):
-        return settings, [_problem(change, "Settings rows are changed in column 'value'",
-                                   "column", change.column)]
+        return settings, [
+            _problem(change, "Settings rows are changed in column 'value'", "column", change.column)
+        ]
     old = getattr(settings, change.row_id)
     new, error = _new_value(change, old, fields[change.row_id])
     if error is None:
@@ -233,24 +266,44 @@ def _apply_settings(settings: SettingsModel, change: Change) -> tuple[SettingsMo
     return settings, [_problem(change, error or "invalid")]
 
 
-def _apply_table(rows: list[Row], spec: SheetSpec, change: Change) -> tuple[list[Row],
-                                                                          list[Problem]]:
+def _apply_table(
+    rows: list[Row], spec: SheetSpec, change: Change
+) -> tuple[list[Row], list[Problem]]:
     if change.column not in spec.columns:
-        return rows, [_problem(change, f"no column '{change.column}' in {spec.name} (one of "
-                               f"{', '.join(spec.columns)})", "column", change.column)]
+        return rows, [
+            _problem(
+                change,
+                f"no column '{change.column}' in {spec.name} (one of {', '.join(spec.columns)})",
+                "column",
+                change.column,
+            )
+        ]
     if change.column in spec.key:
-        return rows, [_problem(change, f"'{change.column}' is a key column of {spec.name} "
-                               "and cannot be changed", "column", change.column)]
+        return rows, [
+            _problem(
+                change,
+                f"'{change.column}' is a key column of {spec.name} and cannot be changed",
+                "column",
+                change.column,
+            )
+        ]
     attr = _attr(spec, change.column)
     f = spec.field(change.column)
     selected = [i for i, r in enumerate(rows) if _selects(spec, r, change.row_id)]
     if not selected:
         if change.row_id == "*":
             return rows, [_problem(change, f"{spec.name} has no rows", "row_id", change.row_id)]
-        hint = " or ".join(":".join(spec.key[: n + 1]) for n in range(len(spec.key))
-                           if n in (0, len(spec.key) - 1))
-        return rows, [_problem(change, f"no row with id '{change.row_id}' in {spec.name} "
-                               f"(ids are {hint}, or *)", "row_id", change.row_id)]
+        hint = " or ".join(
+            ":".join(spec.key[: n + 1]) for n in range(len(spec.key)) if n in (0, len(spec.key) - 1)
+        )
+        return rows, [
+            _problem(
+                change,
+                f"no row with id '{change.row_id}' in {spec.name} (ids are {hint}, or *)",
+                "row_id",
+                change.row_id,
+            )
+        ]
     out = list(rows)
     for i in selected:
         old = getattr(rows[i], attr)
@@ -263,14 +316,17 @@ def _apply_table(rows: list[Row], spec: SheetSpec, change: Change) -> tuple[list
             if error is None:
                 out[i] = checked
                 continue
-            error = f"the new value {new!r} for row {':'.join(row_key(spec, rows[i]))} " \
-                    f"is invalid: {change.column} {error}"
+            error = (
+                f"the new value {new!r} for row {':'.join(row_key(spec, rows[i]))} "
+                f"is invalid: {change.column} {error}"
+            )
         return rows, [_problem(change, error or "invalid")]
     return out, []
 
 
-def apply_changes(data: PlanningData, changes: Sequence[Change]) -> tuple[PlanningData | None,
-                                                                        list[Problem]]:
+def apply_changes(
+    data: PlanningData, changes: Sequence[Change]
+) -> tuple[PlanningData | None, list[Problem]]:
     """A new, validated ``PlanningData`` with the changes applied in order, or problems."""
     problems: list[Problem] = []
     settings = data.settings
@@ -279,32 +335,47 @@ def apply_changes(data: PlanningData, changes: Sequence[Change]) -> tuple[Planni
     }
     for change in changes:
         if change.op not in OPS:
-            problems.append(_problem(change, f"unknown op '{change.op}': use set, scale or add",
-                                     "op", change.op))
+            problems.append(
+                _problem(
+                    change, f"unknown op '{change.op}': use set, scale or add", "op", change.op
+                )
+            )
             continue
         if change.sheet == SETTINGS_SHEET:
             settings, found = _apply_settings(settings, change)
         elif change.sheet in DATA_SHEETS:
-            tables[change.sheet], found = _apply_table(tables[change.sheet],
-                                                      DATA_SHEETS[change.sheet], change)
+            tables[change.sheet], found = _apply_table(
+                tables[change.sheet], DATA_SHEETS[change.sheet], change
+            )
         else:
-            found = [_problem(change, f"unknown sheet '{change.sheet}' (one of "
-                              f"{SETTINGS_SHEET}, {', '.join(DATA_SHEETS)})", "sheet",
-                              change.sheet)]
+            found = [
+                _problem(
+                    change,
+                    f"unknown sheet '{change.sheet}' (one of "
+                    f"{SETTINGS_SHEET}, {', '.join(DATA_SHEETS)})",
+                    "sheet",
+                    change.sheet,
+                )
+            ]
         problems.extend(found)
     if problems:
         return None, problems
     new = dataclasses.replace(
-        data, settings=settings, scenarios=[], sweeps=[],
+        data,
+        settings=settings,
+        scenarios=[],
+        sweeps=[],
         **{SHEET_ATTRS[name]: rows for name, rows in tables.items()},  # type: ignore[arg-type]
     )
     errors = [p for p in cross_check(new) if p.severity == "error"]
     if errors:
         first = changes[0] if changes else None
         return None, [
-            Problem(first.origin_sheet if first else SCENARIOS_SHEET,
-                    f"scenario '{first.scenario if first else ''}' makes the inputs invalid: {p}",
-                    row=first.origin_row if first else None)
+            Problem(
+                first.origin_sheet if first else SCENARIOS_SHEET,
+                f"scenario '{first.scenario if first else ''}' makes the inputs invalid: {p}",
+                row=first.origin_row if first else None,
+            )
             for p in errors
         ]
     return new, []
@@ -323,10 +394,14 @@ def study_scenarios(data: PlanningData) -> list[tuple[Scenario, PlanningData]]:
     for sc in declared + swept:
         if sc.name in seen:
             first = sc.changes[0] if sc.changes else None
-            problems.append(Problem(
-                first.origin_sheet if first else SCENARIOS_SHEET,
-                f"scenario name '{sc.name}' is used twice (by a scenario, a sweep step or "
-                "the base case)", row=first.origin_row if first else None))
+            problems.append(
+                Problem(
+                    first.origin_sheet if first else SCENARIOS_SHEET,
+                    f"scenario name '{sc.name}' is used twice (by a scenario, a sweep step or "
+                    "the base case)",
+                    row=first.origin_row if first else None,
+                )
+            )
             continue
         seen[sc.name] = sc
         new, found = apply_changes(base_data, sc.changes)
@@ -336,10 +411,14 @@ def study_scenarios(data: PlanningData) -> list[tuple[Scenario, PlanningData]]:
     if problems:
         letters = data.cells.letters
         problems.sort(key=lambda p: (p.sheet != SCENARIOS_SHEET, p.row or 0))
-        raise InputError([
-            dataclasses.replace(p, letter=letters.get(p.sheet, {}).get(p.column or "", p.letter))
-            for p in problems
-        ])
+        raise InputError(
+            [
+                dataclasses.replace(
+                    p, letter=letters.get(p.sheet, {}).get(p.column or "", p.letter)
+                )
+                for p in problems
+            ]
+        )
     return out
 
 

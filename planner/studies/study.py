@@ -31,8 +31,15 @@ from planner.studies.report import StudyResult, sweep_table, write_study
 from planner.studies.scenarios import study_scenarios
 from planner.studies.worker import FAILED, STATUS_CRASHED, Result, solve_task
 
-__all__ = ["FAILED", "STATUS_CRASHED", "StudyResult", "run_study", "solve_task",
-           "sweep_table", "write_study"]
+__all__ = [
+    "FAILED",
+    "STATUS_CRASHED",
+    "StudyResult",
+    "run_study",
+    "solve_task",
+    "sweep_table",
+    "write_study",
+]
 
 Progress = Callable[[str, Result, bool], None]  # (scenario, result, from_cache)
 
@@ -79,8 +86,14 @@ def run_study(
             continue
         if key in tasks:
             key = f"{key}-{sc.name}"
-        payload = {"data": sc_data, "mip_gap": mip_gap, "time_limit_s": time_limit_s,
-                   "threads": 1, "fault": fault, "reuse": reuse}
+        payload = {
+            "data": sc_data,
+            "mip_gap": mip_gap,
+            "time_limit_s": time_limit_s,
+            "threads": 1,
+            "fault": fault,
+            "reuse": reuse,
+        }
         tasks[key] = Task(key, [sc.name], payload, cache_key)
     if on_start is not None:
         on_start(len(scenarios), study.cache_hits)

@@ -42,9 +42,13 @@ def solve_task(payload: dict[str, Any]) -> Result:
             raise RuntimeError("injected fault")
         data = payload["data"]
         compiler = _COMPILER.for_data(data) if payload.get("reuse", True) else compile_model
-        result = solve(data, mip_gap=payload.get("mip_gap"),
-                       time_limit_s=payload.get("time_limit_s"),
-                       threads=payload.get("threads", 1), compiler=compiler)
+        result = solve(
+            data,
+            mip_gap=payload.get("mip_gap"),
+            time_limit_s=payload.get("time_limit_s"),
+            threads=payload.get("threads", 1),
+            compiler=compiler,
+        )
         out = summarize(result)
     except Exception as exc:  # a bug or solver failure in one scenario, not the study
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
@@ -65,36 +69,57 @@ def _native(value: Any) -> Any:
 
 
 def _records(df: pd.DataFrame) -> dict[str, Any]:
-    return {"columns": [str(c) for c in df.columns],
-            "rows": [[_native(v) for v in row] for row in df.itertuples(index=False, name=None)]}
+    return {
+        "columns": [str(c) for c in df.columns],
+        "rows": [[_native(v) for v in row] for row in df.itertuples(index=False, name=None)],
+    }
 
 
 def summarize(result: PlanResult) -> Result:
     """The small, JSON-able facts of a ``PlanResult`` (and its plan tables as records)."""
     res, plan = result.result, result.plan
     out: Result = {
-        "status": res.status, "message": res.message, "objective_usd": None,
+        "status": res.status,
+        "message": res.message,
+        "objective_usd": None,
         "bound_usd": res.bound * 1e6 if res.bound is not None else None,
-        "capex_usd": None, "opex_usd": None, "gap": res.gap, "solve_seconds": res.seconds,
-        "gpus": {}, "mw": {}, "sites_built": None, "links_built": None, "flop": {},
-        "violations": len(result.violations), "summary": {}, "tables": {},
+        "capex_usd": None,
+        "opex_usd": None,
+        "gap": res.gap,
+        "solve_seconds": res.seconds,
+        "gpus": {},
+        "mw": {},
+        "sites_built": None,
+        "links_built": None,
+        "flop": {},
+        "violations": len(result.violations),
+        "summary": {},
+        "tables": {},
     }
     if plan is None:
         return out
     s = plan.summary
     gpus, power, runs = plan["GPUs"], plan["Power"], plan["Runs"]
     bought = gpus.groupby("gpu_id").purchased.sum() if len(gpus) else pd.Series(dtype=float)
-    peak = power.groupby(["source_id", "year"]).mw_total.sum().groupby("source_id").max() \
-        if len(power) else pd.Series(dtype=float)
-    out.update({
-        "objective_usd": s.get("objective_usd"), "capex_usd": s.get("capex_usd"),
-        "opex_usd": s.get("opex_usd"),
-        "gpus": {str(k): int(v) for k, v in bought.items()},
-        "mw": {str(k): float(v) for k, v in peak.items()},
-        "sites_built": int(plan["Sites"].built_year.notna().sum()),
-        "links_built": len(plan["Fiber"]),
-        "flop": {str(r): float(f) for r, f in zip(runs.run_id, runs.flop_delivered, strict=True)},
-        "summary": {k: _native(v) for k, v in s.items() if not isinstance(v, list | dict)},
-        "tables": {name: _records(df) for name, df in plan.tables.items()},
-    })
+    peak = (
+        power.groupby(["source_id", "year"]).mw_total.sum().groupby("source_id").max()
+        if len(power)
+        else pd.Series(dtype=float)
+    )
+    out.update(
+        {
+            "objective_usd": s.get("objective_usd"),
+            "capex_usd": s.get("capex_usd"),
+            "opex_usd": s.get("opex_usd"),
+            "gpus": {str(k): int(v) for k, v in bought.items()},
+            "mw": {str(k): float(v) for k, v in peak.items()},
+            "sites_built": int(plan["Sites"].built_year.notna().sum()),
+            "links_built": len(plan["Fiber"]),
+            "flop": {
+                str(r): float(f) for r, f in zip(runs.run_id, runs.flop_delivered, strict=True)
+            },
+            "summary": {k: _native(v) for k, v in s.items() if not isinstance(v, list | dict)},
+            "tables": {name: _records(df) for name, df in plan.tables.items()},
+        }
+    )
     return out
