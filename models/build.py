@@ -11,6 +11,7 @@ from models.compute import add_compute
 from models.costs import add_costs
 from models.network import add_network
 from models.power import add_power, add_transformers
+from models.registry import variables_where
 from models.runs import add_runs
 from models.sets import ModelData, build_model_data
 from models.sites import add_sites
@@ -18,7 +19,7 @@ from planner.inputs.data import PlanningData
 
 # Integer variables whose values run to hundreds of thousands (GPU counts). The solve
 # layer may treat them first as continuous: see planner.solving.strategy.solve_compiled.
-LARGE_COUNTS = ("gpus_bought", "gpus_single", "gpus_multi")
+LARGE_COUNTS = variables_where("large_count")
 
 
 def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:

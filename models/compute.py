@@ -10,7 +10,8 @@ import pyomo.environ as pyo
 
 from models.costs import add_cost
 from models.linear import Term, linear, quantity
-from models.sets import MUSD, ModelData, gpu_resource
+from models.sets import MUSD, ModelData
+from planner.inputs.schema import gpu_resource, per_gpu
 
 
 def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -73,8 +74,8 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
             if (resource, y) in d.supply and any(per_gpu[k[1]] > 0 for k in by_year.get(y, ()))
         ]
 
-    wafers = {g.gpu_id: g.cowos_wafers_per_kgpu / 1000.0 for g in d.inputs.gpus}
-    stacks = {g.gpu_id: g.hbm_stacks for g in d.inputs.gpus}
+    wafers = {g.gpu_id: per_gpu(g, "cowos_wafers") for g in d.inputs.gpus}
+    stacks = {g.gpu_id: per_gpu(g, "hbm_stacks") for g in d.inputs.gpus}
     m.compute_cowos_supply = pyo.Constraint(
         shared("cowos_wafers", wafers),
         rule=lambda _m, y: (

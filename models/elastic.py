@@ -28,18 +28,11 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from models.sets import ModelData, gpu_resource
+from models.registry import EARLY_BUILDS, FAMILIES, Family
+from models.sets import ModelData
 from planner.inputs.data import PlanningData
+from planner.inputs.schema import GPU_MATERIALS, per_gpu
 
-LIMIT_FAMILIES = (
-    "compute_cowos_supply",
-    "compute_hbm_supply",
-    "compute_gpu_supply",
-    "transformer_supply",
-    "site_max_it",
-    "power_max_mw",
-)
-LEAD_FAMILIES = ("power_lead", "transformer_lead", "link_lead", "site_earliest")
 COST_TIE_BREAK = 1e-6  # weight of the (scaled) plan cost next to the penalties
 
 
@@ -47,7 +40,7 @@ COST_TIE_BREAK = 1e-6  # weight of the (scaled) plan cost next to the penalties
 class ElasticTerm:
     """One penalised relaxation: a slack (or an early build) and what it moves."""
 
-    family: str  # constraint family, "run_flop", or one of LEAD_FAMILIES
+    family: str  # constraint family, "run_flop", or an ``EARLY_BUILDS`` family
     index: tuple[Any, ...]  # the constraint's (or the early variable's) index
     var: Any  # Pyomo VarData: the slack, or the early build itself
     scale: float  # model units that count as "100 %" of the limit
@@ -74,14 +67,11 @@ def loosen(data: PlanningData, factor: float = 2.0) -> PlanningData:
     mw = factor * n_gpus * it_kw / 1000.0 * max(pues, default=1.0) + 1.0
     firm = {p.source_id: p.firm_fraction for p in data.power_sources}
     min_mva = min((t.mva for t in data.transformers), default=1.0)
-    per_gpu = {
-        "cowos_wafers": max((g.cowos_wafers_per_kgpu / 1000.0 for g in gpus), default=0.0),
-        "hbm_stacks": max((g.hbm_stacks for g in gpus), default=0.0),
-    }
+    most = {r: max((per_gpu(g, r) for g in gpus), default=0.0) for r in GPU_MATERIALS}
 
     def supply_need(resource: str) -> float:
-        if resource in per_gpu:
-            return factor * n_gpus * per_gpu[resource] + 1.0
+        if resource in most:
+            return factor * n_gpus * most[resource] + 1.0
         if resource == "transformer_units":
             return float(math.ceil(factor * mw / max(st.power_factor * min_mva, 1e-9)) + 1)
         return factor * n_gpus + 1.0
@@ -132,100 +122,87 @@ def add_elastic(
     Families not relaxed stay strict (their slack is fixed at zero). Returns the terms;
     they are also kept as ``m.elastic_terms``.
     """
-    inputs = d.inputs
-    s0 = inputs.settings.start_year
-    specs: list[tuple[str, Any, float, str, float]] = []  # family, con, limit, sense, scale
-
-    def limit_of(fam: str, idx: tuple[Any, ...]) -> float:
-        if fam == "compute_cowos_supply":
-            return d.supply[("cowos_wafers", idx[0])]
-        if fam == "compute_hbm_supply":
-            return d.supply[("hbm_stacks", idx[0])] / 1000.0
-        if fam == "compute_gpu_supply":
-            return d.supply[(gpu_resource(idx[0]), idx[1])]
-        if fam == "transformer_supply":
-            return d.supply[("transformer_units", idx[0])]
-        if fam == "site_max_it":
-            return d.site(idx[0]).max_it_mw
-        if fam == "power_max_mw":
-            row = d.site_power_row(idx[0], idx[1])
-            return max(0.0, row.max_mw - row.existing_mw)
-        raise KeyError(fam)
-
-    for fam in LIMIT_FAMILIES:
-        comp = getattr(m, fam, None)
-        if comp is None:
-            continue
-        for idx, con in comp.items():
-            key = idx if isinstance(idx, tuple) else (idx,)
-            lim = limit_of(fam, key)
-            scale = max(lim, 1.0)
-            if fam == "power_max_mw":
-                scale = max(d.site_power_row(key[0], key[1]).max_mw, 1.0)
-            specs.append((fam, con, lim, "<=", scale))
-    for idx, con in m.run_flop.items():
-        key = idx if isinstance(idx, tuple) else (idx,)
-        lim = d.run_flop(key[0])
-        specs.append(("run_flop", con, lim, ">=", max(lim, 1e-9)))
-
-    m.ELASTIC_ROW = pyo.RangeSet(0, len(specs) - 1) if specs else pyo.Set(initialize=[])
-    m.elastic_slack = pyo.Var(m.ELASTIC_ROW, within=pyo.NonNegativeReals)
-    terms: list[ElasticTerm] = []
-    run_weights = run_weights or {}
-    for i, (fam, con, lim, _sense, scale) in enumerate(specs):
-        con.deactivate()
-        idx = con.index()
-        key = idx if isinstance(idx, tuple) else (idx,)
-        weight = run_weights.get(key[0], 100.0) if fam == "run_flop" else 1.0
-        terms.append(ElasticTerm(fam, key, m.elastic_slack[i], scale, lim, weight))
-        relaxed = relax_runs if fam == "run_flop" else relax_limits
-        if not relaxed:
-            m.elastic_slack[i].fix(0.0)
-
-    def row_rule(_m: Any, i: int) -> Any:
-        fam, con, lim, sense, _ = specs[i]
-        if sense == "<=":
-            return con.body - m.elastic_slack[i] <= lim
-        return con.body + m.elastic_slack[i] >= lim
-
-    m.elastic_rows = pyo.Constraint(m.ELASTIC_ROW, rule=row_rule)
-
-    # Builds the original inputs forbid as too early: allowed, at a penalty.
-    sources = {p.source_id: p for p in inputs.power_sources}
-    units = {t.transformer_id: t for t in inputs.transformers}
-    links = {lk.link_id: lk for lk in inputs.fiber_links}
-    early: list[ElasticTerm] = []
-    if hasattr(m, "power_add_mw"):
-        for (s, p, y), v in m.power_add_mw.items():
-            if y < s0 + sources[p].lead_years:
-                scale = max(d.site_power_row(s, p).max_mw, 1.0)
-                early.append(ElasticTerm("power_lead", (s, p, y), v, scale, 0.0))
-    if hasattr(m, "transformer_add"):
-        for (s, t, y), v in m.transformer_add.items():
-            if y < s0 + units[t].lead_years:
-                early.append(ElasticTerm("transformer_lead", (s, t, y), v, 1.0, 0.0))
-    if hasattr(m, "link_built"):
-        for (lk, y), v in m.link_built.items():
-            if y < s0 + links[lk].lead_years:
-                early.append(ElasticTerm("link_lead", (lk, y), v, 1.0, 0.0))
-    for (s, c, y), v in m.it_capacity_add.items():
-        if y < d.site(s).earliest_year:
-            scale = max(d.site(s).max_it_mw, 1.0)
-            early.append(ElasticTerm("site_earliest", (s, c, y), v, scale, 0.0))
+    terms = _elastic_rows(m, d, relax_limits, relax_runs, run_weights or {})
+    early = _early_builds(m, d)
     for term in early:
         if not relax_leads:
             term.var.fix(0)
     terms.extend(early)
-
     penalty = sum(t.weight / t.scale * t.var for t in terms if not t.var.fixed)
     m.elastic_penalty = pyo.Expression(expr=penalty)
     m.total_cost.deactivate()
     m.elastic_objective = pyo.Objective(
-        expr=m.elastic_penalty + COST_TIE_BREAK / _cost_scale(inputs) * m.total_cost.expr,
+        expr=m.elastic_penalty + COST_TIE_BREAK / _cost_scale(d.inputs) * m.total_cost.expr,
         sense=pyo.minimize,
     )
     m.elastic_terms = terms
     return terms
+
+
+def _elastic_rows(
+    m: pyo.ConcreteModel,
+    d: ModelData,
+    relax_limits: bool,
+    relax_runs: bool,
+    run_weights: dict[str, float],
+) -> list[ElasticTerm]:
+    """Every row of a relaxable family (``models.registry``: relax ``limit`` or
+    ``target``) replaced by the same row with a slack against ``d``'s limit."""
+    specs: list[tuple[Family, Any, tuple[Any, ...], float, float]] = []
+    relaxable = [f for f in FAMILIES.values() if f.relax == "limit"]
+    for fam in relaxable + [f for f in FAMILIES.values() if f.relax == "target"]:
+        comp = getattr(m, fam.name, None)
+        for idx, con in comp.items() if comp is not None else ():
+            key = idx if isinstance(idx, tuple) else (idx,)
+            lim = fam.model_rhs(d, key)
+            # 100 % of a limit: the cell's own size (max_mw, not the room left under it).
+            size = fam.limit_value(d, key) * fam.per_price(d) / fam.workbook_per_price
+            scale = max(size, 1e-9) if fam.relax == "target" else max(size, 1.0)
+            specs.append((fam, con, key, lim, scale))
+    m.ELASTIC_ROW = pyo.RangeSet(0, len(specs) - 1) if specs else pyo.Set(initialize=[])
+    m.elastic_slack = pyo.Var(m.ELASTIC_ROW, within=pyo.NonNegativeReals)
+    terms: list[ElasticTerm] = []
+    for i, (fam, con, key, lim, scale) in enumerate(specs):
+        con.deactivate()
+        target = fam.relax == "target"
+        weight = run_weights.get(key[0], 100.0) if target else 1.0
+        terms.append(ElasticTerm(fam.name, key, m.elastic_slack[i], scale, lim, weight))
+        if not (relax_runs if target else relax_limits):
+            m.elastic_slack[i].fix(0.0)
+
+    def row_rule(_m: Any, i: int) -> Any:
+        fam, con, _, lim, _ = specs[i]
+        if fam.relax == "target":
+            return con.body + m.elastic_slack[i] >= lim
+        return con.body - m.elastic_slack[i] <= lim
+
+    m.elastic_rows = pyo.Constraint(m.ELASTIC_ROW, rule=row_rule)
+    return terms
+
+
+def _early_builds(m: pyo.ConcreteModel, d: ModelData) -> list[ElasticTerm]:
+    """Builds the original inputs forbid as too early (``models.registry.EARLY_BUILDS``),
+    each a term whose variable is the build itself."""
+    s0 = d.inputs.settings.start_year
+    leads = {
+        "PowerSources": {p.source_id: p.lead_years for p in d.inputs.power_sources},
+        "Transformers": {t.transformer_id: t.lead_years for t in d.inputs.transformers},
+        "FiberLinks": {lk.link_id: lk.lead_years for lk in d.inputs.fiber_links},
+    }
+    early: list[ElasticTerm] = []
+    for e in EARLY_BUILDS.values():
+        var = getattr(m, e.variable, None)
+        for key, v in var.items() if var is not None else ():
+            ident, year = key[e.id_at], key[e.year_at]
+            if e.sheet == "Sites":
+                first, scale = d.site(ident).earliest_year, max(d.site(ident).max_it_mw, 1.0)
+            else:
+                first, scale = s0 + leads[e.sheet][ident], 1.0
+                if e.sheet == "PowerSources":
+                    scale = max(d.site_power_row(key[0], ident).max_mw, 1.0)
+            if year < first:
+                early.append(ElasticTerm(e.family, key, v, scale, 0.0))
+    return early
 
 
 def _cost_scale(data: PlanningData) -> float:

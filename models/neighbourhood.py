@@ -15,28 +15,17 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
+from models.registry import VARIABLES
 from models.sets import ModelData
 
-# Variable -> position of the site id in its index.
+# Variable -> position of the site id (or the link id) in its index: ``models.registry``.
 SITE_POSITION: dict[str, int] = {
-    "it_capacity_add": 0,
-    "it_load_mw": 0,
-    "power_add_mw": 0,
-    "power_served_mw": 0,
-    "transformer_add": 0,
-    "gpus_bought": 0,
-    "run_host": 1,
-    "gpus_single": 1,
-    "run_member": 1,
-    "gpus_multi": 1,
-    "site_send_tbps": 1,
-    "site_receive_tbps": 1,
+    n: c.site_at for n, c in VARIABLES.items() if c.site_at is not None
 }
-# Variable -> position of the link id in its index (the link belongs to both its ends).
-LINK_POSITION: dict[str, int] = {"link_built": 0, "link_flow_tbps": 1}
-# Variables tagged with no site: ``cooling_chosen`` is nonzero at every site, used or
-# not (one design is always chosen), so it neither shows use nor may be fixed at zero.
-UNTAGGED = frozenset({"cooling_chosen", "run_multi"})
+LINK_POSITION: dict[str, int] = {
+    n: c.link_at for n, c in VARIABLES.items() if c.link_at is not None
+}
+UNTAGGED = frozenset(set(VARIABLES) - set(SITE_POSITION) - set(LINK_POSITION))
 
 
 @dataclass

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from planner.inputs.data import PlanningData
 from planner.inputs.schema import (
-    GPU_RESOURCE_PREFIX,
     FiberLinkRow,
     GpuRow,
     PowerSourceRow,
@@ -240,7 +239,3 @@ def usable_it_mw(d: PlanningData) -> dict[str, float]:
         s.site_id: min(s.max_it_mw, power[s.site_id] / best_pue.get(s.site_id, s.pue))
         for s in d.sites
     }
-
-
-def gpu_resource(gpu_id: str) -> str:
-    return f"{GPU_RESOURCE_PREFIX}{gpu_id}"

@@ -24,8 +24,10 @@ import pyomo.environ as pyo
 
 from models.build import build_model
 from models.elastic import ElasticTerm, add_elastic, loosen
+from models.registry import EARLY_BUILDS, FAMILIES, Family
 from models.sets import FLOP_UNIT, ModelData, build_model_data
-from planner.inputs.data import PlanningData
+from planner.inputs.data import SHEET_ATTRS, PlanningData
+from planner.inputs.schema import SHEET_BY_NAME
 from planner.solving.compiled import compile_model, load_values
 from planner.solving.pipeline import count_columns
 from planner.solving.strategy import solve_compiled
@@ -153,174 +155,119 @@ def _val(v: Any) -> float:
     return 0.0 if x is None else float(x)
 
 
-# Elastic family -> (sheet, position of the row id, position of the year) in its index.
-EARLY_BUILDS: dict[str, tuple[str, int, int]] = {
-    "power_lead": ("PowerSources", 1, 2),
-    "transformer_lead": ("Transformers", 1, 2),
-    "link_lead": ("FiberLinks", 0, 1),
-    "site_earliest": ("Sites", 0, 2),
-}
-
-
 def _moves(data: PlanningData, d: ModelData, terms: list[ElasticTerm]) -> list[dict[str, Any]]:
-    """The limits the fix solve moved, as workbook edits."""
-    s0 = data.settings.start_year
-    cells = data.cells
+    """The limits the fix solve moved, as workbook edits (cells and units from
+    ``models.registry``)."""
     out: list[dict[str, Any]] = []
     lead: dict[tuple[str, str], int] = {}
     for t in terms:
         amount = _val(t.var)
         if amount <= TOL * max(t.scale, 1.0) or t.var.fixed:
             continue
-        fam, idx = t.family, t.index
-        if fam in (
-            "compute_cowos_supply",
-            "compute_hbm_supply",
-            "compute_gpu_supply",
-            "transformer_supply",
-        ):
-            if fam == "compute_gpu_supply":
-                res, y, noun = f"gpu:{idx[0]}", idx[1], "GPUs"
-            else:
-                y = idx[0]
-                res, noun = {
-                    "compute_cowos_supply": ("cowos_wafers", "wafers"),
-                    "compute_hbm_supply": ("hbm_stacks", "HBM stacks"),
-                    "transformer_supply": ("transformer_units", "units"),
-                }[fam]
-            factor = 1000.0 if fam == "compute_hbm_supply" else 1.0
-            current = d.supply[(res, y)]
-            change = amount * factor
-            new = float(math.ceil(round(current + change, 6)))
-            out.append(
-                _move(
-                    None,
-                    cells.cell("Supply", (str(y), res), "capacity"),
-                    f"{res} {y}",
-                    y,
-                    new - current,
-                    f"+{new - current:,.0f} {noun} would close it",
-                    "Supply",
-                    f"{y}|{res}",
-                    "capacity",
-                    current,
-                    new,
-                )
-            )
-        elif fam == "site_max_it":
-            s = idx[0]
-            current = d.site(s).max_it_mw
-            new = _ceil_mw(current + amount)
-            out.append(
-                _move(
-                    None,
-                    cells.cell("Sites", (s,), "max_it_mw"),
-                    f"max_it_mw at {s}",
-                    None,
-                    new - current,
-                    f"+{new - current:,.3f} MW would close it",
-                    "Sites",
-                    s,
-                    "max_it_mw",
-                    current,
-                    new,
-                )
-            )
-        elif fam == "power_max_mw":
-            s, p = idx[0], idx[1]
-            current = d.site_power_row(s, p).max_mw
-            new = _ceil_mw(current + amount)
-            out.append(
-                _move(
-                    None,
-                    cells.cell("SitePower", (s, p), "max_mw"),
-                    f"max_mw of {p} at {s}",
-                    None,
-                    new - current,
-                    f"+{new - current:,.3f} MW would close it",
-                    "SitePower",
-                    f"{s}|{p}",
-                    "max_mw",
-                    current,
-                    new,
-                )
-            )
-        elif fam == "run_flop":
-            r = idx[0]
-            run = d.run(r)
-            new = (t.limit - amount) * FLOP_UNIT * (1 - 1e-9)
-            out.append(
-                _move(
-                    r,
-                    cells.cell("Runs", (r,), "flop"),
-                    f"flop of {r}",
-                    run.ready_year,
-                    new - run.flop,
-                    f"no limit in reach closes it: lower the target to {new:.3g}",
-                    "Runs",
-                    r,
-                    "flop",
-                    run.flop,
-                    new,
-                )
-            )
-        elif fam in EARLY_BUILDS:
-            # Builds wanted before a lead time (or earliest_year) allows: the earliest year
-            # each row's limit would have to allow.
-            sheet, id_at, year_at = EARLY_BUILDS[fam]
-            key = (sheet, idx[id_at])
-            lead[key] = min(lead.get(key, 10**6), idx[year_at])
-    for (sheet, ident), year in sorted(lead.items()):
-        if sheet == "Sites":
-            current = d.site(ident).earliest_year
-            cell = cells.cell("Sites", (ident,), "earliest_year")
-            out.append(
-                _move(
-                    None,
-                    cell,
-                    f"earliest_year of {ident}",
-                    year,
-                    year - current,
-                    f"building at {ident} from {year}, not {current}, would close it",
-                    "Sites",
-                    ident,
-                    "earliest_year",
-                    current,
-                    year,
-                )
-            )
-            continue
-        id_col = {
-            "PowerSources": "source_id",
-            "Transformers": "transformer_id",
-            "FiberLinks": "link_id",
-        }[sheet]
-        tables: dict[str, list[Any]] = {
-            "PowerSources": list(data.power_sources),
-            "Transformers": list(data.transformers),
-            "FiberLinks": list(data.fiber_links),
-        }
-        rows = tables[sheet]
-        row = next(x for x in rows if getattr(x, id_col) == ident)
-        current = row.lead_years
-        new_lead = year - s0
-        cell = cells.cell(sheet, (ident,), "lead_years")
-        out.append(
-            _move(
-                None,
-                cell,
-                f"lead_years of {ident}",
-                year,
-                new_lead - current,
-                f"lead time {current} -> {new_lead} years (online in {year}) would close it",
-                sheet,
-                ident,
-                "lead_years",
-                current,
-                new_lead,
-            )
-        )
+        if t.family in EARLY_BUILDS:
+            # Builds wanted before a lead time (or earliest_year) allows: the earliest
+            # year each row's limit would have to allow.
+            e = EARLY_BUILDS[t.family]
+            key = (e.sheet, t.index[e.id_at])
+            lead[key] = min(lead.get(key, 10**6), t.index[e.year_at])
+        elif FAMILIES[t.family].relax == "target":
+            out.append(_lower_target(d, t, amount))
+        else:
+            out.append(_raise_limit(d, FAMILIES[t.family], t.index, amount))
+    out.extend(
+        _earlier(data, d, sheet, ident, year) for (sheet, ident), year in sorted(lead.items())
+    )
     return out
+
+
+def _raise_limit(d: ModelData, fam: Family, idx: tuple[Any, ...], amount: float) -> dict[str, Any]:
+    """A limit raised by ``amount`` model units: Supply counts up to a whole unit, MW to
+    the next kW."""
+    assert fam.limit is not None
+    row = fam.limit.row(idx)
+    current = fam.limit_value(d, idx)
+    change = amount / fam.per_price(d) * fam.workbook_per_price
+    supply = fam.limit.sheet == "Supply"
+    new = float(math.ceil(round(current + change, 6))) if supply else _ceil_mw(current + change)
+    delta = f"{new - current:,.0f}" if supply else f"{new - current:,.3f}"
+    if supply:
+        label = fam.name_of(d, idx)
+    elif len(row) == 2:
+        label = f"{fam.limit.column} of {row[1]} at {row[0]}"
+    else:
+        label = f"{fam.limit.column} at {row[0]}"
+    return _move(
+        None,
+        fam.cell(d, idx),
+        label,
+        int(row[0]) if supply else None,
+        new - current,
+        f"+{delta} {fam.noun} would close it",
+        fam.limit.sheet,
+        "|".join(row),
+        fam.limit.column,
+        current,
+        new,
+    )
+
+
+def _lower_target(d: ModelData, t: ElasticTerm, amount: float) -> dict[str, Any]:
+    """No limit in reach closes a run's gap: the target it could reach instead."""
+    fam = FAMILIES[t.family]
+    assert fam.limit is not None
+    r = t.index[0]
+    run = d.run(r)
+    new = (t.limit - amount) * fam.workbook_per_price * (1 - 1e-9)
+    return _move(
+        r,
+        fam.cell(d, t.index),
+        f"{fam.limit.column} of {r}",
+        run.ready_year,
+        new - run.flop,
+        f"no limit in reach closes it: lower the target to {new:.3g}",
+        fam.limit.sheet,
+        r,
+        fam.limit.column,
+        run.flop,
+        new,
+    )
+
+
+def _earlier(data: PlanningData, d: ModelData, sheet: str, ident: str, year: int) -> dict[str, Any]:
+    """A site's earliest_year, or a lead time, moved so a build can come online in ``year``."""
+    cell = data.cells
+    if sheet == "Sites":
+        current = d.site(ident).earliest_year
+        return _move(
+            None,
+            cell.cell(sheet, (ident,), "earliest_year"),
+            f"earliest_year of {ident}",
+            year,
+            year - current,
+            f"building at {ident} from {year}, not {current}, would close it",
+            sheet,
+            ident,
+            "earliest_year",
+            current,
+            year,
+        )
+    spec = SHEET_BY_NAME[sheet]
+    row = next(x for x in getattr(data, SHEET_ATTRS[sheet]) if getattr(x, spec.key[0]) == ident)
+    current = row.lead_years
+    new_lead = year - data.settings.start_year
+    return _move(
+        None,
+        cell.cell(sheet, (ident,), "lead_years"),
+        f"lead_years of {ident}",
+        year,
+        new_lead - current,
+        f"lead time {current} -> {new_lead} years (online in {year}) would close it",
+        sheet,
+        ident,
+        "lead_years",
+        current,
+        new_lead,
+    )
 
 
 def _ceil_mw(x: float) -> float:

@@ -24,9 +24,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from models.network import GBPS_PER_TBPS
-from models.sets import FLOP_UNIT, MUSD, gpu_resource
-from planner.inputs.data import PlanningData
+from models.registry import FAMILIES, PRICED, variables_where
+from models.sets import MUSD, ModelData, build_model_data
 from planner.solving.compiled import CompiledModel, copy_lp
 from planner.solving.pipeline import PlanResult
 
@@ -42,21 +41,10 @@ COLUMNS = [
     "reading",
     "impact_usd",
 ]
-FAMILIES = (
-    "run_flop",
-    "compute_cowos_supply",
-    "compute_hbm_supply",
-    "compute_gpu_supply",
-    "transformer_supply",
-    "transformer_capacity",
-    "site_max_it",
-    "power_max_mw",
-    "network_link_bandwidth",
-)
-# Integer variables left continuous in the pricing LP (their domains are counts).
-COUNT_VARS = ("gpus_bought", "gpus_single", "gpus_multi", "transformer_add")
-# Variables whose upper bounds are implied by limit rows (see ``pricing_lp``).
-IMPLIED_BOUNDS = ("power_add_mw", "it_capacity_add", "it_load_mw", "gpus_bought", "transformer_add")
+# Families priced, and the variables the pricing LP treats apart: ``models.registry``.
+PRICED_FAMILIES = tuple(f.name for f in PRICED)
+COUNT_VARS = variables_where("priced_continuous")
+IMPLIED_BOUNDS = variables_where("implied_bound")
 DUAL_TOL = 1e-9  # MUSD per unit: below this a dual is zero
 SLACK_TOL = 1e-6  # relative: a limit within this of its use binds
 
@@ -82,7 +70,8 @@ def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> p
     if m is None or cm is None or values is None:
         raise ValueError("binding_constraints needs a plan solved with keep_model=True")
     priced = price_rows(m, cm, values)
-    rows = [_describe(result.data, m, p) for p in priced]
+    d = build_model_data(result.data)
+    rows = [_describe(d, m, p) for p in priced]
     out = [r for r in rows if r is not None]
     if not include_slack:
         out = [r for r in out if r["binding"]]
@@ -164,7 +153,7 @@ def price_rows(
     m: pyo.ConcreteModel,
     cm: CompiledModel,
     values: np.ndarray,
-    families: tuple[str, ...] = FAMILIES,
+    families: tuple[str, ...] = PRICED_FAMILIES,
 ) -> list[PricedRow]:
     """Duals and slacks of the rows of the chosen constraint families."""
     lp = pricing_lp(cm, values)
@@ -227,109 +216,48 @@ def _row_scale(con: Any, csr: Any, i: int, cm: CompiledModel, col_of: dict[int, 
 
 
 # ---- workbook units ---------------------------------------------------------------------
-def _describe(data: PlanningData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any] | None:
-    """Limit, use, slack, price and reading of one row in workbook units."""
-    cells = data.cells
-    fam, idx = p.family, p.index
-    pf = data.settings.power_factor
-    display = 1.0  # workbook display units per price unit (FLOP per 1e24 FLOP)
-    upper = True  # the limit is an upper bound (False: a target to reach)
-    if fam == "run_flop":
-        (r,) = idx
-        run = next(x for x in data.runs if x.run_id == r)
-        f, limit, unit = 1.0, run.flop, "USD per 1e24 FLOP"
-        display, upper = FLOP_UNIT, False
-        cell = cells.cell("Runs", (r,), "flop")
-        instance = r
-        what = f"one more 1e24 FLOP for run {r} (ready {run.ready_year})"
-    elif fam in (
-        "compute_cowos_supply",
-        "compute_hbm_supply",
-        "compute_gpu_supply",
-        "transformer_supply",
-    ):
-        if fam == "compute_gpu_supply":
-            g, y = idx
-            res, noun, unit = gpu_resource(g), f"{g} GPU", "USD per GPU"
-        else:
-            (y,) = idx
-            res, noun, unit = {
-                "compute_cowos_supply": ("cowos_wafers", "CoWoS wafer", "USD per wafer"),
-                "compute_hbm_supply": ("hbm_stacks", "HBM stack", "USD per HBM stack"),
-                "transformer_supply": (
-                    "transformer_units",
-                    "transformer unit",
-                    "USD per transformer unit",
-                ),
-            }[fam]
-        f = 1e-3 if fam == "compute_hbm_supply" else 1.0
-        limit = next(s.capacity for s in data.supply if s.year == y and s.resource == res)
-        cell = cells.cell("Supply", (str(y), res), "capacity")
-        instance = f"{res} {y}"
-        what = f"one more {noun} in {y}"
-    elif fam == "transformer_capacity":
-        s, y = idx
-        f, unit = pf, "USD per MVA"
-        limit = m.transformer_mva.value((s, y))
-        cell = cells.cell("Sites", (s,), "existing_transformer_mva")
-        instance = f"{s} {y}"
-        what = f"one more MVA of transformer capacity at {s} in {y}"
-    elif fam == "site_max_it":
-        (s,) = idx
-        f, unit = 1.0, "USD per MW"
-        limit = next(x.max_it_mw for x in data.sites if x.site_id == s)
-        cell = cells.cell("Sites", (s,), "max_it_mw")
-        instance = s
-        what = f"one more MW of IT capacity (max_it_mw) at {s}"
-    elif fam == "power_max_mw":
-        s, src = idx
-        f, unit = 1.0, "USD per MW"
-        limit = next(x.max_mw for x in data.site_power if x.site_id == s and x.source_id == src)
-        cell = cells.cell("SitePower", (s, src), "max_mw")
-        instance = f"{s} {src}"
-        what = f"one more MW of {src} at {s} (max_mw)"
-    elif fam == "network_link_bandwidth":
-        lk, dr, y = idx
-        built = sum(
-            pyo.value(m.link_built[lk, b])
-            for b in range(data.settings.start_year, y + 1)
-            if (lk, b) in m.link_built
-        )
-        if round(built) < 1:
-            return None  # a link not built: its bandwidth is not a limit of this plan
-        link = next(x for x in data.fiber_links if x.link_id == lk)
-        a, b = (link.site_a, link.site_b) if dr == "ab" else (link.site_b, link.site_a)
-        f, unit, limit = 1.0 / GBPS_PER_TBPS, "USD per Gbps", link.bandwidth_gbps
-        cell = cells.cell("FiberLinks", (lk,), "bandwidth_gbps")
-        instance = f"{lk} {a}->{b} {y}"
-        what = f"one more Gbps on link {lk} ({a}->{b}) for {y}'s runs"
-    else:
-        return None
-    per_unit = p.scale * f  # d(compiled rhs) / d(price unit), sign included
+def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any] | None:
+    """Limit, use, slack, price and reading of one row in workbook units (the family's
+    cell, units and words come from ``models.registry``)."""
+    fam = FAMILIES[p.family]
+    idx = p.index
+    if fam.name == "network_link_bandwidth" and not _link_built(m, d, idx):
+        return None  # a link not built: its bandwidth is not a limit of this plan
+    limit = float(fam.solved_limit(m, idx) if fam.solved_limit else fam.limit_value(d, idx))
+    display = fam.workbook_per_price
+    upper = fam.relax != "target"  # False: a target to reach, not a cap
+    per_unit = p.scale * fam.per_price(d)  # d(compiled rhs) / d(price unit), sign included
     price = p.dual * per_unit * MUSD
     if abs(price) < DUAL_TOL * MUSD:
         price = 0.0
     slack = p.slack_c / abs(per_unit) * display if per_unit else 0.0
-    limit = float(limit)
     used = limit - slack if upper else limit + slack
     # Binding: priced, or exactly at a limit that is actually used (a zero limit with
     # nothing used and no price is noise, e.g. transformers at a site with no grid power).
     at_limit = slack <= SLACK_TOL * max(abs(limit), 1.0)
     binding = price != 0.0 or (at_limit and abs(used) > SLACK_TOL * max(abs(limit), 1.0))
-    impact = abs(price) * abs(limit) / display
+    what = fam.what(d, idx) if fam.what else fam.limits
     return {
-        "family": fam,
-        "instance": instance,
-        "limit_cell": cell,
+        "family": fam.name,
+        "instance": fam.name_of(d, idx),
+        "limit_cell": fam.cell(d, idx),
         "limit_value": limit,
         "used": used,
         "slack": slack,
         "shadow_price": price,
-        "unit": unit,
+        "unit": fam.price_unit,
         "reading": _reading(what, price, upper),
-        "impact_usd": impact,
+        "impact_usd": abs(price) * abs(limit) / display,
         "binding": binding,
     }
+
+
+def _link_built(m: pyo.ConcreteModel, d: ModelData, idx: tuple[Any, ...]) -> bool:
+    lk, _, y = idx
+    built = sum(
+        pyo.value(m.link_built[lk, b]) for b in d.years if b <= y and (lk, b) in m.link_built
+    )
+    return round(built) >= 1
 
 
 def _reading(what: str, price: float, upper: bool) -> str:

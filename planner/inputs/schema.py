@@ -357,6 +357,23 @@ SHEET_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS + STUDY_SHEETS}
 
 SUPPLY_RESOURCES = ("cowos_wafers", "hbm_stacks", "transformer_units")
 GPU_RESOURCE_PREFIX = "gpu:"
+# What one GPU bought consumes of a shared Supply resource: (GPUs column, amount per unit
+# of that column). The model, the diagnosis and the independent check all read this.
+GPU_MATERIALS: dict[str, tuple[str, float]] = {
+    "cowos_wafers": ("cowos_wafers_per_kgpu", 1e-3),
+    "hbm_stacks": ("hbm_stacks", 1.0),
+}
+
+
+def gpu_resource(gpu_id: str) -> str:
+    """The Supply resource that caps purchases of one GPU type: ``gpu:<gpu_id>``."""
+    return f"{GPU_RESOURCE_PREFIX}{gpu_id}"
+
+
+def per_gpu(gpu: GpuRow, resource: str) -> float:
+    """Units of a shared Supply resource one GPU of this type consumes when bought."""
+    column, factor = GPU_MATERIALS[resource]
+    return float(getattr(gpu, column)) * factor
 
 
 def field_unit(f: FieldInfo) -> str:

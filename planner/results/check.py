@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.inputs.data import PlanningData
+from planner.inputs.schema import GPU_MATERIALS, gpu_resource, per_gpu
 from planner.results.tables import Plan
 
 REL_TOL = 1e-5
@@ -113,9 +114,9 @@ def _check_supply(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         g, y, n = gpus.get(r.gpu_id), int(r.year), float(r.purchased)
         if g is None:
             continue
-        used[("cowos_wafers", y)] += n * g.cowos_wafers_per_kgpu / 1000.0
-        used[("hbm_stacks", y)] += n * g.hbm_stacks
-        used[(f"gpu:{g.gpu_id}", y)] += n
+        for resource in GPU_MATERIALS:
+            used[(resource, y)] += n * per_gpu(g, resource)
+        used[(gpu_resource(g.gpu_id), y)] += n
     for _, r in plan["Transformers"].iterrows():
         used[("transformer_units", int(r.year))] += float(r.units_added)
     for s in d.supply:

@@ -20,33 +20,26 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
+from models.registry import COST_INPUTS, FAMILIES, SETTINGS_OUTSIDE_MATRIX, UNMODELLED_INPUTS
 from planner.inputs.data import SHEET_ATTRS, PlanningData
 from planner.solving.compiled import CompiledModel, compile_model, copy_lp
 
-# Columns that only enter the objective, or only the right-hand side of supply rows.
+# Columns that only enter the objective, or only the right-hand side of some rows
+# (``models.registry``; its test rebuilds the matrix with each of them changed).
+_MATRIX_FREE = (
+    COST_INPUTS | UNMODELLED_INPUTS | {c for f in FAMILIES.values() for c in f.rhs_inputs}
+)
 COST_OR_RHS_COLUMNS: dict[str, frozenset[str]] = {
-    "Sites": frozenset({"shell_capex_usd_per_mw", "om_usd_per_mw_year"}),
-    "Cooling": frozenset({"capex_usd_per_mw"}),
-    "PowerSources": frozenset(
-        {"capex_usd_per_mw", "energy_usd_per_mwh", "om_usd_per_mw_year", "co2_t_per_mwh"}
-    ),
-    "SitePower": frozenset({"energy_usd_per_mwh"}),
-    "Transformers": frozenset({"capex_usd"}),
-    "GPUs": frozenset({"capex_usd", "vendor"}),
-    "FiberLinks": frozenset({"capex_usd", "om_usd_per_year"}),
-    "Supply": frozenset({"capacity"}),
+    sheet: frozenset(c.split(".", 1)[1] for c in _MATRIX_FREE if c.split(".", 1)[0] == sheet)
+    for sheet in sorted({c.split(".", 1)[0] for c in _MATRIX_FREE})
 }
-COST_OR_RHS_SETTINGS = frozenset({"discount_rate", "mip_gap", "time_limit_s"})
+COST_OR_RHS_SETTINGS = SETTINGS_OUTSIDE_MATRIX
 # Below this many columns a fresh compile is faster than mapping a cached one (measured:
 # reference workbook, 1k columns, 0.04 s fresh vs 0.10 s reused; 200-site synthetic, 37k
 # columns, hand-off 0.62 s fresh vs 0.22 s reused).
 REUSE_MIN_COLUMNS = 5_000
-SUPPLY_ROWS = (
-    "compute_gpu_supply",
-    "compute_cowos_supply",
-    "compute_hbm_supply",
-    "transformer_supply",
-)
+# Rows whose right-hand side a scenario may move: recomputed from the new model.
+RHS_ROWS = frozenset(f.name for f in FAMILIES.values() if f.rhs_inputs)
 
 
 def structure_key(data: PlanningData) -> str:
@@ -146,7 +139,7 @@ def retarget(cached: Compiled, m: pyo.ConcreteModel) -> CompiledModel | None:
         if new is None:
             return None
         rows.append((new, kind))
-        if key[0] in SUPPLY_ROWS and kind > 0:
+        if key[0] in RHS_ROWS and kind > 0:
             body = generate_standard_repn(new.body, compute_values=True)
             upper[i] = pyo.value(new.upper) - float(body.constant or 0.0)
     lp.row_upper_ = upper
