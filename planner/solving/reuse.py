@@ -1,12 +1,14 @@
 """Reuse a compiled model across scenarios that change only costs or supply limits.
 
-Handing a model to HiGHS (``compile_model``: Pyomo's standard-form walk of every
-constraint) is the costly part of preparing a solve. Scenarios of a study often change
-only prices (objective coefficients) or Supply capacities (right-hand sides): then the
-constraint matrix is the same as one already compiled in this worker. ``ReusingCompiler``
-keeps compiled models keyed on everything else in the inputs, and for such a scenario
-takes the cached matrix and bounds, recomputing only the objective and the supply rows
-from the scenario's freshly built Pyomo model (whose expressions the plan is read from).
+Handing a model to HiGHS (``compile_model``: every row read into a sparse matrix, see
+``planner.solving.standard_form``) is the costly part of preparing a solve. Scenarios of a
+study often change only prices (objective coefficients) or Supply capacities (right-hand
+sides): then the constraint matrix is the same as one already compiled in this worker.
+``ReusingCompiler`` keeps compiled models keyed on everything else in the inputs, and for
+such a scenario takes the cached matrix and bounds, recomputing only the objective and
+the right-hand sides of the families the registry says those inputs move
+(``models.registry``: ``COST_INPUTS`` and each family's ``rhs_inputs``), from the
+scenario's freshly built Pyomo model (whose expressions the plan is read from).
 """
 
 from __future__ import annotations
