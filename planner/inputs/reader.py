@@ -8,8 +8,10 @@ parsed by defusedxml (openpyxl uses it when installed), which refuses entity bom
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,10 @@ from planner.inputs.problems import InputError, Problem
 
 MAX_UNPACKED_BYTES = 400_000_000
 MAX_COMPRESSION_RATIO = 200
-MAX_BLANK_RUN = 1000  # stop reading a sheet after this many blank rows in a row
+# Rows a sheet may hold, blank or not: a bound on the work and memory a file can demand,
+# not on where its data may sit (rows after any run of blank rows are read).
+MAX_SHEET_ROWS = 200_000
+ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -107,13 +112,63 @@ def read_workbook(path: Path | str) -> RawWorkbook:
         raise _fail(path, f"cannot be read as an Excel workbook: {_reason(exc)}") from None
     sheets: dict[str, RawSheet] = {}
     try:
+        _refuse_look_alikes(path, [ws.title for ws in wb.worksheets])
         for ws in wb.worksheets:
+            _refuse_huge(path, ws)
             sheets[ws.title.strip()] = _read_sheet(ws, get_column_letter)
+    except InputError:
+        raise
     except Exception as exc:
         raise _fail(path, f"cannot be read as an Excel workbook: {_reason(exc)}") from None
     finally:
         wb.close()
     return RawWorkbook(path=path, sha256=file_sha256(path), sheets=sheets)
+
+
+def _refuse_look_alikes(path: Path, titles: list[str]) -> None:
+    """Sheet names that differ only in case or surrounding spaces: which one is meant?"""
+    seen: dict[str, str] = {}
+    problems = []
+    for title in titles:
+        key = title.strip().casefold()
+        if key in seen:
+            problems.append(
+                Problem(
+                    sheet=title,
+                    message=f"sheets {seen[key]!r} and {title!r} differ only in case or "
+                    "spaces; keep one of them (or rename the other)",
+                )
+            )
+        seen.setdefault(key, title)
+    if problems:
+        raise InputError(problems)
+
+
+def _refuse_huge(path: Path, ws: Any) -> None:
+    """Count the rows of a sheet's XML (fast, streamed) before openpyxl parses them."""
+    part = getattr(ws, "_worksheet_path", None)
+    if not part:
+        return
+    count, buf = 0, b""
+    with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            buf += chunk
+            # A tag may start at the last "<" and end in the next chunk: keep it.
+            cut = buf.rfind(b"<")
+            cut = len(buf) if cut < 0 else cut
+            count += len(ROW_TAG.findall(buf, 0, cut))
+            buf = buf[cut:]
+    count += len(ROW_TAG.findall(buf))
+    if count > MAX_SHEET_ROWS:
+        raise InputError(
+            [
+                Problem(
+                    sheet=ws.title,
+                    message=f"holds {count:,} rows (blank ones included); more than "
+                    f"{MAX_SHEET_ROWS:,} are refused: delete the unused rows",
+                )
+            ]
+        )
 
 
 def _reason(exc: BaseException) -> str:
@@ -133,15 +188,35 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def stored_rows(ws: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(Excel row number, values) of the rows a read-only sheet stores, skipping the rows
+    it does not store. openpyxl's ``iter_rows`` yields a blank row for every missing
+    one, so a single cell at row 1,000,000 would cost a million empty rows; its parser
+    (the same one ``iter_rows`` uses; openpyxl is pinned below 3.2) gives the stored rows
+    with their numbers."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            ws._shared_strings,
+            data_only=wb.data_only,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, tuple(ws._get_row(cells, 1, None, values_only=True))
+
+
 def _read_sheet(ws: Any, letter_of: Any) -> RawSheet:
-    rows_iter = ws.iter_rows(values_only=True)
+    rows = stored_rows(ws)
     header_cells: tuple[Any, ...] = ()
     header_row = 0
-    for idx, values in enumerate(rows_iter, start=1):
+    for number, values in rows:
         if any(_present(v) for v in values):
-            header_cells, header_row = values, idx
-            break
-        if idx >= MAX_BLANK_RUN:
+            header_cells, header_row = values, number
             break
     header = [(str(v).strip(), letter_of(i + 1)) for i, v in enumerate(header_cells) if _present(v)]
     positions = [i for i, v in enumerate(header_cells) if _present(v)]
@@ -151,18 +226,12 @@ def _read_sheet(ws: Any, letter_of: Any) -> RawSheet:
         hidden=getattr(ws, "sheet_state", "visible") != "visible",
         header_row=max(header_row, 1),
     )
-    blank_run = 0
-    for offset, values in enumerate(rows_iter, start=header_row + 1):
+    for number, values in rows:
         cells = {
             header[k][0]: values[i] if i < len(values) else None for k, i in enumerate(positions)
         }
-        if not any(_present(v) for v in cells.values()):
-            blank_run += 1
-            if blank_run >= MAX_BLANK_RUN:
-                break
-            continue
-        blank_run = 0
-        sheet.rows.append((offset, cells))
+        if any(_present(v) for v in cells.values()):
+            sheet.rows.append((number, cells))
     return sheet
 
 

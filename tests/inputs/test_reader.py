@@ -1,0 +1,104 @@
+"""Reading never drops data silently (issue 12, defects 1 and 2): rows after any run of
+blank rows are read, a sheet's row count is bounded instead, and look-alike sheet names
+are an error naming both."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+from planner.inputs.reader import MAX_SHEET_ROWS
+from planner.inputs.validate import validate_path
+
+REFERENCE = Path(__file__).resolve().parents[2] / "inputs" / "reference.xlsx"
+
+
+def copy_reference(tmp_path: Path) -> tuple[Path, openpyxl.Workbook]:
+    path = tmp_path / "wb.xlsx"
+    shutil.copyfile(REFERENCE, path)
+    return path, openpyxl.load_workbook(path)
+
+
+def add_run_after_blank_rows(wb: openpyxl.Workbook, blank: int) -> str:
+    """A copy of the first Runs row, under a new id, ``blank`` rows below the table."""
+    ws = wb["Runs"]
+    values = [c.value for c in ws[2]]
+    row = ws.max_row + blank + 1
+    for col, value in enumerate(values, start=1):
+        ws.cell(row=row, column=col, value=value)
+    new_id = f"{values[0]}-far"
+    ws.cell(row=row, column=1, value=new_id)
+    return new_id
+
+
+def test_a_run_after_1200_blank_rows_is_read(tmp_path: Path) -> None:
+    path, wb = copy_reference(tmp_path)
+    before = len(validate_path(REFERENCE)[0].runs)
+    new_id = add_run_after_blank_rows(wb, 1200)
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is not None, [str(p) for p in problems]
+    assert len(data.runs) == before + 1
+    assert new_id in {r.run_id for r in data.runs}
+
+
+def test_a_far_cell_is_read_quickly_and_named(tmp_path: Path) -> None:
+    """One stray value at row 1,000,000: read (so it is reported), without walking a
+    million empty rows."""
+    path, wb = copy_reference(tmp_path)
+    wb["Runs"].cell(row=1_000_000, column=1, value="stray")
+    wb.save(path)
+    t0 = time.perf_counter()
+    data, problems = validate_path(path)
+    assert time.perf_counter() - t0 < 10
+    assert data is None
+    assert any(p.sheet == "Runs" and "1000000" in str(p) for p in problems), [
+        str(p) for p in problems
+    ]
+
+
+def test_look_alike_sheet_names_are_an_error_naming_both(tmp_path: Path) -> None:
+    path, wb = copy_reference(tmp_path)
+    wb.copy_worksheet(wb["Runs"]).title = "Runs "
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    text = " ".join(str(p) for p in problems)
+    assert "'Runs'" in text and "'Runs '" in text
+
+
+def rename_sheet_in_xml(path: Path, old: str, new: str) -> None:
+    """Excel and openpyxl refuse names that differ only in case; a hand-made file can
+    still hold them."""
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        f'name="{old}"'.encode(), f'name="{new}"'.encode()
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+
+
+def test_case_only_differences_are_refused_too(tmp_path: Path) -> None:
+    path, wb = copy_reference(tmp_path)
+    wb.copy_worksheet(wb["Sites"]).title = "SitesCopy"
+    wb.save(path)
+    rename_sheet_in_xml(path, "SitesCopy", "SITES")
+    data, problems = validate_path(path)
+    assert data is None and any("SITES" in str(p) for p in problems)
+
+
+def test_a_sheet_with_too_many_rows_is_refused_by_size(tmp_path: Path) -> None:
+    path, wb = copy_reference(tmp_path)
+    ws = wb["Cooling"] if "Cooling" in wb.sheetnames else wb["Sites"]
+    for r in range(ws.max_row + 1, MAX_SHEET_ROWS + 10):
+        ws.cell(row=r, column=1, value=" ")
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    assert any(p.sheet == ws.title and f"{MAX_SHEET_ROWS:,}" in str(p) for p in problems)
