@@ -3,6 +3,7 @@ problems with the inputs are printed. Nothing here imports a command module."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,9 @@ from rich.console import Console
 from planner.inputs.problems import InputError, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INTERNAL = 0, 1, 2, 3, 4
+# The answer exists but not where it was asked for (written elsewhere, or a study's cache
+# or plan files missing): a script must not read a stale file at the requested path.
+EXIT_NOT_WRITTEN = 5
 EXIT_INTERRUPTED = 130
 DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
 
@@ -44,6 +48,29 @@ def report_problems(problems: list[Problem]) -> None:
 
 def default_output(workbook: Path, suffix: str) -> Path:
     return Path("outputs") / f"{workbook.stem}-{suffix}.xlsx"
+
+
+def output_path(out: Path | None, workbook: Path, suffix: str) -> Path:
+    """Where ``-o`` asks for the output: the default when absent, and
+    ``<folder>/<stem>-<suffix>.xlsx`` when it names a folder."""
+    if out is None:
+        return default_output(workbook, suffix)
+    if out.is_dir():
+        return out / f"{workbook.stem}-{suffix}.xlsx"
+    return out
+
+
+def writable_folder(target: Path) -> str | None:
+    """Why ``target``'s folder cannot take a new file, or None when it can (tried by
+    creating the folder and a probe file: permission bits alone miss read-only mounts)."""
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".planner-probe-"):
+            pass
+    except OSError as exc:
+        return f"{folder} cannot be written ({exc.strerror or exc})"
+    return None
 
 
 def refuse_overwriting_input(target: Path, workbook: Path) -> None:

@@ -9,7 +9,19 @@ from typing import Annotated, Any
 import typer
 
 from planner import api
-from planner.cli.common import DEFAULT_WORKBOOK, console, default_output, say, warn
+from planner.cli.common import (
+    DEFAULT_WORKBOOK,
+    EXIT_INPUT,
+    EXIT_NOT_WRITTEN,
+    console,
+    output_path,
+    refuse_overwriting_input,
+    say,
+    warn,
+    writable_folder,
+)
+from planner.inputs.problems import InputError, Problem
+from planner.studies.executors import SchedulerUnreachable
 from planner.studies.study import FAILED, run_study, write_study
 
 StudyWorkbookArg = Annotated[Path, typer.Argument(help="Input workbook with Scenarios/Sweeps")]
@@ -60,10 +72,27 @@ def register(app: typer.Typer) -> None:
             ),
         ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+        connect_timeout: Annotated[
+            float,
+            typer.Option(
+                "--connect-timeout",
+                min=0.1,
+                help="Seconds to reach the Dask scheduler, and again to see a worker",
+            ),
+        ] = 30.0,
     ) -> None:
         """Solve the base case and every scenario and sweep; write a comparison workbook."""
         run_study_command(
-            workbook, out, workers, scheduler, time_limit, mip_gap, reuse, cache, quiet
+            workbook,
+            out,
+            workers,
+            scheduler,
+            time_limit,
+            mip_gap,
+            reuse,
+            cache,
+            quiet,
+            connect_timeout,
         )
 
 
@@ -77,10 +106,16 @@ def run_study_command(
     reuse: bool,
     cache: bool,
     quiet: bool,
+    connect_timeout: float = 30.0,
 ) -> None:
     data = api.load(workbook)
-    target = out or default_output(workbook, "study")
+    target = output_path(out, workbook, "study")
+    refuse_overwriting_input(target, workbook)
     cache_dir = target.with_name(f"{target.stem}-cache") if cache else None
+    for folder_of in [target] + ([cache_dir / "probe"] if cache_dir else []):
+        why = writable_folder(folder_of)
+        if why is not None:  # say so before an hour of solving, not after
+            raise InputError([Problem(workbook.name, f"the study cannot be written: {why}")])
     bar = StudyProgress(enabled=not quiet and console.is_terminal)
     try:
         study = run_study(
@@ -93,7 +128,12 @@ def run_study_command(
             reuse=reuse,
             progress=bar.update,
             on_start=bar.start,
+            connect_timeout_s=connect_timeout,
+            echo=warn,
         )
+    except SchedulerUnreachable as exc:
+        warn(f"error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
     finally:
         bar.stop()
     settings = {
@@ -113,6 +153,10 @@ def run_study_command(
         f"{study.cache_hits} from cache, {failed} without a plan) in "
         f"{study.seconds:.1f} s; study written to {written}"
     )
+    missing = study.not_written + ([str(target)] if written != target else [])
+    if missing:
+        warn(f"{len(missing)} requested file(s) not written: {', '.join(missing[:5])}")
+        raise typer.Exit(EXIT_NOT_WRITTEN)
 
 
 def print_table(study: Any) -> None:

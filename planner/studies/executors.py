@@ -6,6 +6,7 @@ A dead worker fails only the task that killed it; the rest of the study goes on.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -84,11 +85,23 @@ def _run_isolated(task: Task) -> Result:
             return crashed(f"{type(exc).__name__}: {exc}")
 
 
-def run_dask(tasks: Iterable[Task], address: str, done: Callable[[Task, Result], None]) -> None:
-    """Run tasks on a Dask distributed cluster; a lost worker fails only its task."""
-    from distributed import Client, as_completed
+class SchedulerUnreachable(Exception):
+    """No Dask scheduler with a worker answered at the address within the timeout."""
 
-    with Client(address, timeout="30s") as client:
+
+def run_dask(
+    tasks: Iterable[Task],
+    address: str,
+    done: Callable[[Task, Result], None],
+    *,
+    connect_timeout_s: float = 30.0,
+    echo: Callable[[str], Any] | None = None,
+) -> None:
+    """Run tasks on a Dask distributed cluster; a lost worker fails only its task."""
+    from distributed import as_completed
+
+    client = connect(address, connect_timeout_s, echo)
+    try:
         futures = {
             client.submit(
                 solve_task, task.payload, key=f"planner-study-{task.key[:24]}", pure=False
@@ -102,3 +115,53 @@ def run_dask(tasks: Iterable[Task], address: str, done: Callable[[Task, Result],
             except Exception as exc:  # KilledWorker, lost connection, ...
                 result = crashed(f"{type(exc).__name__}: {exc}")
             done(task, result)
+    finally:
+        client.close(timeout=5)
+
+
+def connect(address: str, timeout_s: float, echo: Callable[[str], Any] | None = None) -> Any:
+    """A client of the scheduler at ``address`` with at least one worker, each step under
+    ``timeout_s``. Connecting runs in a thread of its own: a port that accepts but never
+    answers must not hang the study past its timeout."""
+    from distributed import Client
+    from distributed.comm import parse_address
+    from distributed.comm.registry import backends
+
+    say = echo or (lambda _line: None)
+    try:
+        scheme, _ = parse_address(address, strict=True)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r} (known: {', '.join(sorted(backends))})")
+    except ValueError as exc:
+        raise SchedulerUnreachable(
+            f"--scheduler {address!r} is not a Dask address (e.g. tcp://HOST:8786): {exc}"
+        ) from None
+    say(f"connecting to the Dask scheduler at {address} (timeout {timeout_s:g} s)")
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["client"] = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+        except BaseException as exc:  # OSError, TimeoutError, ...
+            box["error"] = exc
+
+    thread = threading.Thread(target=attempt, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(timeout_s + 5.0)
+    if "client" not in box:
+        why = box.get("error")
+        reason = f"{type(why).__name__}: {why}" if why else "no answer"
+        raise SchedulerUnreachable(
+            f"cannot connect to the Dask scheduler at {address} within {timeout_s:g} s ({reason})"
+        )
+    client = box["client"]
+    say(f"connected; waiting for a worker at {address} (timeout {timeout_s:g} s)")
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except Exception:
+        client.close(timeout=5)
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {address} has no worker after {timeout_s:g} s: start "
+            f"one with `dask worker {address}`"
+        ) from None
+    return client

@@ -26,6 +26,8 @@ class StudyResult:
     cache_hits: int = 0
     seconds: float = 0.0
     keys: dict[str, str] = field(default_factory=dict)
+    # Files the study was asked for and could not write (cache entries, plan files).
+    not_written: list[str] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The ``Study`` sheet as a DataFrame, one row per scenario (base first)."""

@@ -56,12 +56,17 @@ def run_study(
     progress: Progress | None = None,
     on_start: Callable[[int, int], None] | None = None,
     faults: dict[str, str] | None = None,
+    connect_timeout_s: float = 30.0,
+    echo: Callable[[str], object] | None = None,
 ) -> StudyResult:
     """Solve the base case and every scenario; raises ``InputError`` for bad scenarios.
 
     ``on_start(total, cached)`` is called once the scenarios are known; ``progress`` once
     per scenario as its result arrives. ``faults`` (tests) maps scenario names to a fault
-    injected into their task (see ``solve_task``).
+    injected into their task (see ``solve_task``). ``connect_timeout_s`` bounds each
+    step of reaching a Dask ``scheduler`` (``SchedulerUnreachable`` past it); ``echo``
+    gets status lines and warnings (a cache entry that cannot be written is one: the
+    result is kept and listed in ``not_written``).
     """
     t0 = time.perf_counter()
     items = study_scenarios(data)
@@ -105,7 +110,13 @@ def run_study(
     def done(task: Task, result: Result) -> None:
         study.solved += 1
         if cache_dir is not None and task.cache_key is not None:
-            write_cache(cache_dir / f"{task.cache_key}.json", result)
+            path = cache_dir / f"{task.cache_key}.json"
+            try:
+                write_cache(path, result)
+            except OSError as exc:  # the result stays in the study; the exit code says so
+                study.not_written.append(str(path))
+                if echo is not None:
+                    echo(f"warning: cache entry {path} not written ({exc.strerror or exc})")
         for name in task.names:
             study.results[name] = result
             if progress is not None:
@@ -113,7 +124,7 @@ def run_study(
 
     todo = list(tasks.values())
     if todo and scheduler:
-        run_dask(todo, scheduler, done)
+        run_dask(todo, scheduler, done, connect_timeout_s=connect_timeout_s, echo=echo)
     elif todo:
         run_local(todo, workers, done, reuse=reuse)
     study.seconds = time.perf_counter() - t0
