@@ -5,7 +5,11 @@ A dead worker fails only the task that killed it; the rest of the study goes on.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner.studies.worker import Result, crashed, solve_task
+
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
 @dataclass
@@ -30,8 +36,27 @@ class Task:
 def _spawn_pool(workers: int, reuse: bool) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, max_tasks_per_child=None if reuse else 1
+        max_workers=workers,
+        mp_context=ctx,
+        max_tasks_per_child=None if reuse else 1,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
     )
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """A worker ends when the study that started it dies, even by SIGKILL: Linux sends it
+    SIGKILL then (``PR_SET_PDEATHSIG``), so no solver is left running, and once the
+    workers are gone multiprocessing's resource tracker sees its pipe close and ends too.
+    Elsewhere the worker checks its parent once (no signal to ask for)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was asked for
+        os._exit(0)
 
 
 def run_local(
