@@ -188,17 +188,56 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+class UncachedFormula(str):
+    """A formula cell saved without its value (written by a program, never recalculated
+    in Excel): validation names it as a formula rather than as an empty cell."""
+
+    def __new__(cls, formula: str) -> UncachedFormula:
+        return super().__new__(cls, f"={formula} (a formula with no saved value)")
+
+
+def _cell_parser() -> type:
+    """openpyxl's sheet parser, telling formulas without a saved value apart from empty
+    cells, and keeping a number it cannot read (a literal ``NaN``) as text for validation
+    to name by cell, instead of failing the whole file."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class CellParser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            try:
+                cell: dict[str, Any] = super().parse_cell(element)
+            except ValueError:
+                counter: int = getattr(self, "col_counter", 0)
+                row, column = self.row_counter, counter + 1
+                if element.get("r"):
+                    from openpyxl.utils.cell import coordinate_to_tuple
+
+                    row, column = coordinate_to_tuple(element.get("r"))
+                self.col_counter = column
+                text = element.findtext(VALUE_TAG, "")
+                return {
+                    "row": row,
+                    "column": column,
+                    "value": text,
+                    "data_type": "s",
+                    "style_id": 0,
+                }
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                cell["value"] = UncachedFormula(element.findtext(FORMULA_TAG) or "")
+            return cell
+
+    return CellParser
+
+
 def stored_rows(ws: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """(Excel row number, values) of the rows a read-only sheet stores, skipping the rows
     it does not store. openpyxl's ``iter_rows`` yields a blank row for every missing
     one, so a single cell at row 1,000,000 would cost a million empty rows; its parser
     (the same one ``iter_rows`` uses; openpyxl is pinned below 3.2) gives the stored rows
     with their numbers."""
-    from openpyxl.worksheet._reader import WorkSheetParser
-
     wb = ws.parent
     with ws._get_source() as src:
-        parser = WorkSheetParser(
+        parser = _cell_parser()(
             src,
             ws._shared_strings,
             data_only=wb.data_only,

@@ -102,3 +102,28 @@ def test_a_sheet_with_too_many_rows_is_refused_by_size(tmp_path: Path) -> None:
     data, problems = validate_path(path)
     assert data is None
     assert any(p.sheet == ws.title and f"{MAX_SHEET_ROWS:,}" in str(p) for p in problems)
+
+
+def test_a_formula_without_a_saved_value_is_named_as_a_formula(tmp_path: Path) -> None:
+    """openpyxl writes formulas without values (as many programs do): not "empty"."""
+    path, wb = copy_reference(tmp_path)
+    wb["Sites"]["E2"] = "=1/0"
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    hit = [str(p) for p in problems if "Sites!E2" in str(p)]
+    assert hit and "formula" in hit[0] and "=1/0" in hit[0], [str(p) for p in problems]
+
+
+def test_a_literal_nan_in_the_sheet_xml_is_named_by_cell(tmp_path: Path) -> None:
+    path = tmp_path / "nan.xlsx"
+    with zipfile.ZipFile(REFERENCE) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/") and b"<v>35.06</v>" in parts[n])
+    parts[sheet] = parts[sheet].replace(b"<v>35.06</v>", b"<v>NaN</v>", 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    data, problems = validate_path(path)
+    assert data is None
+    assert any("Sites!" in str(p) and "NaN" in str(p) for p in problems), [str(p) for p in problems]
