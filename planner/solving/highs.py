@@ -31,7 +31,9 @@ from planner.solving.status import (
     SolveResult,
 )
 
-GRACE_S = 2.0  # how long HiGHS may take to honour a cancel before we stop waiting
+# How long HiGHS may take to honour a cancel before its thread is abandoned: the time
+# limit holds within a second.
+GRACE_S = 0.5
 
 
 def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
@@ -99,7 +101,7 @@ def run_highs(
         if now > deadline and not cancelled:
             h.cancelSolve()
             cancelled = True
-        if now > deadline + GRACE_S + 0.05 * time_limit_s:
+        if now > deadline + GRACE_S:
             ABANDONED.append(thread)
             return _abandoned(best, cm, now - t0, time_limit_s)
     seconds = time.perf_counter() - t0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from planner.inputs.data import PlanningData
 from planner.studies.scenarios import effective_hash
 from planner.studies.worker import CACHEABLE, Result
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries carry the planner version and a hash of their content
 
 
 def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float | None) -> str:
@@ -27,20 +29,53 @@ def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_cache(path: Path) -> Result | None:
+def planner_version() -> str:
+    try:
+        return metadata.version("ai-compute-planner")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _digest(result: Result) -> str:
+    text = json.dumps(result, sort_keys=True, allow_nan=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_cache(path: Path, warn: Callable[[str], object] | None = None) -> Result | None:
+    """A cached result, or None when absent or not to be trusted: an entry whose content
+    does not match its hash (a damaged or edited file), or that an other planner version
+    wrote, is solved again (with a warning saying why)."""
     try:
         with open(path) as fh:
-            result = json.load(fh)
-    except (OSError, ValueError):
+            entry = json.load(fh)
+    except FileNotFoundError:
         return None
-    return result if isinstance(result, dict) and result.get("status") in CACHEABLE else None
+    except (OSError, ValueError):
+        entry = None
+    why = None
+    if not isinstance(entry, dict) or not isinstance(entry.get("result"), dict):
+        why = "unreadable"
+    elif entry.get("planner_version") != planner_version():
+        why = f"written by planner {entry.get('planner_version')}, not {planner_version()}"
+    elif entry.get("sha256") != _digest(entry["result"]):
+        why = "its content does not match its hash"
+    if why is not None:
+        if warn is not None:
+            warn(f"warning: cache entry {path.name} ignored ({why}); solving again")
+        return None
+    result: Result = entry["result"]
+    return result if result.get("status") in CACHEABLE else None
 
 
 def write_cache(path: Path, result: Result) -> None:
+    """Atomically, with the planner version and a hash of the content."""
     if result.get("status") not in CACHEABLE:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Round-trip once so the hash is of exactly what a reader will load.
+    plain = json.loads(json.dumps(result, allow_nan=False, default=str))
+    entry = {"planner_version": planner_version(), "sha256": _digest(plain), "result": plain}
     with open(tmp, "w") as fh:
-        json.dump(result, fh, allow_nan=False, default=str)
+        json.dump(entry, fh, allow_nan=False)
     os.replace(tmp, path)

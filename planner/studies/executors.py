@@ -166,7 +166,7 @@ def connect(address: str, timeout_s: float, echo: Callable[[str], Any] | None = 
 
     def attempt() -> None:
         try:
-            box["client"] = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+            box["client"] = Client(address, timeout=f"{timeout_s}s")
         except BaseException as exc:  # OSError, TimeoutError, ...
             box["error"] = exc
 

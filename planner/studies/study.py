@@ -81,7 +81,7 @@ def run_study(
         if fault:
             key, cache_key = f"{key}-fault-{sc.name}", None
         elif cache_dir is not None:
-            cached = read_cache(cache_dir / f"{key}.json")
+            cached = read_cache(cache_dir / f"{key}.json", echo)
             if cached is not None:
                 study.results[sc.name] = cached
                 study.cache_hits += 1

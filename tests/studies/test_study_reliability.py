@@ -5,6 +5,8 @@ ends with exit 1 and a message naming it, within the connect timeout."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from planner import api
+from planner.inputs.data import PlanningData
 from planner.studies.study import run_study
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,13 +139,35 @@ def test_an_unwritable_study_folder_is_refused_before_solving(tmp_path: Path) ->
     assert rc == 1 and "cannot be written" in out, out[-2000:]
 
 
+def base_only() -> PlanningData:
+    """The reference without its scenarios: a one-task study."""
+    return dataclasses.replace(api.load(REFERENCE), scenarios=[], sweeps=[])
+
+
 def test_a_cache_entry_that_cannot_be_written_keeps_its_result(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     warnings: list[str] = []
-    study = run_study(
-        api.load(REFERENCE), workers=1, cache_dir=blocker / "cache", echo=warnings.append
-    )
+    study = run_study(base_only(), workers=1, cache_dir=blocker / "cache", echo=warnings.append)
     solved = [r for r in study.results.values() if r["status"] in ("optimal", "time_limit")]
     assert solved and not any(r["status"] == "crashed" for r in study.results.values())
     assert study.not_written and all("cache" in w for w in warnings)
+
+
+def test_a_tampered_or_foreign_cache_entry_is_solved_again(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run_study(base_only(), workers=1, cache_dir=cache)
+    (entry,) = cache.glob("*.json")
+    assert run_study(base_only(), workers=1, cache_dir=cache).cache_hits == 1
+    for edit in ("content", "version"):
+        blob = json.loads(entry.read_text())
+        if edit == "content":
+            blob["result"]["objective_usd"] = 1.0  # a cost no solve gave
+        else:
+            blob["planner_version"] = "0.0.0-elsewhere"
+        entry.write_text(json.dumps(blob))
+        warnings: list[str] = []
+        again = run_study(base_only(), workers=1, cache_dir=cache, echo=warnings.append)
+        assert again.cache_hits == 0 and again.solved == 1
+        assert any("solving again" in w for w in warnings), warnings
+        assert again.results["base"]["objective_usd"] == first.results["base"]["objective_usd"]
