@@ -18,6 +18,7 @@ EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INTERNAL = 0, 1, 2, 3, 
 EXIT_NOT_WRITTEN = 5
 EXIT_INTERRUPTED = 130
 DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
+MAX_PROBLEM_LINES = 200  # past this, a list of problems says how many more there are
 
 console = Console(stderr=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,13 +36,15 @@ def warn(line: str) -> None:
     err.print(line, markup=False)
 
 
-def report_problems(problems: list[Problem]) -> None:
+def report_problems(problems: list[Problem], limit: int = MAX_PROBLEM_LINES) -> None:
+    """Warnings, then errors, each list cut at ``limit`` lines with a count of the rest."""
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
-    for p in warnings:
-        warn(f"warning: {p}")
-    for p in errors:
-        warn(f"error: {p}")
+    for kind, found in (("warning", warnings), ("error", errors)):
+        for p in found[:limit]:
+            warn(f"{kind}: {p}")
+        if len(found) > limit:
+            warn(f"... and {len(found) - limit:,} more {kind}(s) like these")
     if errors:
         warn(f"{len(errors)} error(s) found; nothing was solved.")
 
