@@ -112,40 +112,89 @@ class ModelData:
 
 def build_model_data(d: PlanningData) -> ModelData:
     """Derive every sparse index set the formulation needs, once."""
-    s0 = d.settings.start_year
-    years = d.years
-    discount = {y: (1 + d.settings.discount_rate) ** -(y - s0) for y in years}
     sources = {p.source_id: p for p in d.power_sources}
-    sites = [s.site_id for s in d.sites]
-    site_rows = {s.site_id: s for s in d.sites}
+    grid_sites = sorted({sp.site_id for sp in d.site_power if sources[sp.source_id].via_grid})
+    site_it = usable_it_mw(d)
+    gpu_buy, gpu_max_at_site = _gpu_purchases(d, site_it)
+    multi_runs = [r.run_id for r in d.runs if r.max_sites > 1]
+    link_build = _link_builds(d)
+    return ModelData(
+        inputs=d,
+        years=d.years,
+        discount=_discount(d),
+        sites=[s.site_id for s in d.sites],
+        cooling=_cooling_options(d),
+        site_power=[(sp.site_id, sp.source_id) for sp in d.site_power],
+        power_build=_power_builds(d, sources),
+        grid_sites=grid_sites,
+        transformer_build=_transformer_builds(d, grid_sites),
+        gpu_buy=gpu_buy,
+        gpu_max_at_site=gpu_max_at_site,
+        supply=_supply_caps(d),
+        runs_by_year=_runs_by_year(d),
+        run_gpus=_run_gpus(d, gpu_buy),
+        multi_runs=multi_runs,
+        link_build=link_build,
+        run_links=_run_links(d, multi_runs, link_build),
+        site_it_mw=site_it,
+    )
 
-    cooling: dict[str, dict[str, CoolingOption]] = {s: {} for s in sites}
+
+def _discount(d: PlanningData) -> dict[int, float]:
+    """Discount factor of each year: (1 + rate)^-(y - start_year)."""
+    s0 = d.settings.start_year
+    return {y: (1 + d.settings.discount_rate) ** -(y - s0) for y in d.years}
+
+
+def _cooling_options(d: PlanningData) -> dict[str, dict[str, CoolingOption]]:
+    """Cooling choices per site (Sites order); a site without Cooling rows gets one
+    ``DEFAULT_COOLING`` option at its own PUE and no capex, so every site has a choice."""
+    cooling: dict[str, dict[str, CoolingOption]] = {s.site_id: {} for s in d.sites}
     for c in d.cooling:
         cooling[c.site_id][c.cooling_id] = CoolingOption(c.pue, c.capex_usd_per_mw)
     for s in d.sites:
         if not cooling[s.site_id]:
             cooling[s.site_id][DEFAULT_COOLING] = CoolingOption(s.pue, 0.0)
+    return cooling
 
-    site_power = [(sp.site_id, sp.source_id) for sp in d.site_power]
-    power_build = [
+
+def _power_builds(
+    d: PlanningData, sources: dict[str, PowerSourceRow]
+) -> list[tuple[str, str, int]]:
+    """(site, source, year) where power can be added: room above the existing MW, and
+    the source's lead time passed."""
+    s0 = d.settings.start_year
+    return [
         (sp.site_id, sp.source_id, y)
         for sp in d.site_power
         if sp.max_mw > sp.existing_mw
-        for y in years
+        for y in d.years
         if y >= s0 + sources[sp.source_id].lead_years
     ]
-    grid_sites = sorted({sp.site_id for sp in d.site_power if sources[sp.source_id].via_grid})
-    transformer_build = [
+
+
+def _transformer_builds(d: PlanningData, grid_sites: list[str]) -> list[tuple[str, str, int]]:
+    """(site, transformer type, year) for every grid site once the type's lead time passed:
+    only power that comes through the grid needs transformers."""
+    s0 = d.settings.start_year
+    return [
         (s, t.transformer_id, y)
         for s in grid_sites
         for t in d.transformers
-        for y in years
+        for y in d.years
         if y >= s0 + t.lead_years
     ]
 
+
+def _gpu_purchases(
+    d: PlanningData, site_it: dict[str, float]
+) -> tuple[list[tuple[str, str, int]], dict[tuple[str, str], int]]:
+    """(site, GPU, year) purchases worth offering, and the most of each GPU type a site
+    could ever hold (only for pairs with a purchase). A pair is left out when the GPU is
+    banned in the site's country or the site cannot power a single one."""
+    s0 = d.settings.start_year
     banned = {(e.country, e.gpu_id) for e in d.export_controls if not e.allowed}
     ready_years = sorted({r.ready_year for r in d.runs})
-    site_it = usable_it_mw(d)
     gpu_max_at_site: dict[tuple[str, str], int] = {}
     gpu_buy: list[tuple[str, str, int]] = []
     for s in d.sites:
@@ -159,43 +208,73 @@ def build_model_data(d: PlanningData) -> ModelData:
             # A GPU bought where no run's ready year falls within its life is pure cost.
             buys = [
                 (s.site_id, g.gpu_id, y)
-                for y in years
+                for y in d.years
                 if y >= first and any(y <= r <= y + g.life_years - 1 for r in ready_years)
             ]
             if buys:
                 gpu_max_at_site[(s.site_id, g.gpu_id)] = cap
                 gpu_buy.extend(buys)
+    return gpu_buy, gpu_max_at_site
 
+
+def _supply_caps(d: PlanningData) -> dict[tuple[str, int], float]:
+    """Supply capacity by (resource, year); rows outside the horizon are ignored."""
     supply: dict[tuple[str, int], float] = {}
     for row in d.supply:
-        if s0 <= row.year <= d.settings.end_year:
+        if d.settings.start_year <= row.year <= d.settings.end_year:
             supply[(row.resource, row.year)] = row.capacity
+    return supply
 
+
+def _runs_by_year(d: PlanningData) -> dict[int, list[str]]:
+    """Run ids by ready year (years in the order runs first name them)."""
     runs_by_year: dict[int, list[str]] = defaultdict(list)
-    run_gpus: dict[str, list[tuple[str, str]]] = {}
-    gpu_life = {g.gpu_id: g.life_years for g in d.gpus}
     for r in d.runs:
         runs_by_year[r.ready_year].append(r.run_id)
-        run_gpus[r.run_id] = sorted(
+    return dict(runs_by_year)
+
+
+def _run_gpus(
+    d: PlanningData, gpu_buy: list[tuple[str, str, int]]
+) -> dict[str, list[tuple[str, str]]]:
+    """Sorted (site, GPU) pairs each run may use: a purchase of the pair still within its
+    life at the run's ready year."""
+    gpu_life = {g.gpu_id: g.life_years for g in d.gpus}
+    return {
+        r.run_id: sorted(
             {(s, g) for (s, g, y) in gpu_buy if r.ready_year - gpu_life[g] < y <= r.ready_year}
         )
-    multi_runs = [r.run_id for r in d.runs if r.max_sites > 1]
+        for r in d.runs
+    }
 
-    # Links matter only to multi-site runs, and only from their ready years: a link built
-    # in any other year is worth no more than one built at the next such ready year, and
-    # costs no less (capex and O&M are non-negative and discounting never grows).
+
+def _link_builds(d: PlanningData) -> list[tuple[str, int]]:
+    """(link, year) where a fiber link may be built, in FiberLinks order.
+
+    Links matter only to multi-site runs, and only from their ready years: a link built
+    in any other year is worth no more than one built at the next such ready year, and
+    costs no less (capex and O&M are non-negative and discounting never grows)."""
+    s0 = d.settings.start_year
+    site_ids = {s.site_id for s in d.sites}
     multi_years = sorted({r.ready_year for r in d.runs if r.max_sites > 1})
-    link_build = [
+    return [
         (link.link_id, y)
         for link in d.fiber_links
         for y in multi_years
         if s0 + link.lead_years <= y <= d.settings.end_year
-        and link.site_a in site_rows
-        and link.site_b in site_rows
+        and link.site_a in site_ids
+        and link.site_b in site_ids
     ]
+
+
+def _run_links(
+    d: PlanningData, multi_runs: list[str], link_build: list[tuple[str, int]]
+) -> dict[str, list[str]]:
+    """Links each multi-site run may use: buildable at all, and ready by its ready year."""
+    s0 = d.settings.start_year
     built_links = {lk for lk, _ in link_build}
     ready = {r.run_id: r.ready_year for r in d.runs}
-    run_links = {
+    return {
         r: [
             link.link_id
             for link in d.fiber_links
@@ -203,26 +282,6 @@ def build_model_data(d: PlanningData) -> ModelData:
         ]
         for r in multi_runs
     }
-    return ModelData(
-        inputs=d,
-        years=years,
-        discount=discount,
-        sites=sites,
-        cooling=cooling,
-        site_power=site_power,
-        power_build=power_build,
-        grid_sites=grid_sites,
-        transformer_build=transformer_build,
-        gpu_buy=gpu_buy,
-        gpu_max_at_site=gpu_max_at_site,
-        supply=supply,
-        runs_by_year=dict(runs_by_year),
-        run_gpus=run_gpus,
-        multi_runs=multi_runs,
-        link_build=link_build,
-        run_links=run_links,
-        site_it_mw=site_it,
-    )
 
 
 def usable_it_mw(d: PlanningData) -> dict[str, float]:

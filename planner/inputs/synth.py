@@ -494,6 +494,80 @@ def _witness_it_mw(
     return 0.995 * min(float(site["max_it_mw"]), (grid + onsite) / worst_pue)
 
 
+# A member of a witness cluster: site id, GPUs the site can hold, the GPU type it uses.
+Member = tuple[str, int, Row]
+
+
+@dataclass
+class _RunSites:
+    """Lookups that say what a free site can carry in a year, built once for every run."""
+
+    s0: int
+    site_by_id: dict[str, Row]
+    power_at: dict[str, list[Row]]
+    src_by_id: dict[str, Row]
+    worst_pue: dict[str, float]
+    neighbours: dict[str, list[Row]]
+    gpus: list[Row]
+    banned: set[tuple[str, str]]
+
+    def best_gpu(self, site: Row, year: int) -> Row | None:
+        """The most FLOP-per-kW GPU on sale by ``year`` and allowed in the site's country
+        (None when there is none); ties go to the larger id so the pick is deterministic."""
+        ok = [
+            g
+            for g in self.gpus
+            if g["available_year"] <= year and (site["country"], g["gpu_id"]) not in self.banned
+        ]
+        return max(ok, key=lambda g: (g["bf16_tflops"] / g["it_kw"], g["gpu_id"]), default=None)
+
+    def capacity(self, site_id: str, year: int) -> tuple[int, Row | None]:
+        """How many of its best GPU a site can power in ``year``, and that GPU (0, None
+        when no GPU may be used there)."""
+        site = self.site_by_id[site_id]
+        g = self.best_gpu(site, year)
+        if g is None:
+            return 0, None
+        it = _witness_it_mw(
+            site, year, self.s0, self.power_at[site_id], self.src_by_id, self.worst_pue[site_id]
+        )
+        return int(math.floor(it * 1000.0 / float(g["it_kw"]))), g
+
+
+def _run_sites(
+    years: list[int],
+    sites: list[Row],
+    cooling: list[Row],
+    site_power: list[Row],
+    sources: list[Row],
+    gpus: list[Row],
+    links: list[Row],
+    banned: set[tuple[str, str]],
+) -> _RunSites:
+    """The per-site lookups ``_runs`` needs: power rows, worst PUE, neighbouring links."""
+    power_at: dict[str, list[Row]] = defaultdict(list)
+    for sp in site_power:
+        power_at[sp["site_id"]].append(sp)
+    # The witness must hold whichever cooling the optimiser picks, so it sizes for the worst.
+    worst_pue = {s["site_id"]: float(s["pue"]) for s in sites}
+    for c in cooling:
+        worst_pue[c["site_id"]] = max(worst_pue[c["site_id"]], float(c["pue"]))
+    neighbours: dict[str, list[Row]] = defaultdict(list)
+    for lk in links:
+        neighbours[lk["site_a"]].append(lk)
+        neighbours[lk["site_b"]].append(lk)
+    return _RunSites(
+        s0=years[0],
+        site_by_id={s["site_id"]: s for s in sites},
+        power_at=power_at,
+        src_by_id={p["source_id"]: p for p in sources},
+        worst_pue=worst_pue,
+        neighbours=neighbours,
+        gpus=gpus,
+        banned=banned,
+    )
+
+
 def _runs(
     rng: np.random.Generator,
     spec: SynthSpec,
@@ -506,110 +580,127 @@ def _runs(
     links: list[Row],
     banned: set[tuple[str, str]],
 ) -> tuple[list[Row], list[Witness]]:
-    s0 = years[0]
-    src_by_id = {p["source_id"]: p for p in sources}
-    power_at: dict[str, list[Row]] = defaultdict(list)
-    for sp in site_power:
-        power_at[sp["site_id"]].append(sp)
-    worst_pue = {s["site_id"]: float(s["pue"]) for s in sites}
-    for c in cooling:
-        worst_pue[c["site_id"]] = max(worst_pue[c["site_id"]], float(c["pue"]))
-    neighbours: dict[str, list[Row]] = defaultdict(list)
-    for lk in links:
-        neighbours[lk["site_a"]].append(lk)
-        neighbours[lk["site_b"]].append(lk)
-    site_by_id = {s["site_id"]: s for s in sites}
+    """The Runs rows and the witness plan of each; may widen witness links in place.
 
+    Random draws, in order (the workbook of a seed depends on it): the ready years, then
+    per run its duration, MFU, multi-site coin (only when there are links), site count
+    (only for a multi-site run), host and FLOP fraction."""
+    lookups = _run_sites(years, sites, cooling, site_power, sources, gpus, links, banned)
     ready_choices = years[1:] or years
     ready = sorted(int(y) for y in rng.choice(ready_choices, size=spec.n_runs))
     used: set[str] = set()
     runs: list[Row] = []
     witnesses: list[Witness] = []
-
-    def best_gpu(site: Row, year: int) -> Row | None:
-        ok = [
-            g
-            for g in gpus
-            if g["available_year"] <= year and (site["country"], g["gpu_id"]) not in banned
-        ]
-        return max(ok, key=lambda g: (g["bf16_tflops"] / g["it_kw"], g["gpu_id"]), default=None)
-
-    def capacity(site_id: str, year: int) -> tuple[int, Row | None]:
-        site = site_by_id[site_id]
-        g = best_gpu(site, year)
-        if g is None:
-            return 0, None
-        it = _witness_it_mw(site, year, s0, power_at[site_id], src_by_id, worst_pue[site_id])
-        return int(math.floor(it * 1000.0 / float(g["it_kw"]))), g
-
     for i, year in enumerate(ready):
-        cands = []
-        for s in sites:
-            if s["site_id"] in used:
-                continue
-            count, g = capacity(s["site_id"], year)
-            if count > 0 and g is not None:
-                cands.append((s["site_id"], count, g))
+        cands = _free_sites(lookups, sites, used, year)
         if not cands:
             break  # every usable site already carries a run
-        run_id = f"R{i + 1:03d}-{year}"
-        duration = float(rng.choice([90, 120, 150, 180]))
-        mfu = _r(float(rng.uniform(0.35, 0.45)), 2)
-        want_multi = bool(links) and rng.random() < 0.5
-        max_sites = int(rng.integers(2, 4)) if want_multi else 1
-        # Hosts among the larger half of the free candidates.
-        cands.sort(key=lambda c: (-c[1], c[0]))
-        top = cands[: max(1, (len(cands) + 1) // 2)]
-        host, host_count, host_gpu = top[int(rng.integers(0, len(top)))]
-        cluster = [(host, host_count, host_gpu)]
-        member_links: list[str] = []
-        if max_sites > 1:
-            for lk in sorted(neighbours[host], key=lambda x: x["link_id"]):
-                if len(cluster) >= max_sites:
-                    break
-                if s0 + int(lk["lead_years"]) > year:
-                    continue
-                other = lk["site_b"] if lk["site_a"] == host else lk["site_a"]
-                if other in used or any(other == c[0] for c in cluster):
-                    continue
-                count, g = capacity(other, year)
-                if count <= 0 or g is None:
-                    continue
-                pflops = count * float(g["bf16_tflops"]) / 1000.0
-                need_gbps = GBPS_PER_PFLOPS * pflops * 1.5
-                if lk["bandwidth_gbps"] < need_gbps:
-                    lk["bandwidth_gbps"] = float(1e5 * math.ceil(need_gbps / 1e5))
-                cluster.append((other, count, g))
-                member_links.append(lk["link_id"])
-        eff = MULTI_SITE_EFFICIENCY if len(cluster) > 1 else 1.0
-        seconds = duration * SECONDS_PER_DAY
-        total = sum(c * float(g["bf16_tflops"]) * 1e12 * mfu * seconds for _, c, g in cluster)
-        frac = float(rng.uniform(0.35, 0.7))
-        flop = _floor_sig(frac * eff * total, 3)
-        for s, _, _ in cluster:
-            used.add(s)
-        runs.append(
-            dict(
-                run_id=run_id,
-                ready_year=year,
-                flop=flop,
-                duration_days=duration,
-                mfu=mfu,
-                max_sites=max_sites,
-            )
-        )
-        witnesses.append(
-            Witness(
-                run_id=run_id,
-                year=year,
-                sites=[c[0] for c in cluster],
-                gpu_by_site={c[0]: c[2]["gpu_id"] for c in cluster},
-                # What the witness buys: the run's share of each site, rounded up.
-                gpus_by_site={c[0]: int(math.ceil(c[1] * frac)) for c in cluster},
-                links=member_links,
-            )
-        )
+        run, witness = _draw_run(rng, lookups, f"R{i + 1:03d}-{year}", year, cands, used, links)
+        runs.append(run)
+        witnesses.append(witness)
     return runs, witnesses
+
+
+def _free_sites(lookups: _RunSites, sites: list[Row], used: set[str], year: int) -> list[Member]:
+    """Sites no witness uses yet that can hold at least one GPU in ``year``, in site order."""
+    cands: list[Member] = []
+    for s in sites:
+        if s["site_id"] in used:
+            continue
+        count, g = lookups.capacity(s["site_id"], year)
+        if count > 0 and g is not None:
+            cands.append((s["site_id"], count, g))
+    return cands
+
+
+def _draw_run(
+    rng: np.random.Generator,
+    lookups: _RunSites,
+    run_id: str,
+    year: int,
+    cands: list[Member],
+    used: set[str],
+    links: list[Row],
+) -> tuple[Row, Witness]:
+    """One run's row and witness; marks the witness's sites as used."""
+    duration = float(rng.choice([90, 120, 150, 180]))
+    mfu = _r(float(rng.uniform(0.35, 0.45)), 2)
+    # No draw for the coin when there are no links: `and` short-circuits, as it always has.
+    want_multi = bool(links) and rng.random() < 0.5
+    max_sites = int(rng.integers(2, 4)) if want_multi else 1
+    host = _pick_host(rng, cands)
+    cluster: list[Member] = [host]
+    member_links: list[str] = []
+    if max_sites > 1:
+        cluster, member_links = _grow_cluster(lookups, host, year, max_sites, used)
+    frac = float(rng.uniform(0.35, 0.7))
+    flop = _run_flop(cluster, duration, mfu, frac)
+    for s, _, _ in cluster:
+        used.add(s)
+    run = dict(
+        run_id=run_id,
+        ready_year=year,
+        flop=flop,
+        duration_days=duration,
+        mfu=mfu,
+        max_sites=max_sites,
+    )
+    witness = Witness(
+        run_id=run_id,
+        year=year,
+        sites=[c[0] for c in cluster],
+        gpu_by_site={c[0]: c[2]["gpu_id"] for c in cluster},
+        # What the witness buys: the run's share of each site, rounded up.
+        gpus_by_site={c[0]: int(math.ceil(c[1] * frac)) for c in cluster},
+        links=member_links,
+    )
+    return run, witness
+
+
+def _pick_host(rng: np.random.Generator, cands: list[Member]) -> Member:
+    """A host drawn among the larger half of the free candidates (sorts ``cands``)."""
+    cands.sort(key=lambda c: (-c[1], c[0]))
+    top = cands[: max(1, (len(cands) + 1) // 2)]
+    return top[int(rng.integers(0, len(top)))]
+
+
+def _grow_cluster(
+    lookups: _RunSites, host: Member, year: int, max_sites: int, used: set[str]
+) -> tuple[list[Member], list[str]]:
+    """The host plus free sites linked to it by ``year`` (link id order), up to
+    ``max_sites``, and the links used; each used link is widened to 1.5x the traffic its
+    member could send, so the witness never waits on bandwidth."""
+    cluster = [host]
+    member_links: list[str] = []
+    for lk in sorted(lookups.neighbours[host[0]], key=lambda x: x["link_id"]):
+        if len(cluster) >= max_sites:
+            break
+        if lookups.s0 + int(lk["lead_years"]) > year:
+            continue
+        other = lk["site_b"] if lk["site_a"] == host[0] else lk["site_a"]
+        if other in used or any(other == c[0] for c in cluster):
+            continue
+        count, g = lookups.capacity(other, year)
+        if count <= 0 or g is None:
+            continue
+        pflops = count * float(g["bf16_tflops"]) / 1000.0
+        need_gbps = GBPS_PER_PFLOPS * pflops * 1.5
+        if lk["bandwidth_gbps"] < need_gbps:
+            lk["bandwidth_gbps"] = float(1e5 * math.ceil(need_gbps / 1e5))
+        cluster.append((other, count, g))
+        member_links.append(lk["link_id"])
+    return cluster, member_links
+
+
+def _run_flop(cluster: list[Member], duration: float, mfu: float, frac: float) -> float:
+    """The run's FLOP target: ``frac`` of what the whole cluster delivers over
+    ``duration`` days at ``mfu`` (multi-site efficiency applied when it spans sites),
+    rounded down to 3 significant figures so the witness keeps its margin."""
+    eff = MULTI_SITE_EFFICIENCY if len(cluster) > 1 else 1.0
+    seconds = duration * SECONDS_PER_DAY
+    total = sum(c * float(g["bf16_tflops"]) * 1e12 * mfu * seconds for _, c, g in cluster)
+    # Same product order as ever (frac * eff * total): a float's last bit decides the rounding.
+    return _floor_sig(frac * eff * total, 3)
 
 
 def _supply(

@@ -32,8 +32,27 @@ def _count(x: Any) -> int:
 
 def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     """Read a solved model into plan tables (workbook units)."""
-    st = d.inputs.settings
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, pd.DataFrame] = {"GPUs": _gpus_table(m, d)}
+    site_years = _site_years(m, d)
+    units_added = _transformer_units(m)
+    used = _used_sites(m, site_years, units_added)
+    tables["SiteYears"] = pd.DataFrame(
+        [r for r in site_years if r[0] in used], columns=PLAN_COLUMNS["SiteYears"]
+    )
+    tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
+    tables["Power"] = _power_table(m, d, used)
+    tables["Transformers"] = _transformers_table(m, units_added)
+    tables["Fiber"] = _fiber_table(m, d)
+    tables["FiberFlows"] = _flows_table(m, d)
+    tables["Costs"] = _costs_table(m, d)
+    total = float(tables["Costs"]["discounted_usd"].sum())
+    tables["RunGPUs"], tables["Runs"] = _run_tables(m, d, total)
+    return Plan(tables=tables)
+
+
+def _gpus_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    """GPUs bought and installed per site, type and year (fleet rows with neither are
+    left out), with the IT MW the installed ones draw."""
     gpu_rows = [
         (
             s,
@@ -44,11 +63,17 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
         )
         for s, g, y in m.GPU_FLEET
     ]
-    tables["GPUs"] = pd.DataFrame(
+    return pd.DataFrame(
         [(s, g, y, b, i, i * d.gpu(g).it_kw / 1000.0) for s, g, y, b, i in gpu_rows if b or i],
         columns=PLAN_COLUMNS["GPUs"],
     )
-    site_years = []
+
+
+def _site_years(m: pyo.ConcreteModel, d: ModelData) -> list[tuple[Any, ...]]:
+    """One SiteYears row per candidate site and year (sites in input order): IT added,
+    IT capacity, IT load, facility MW, transformer MVA. Untouched sites are dropped
+    later, once every table that can touch a site has been read."""
+    rows = []
     for s in d.sites:
         for y in d.years:
             added = sum(
@@ -56,12 +81,13 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                 for c in d.cooling[s]
                 if (s, c, y) in m.it_capacity_add
             )
+            # Only grid sites have an MVA variable; elsewhere the existing rating stands.
             mva = (
                 _v(m.transformer_mva[s, y])
                 if (s, y) in m.GRID_SITE_YEAR
                 else d.site(s).existing_transformer_mva
             )
-            site_years.append(
+            rows.append(
                 (
                     s,
                     y,
@@ -72,22 +98,37 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                     mva,
                 )
             )
-    # Candidate sites the plan leaves untouched (no IT built, no power added) get no
-    # SiteYears or Power rows: on a 1,000-site portfolio they would be 95 % of the file.
-    units_added = [
+    return rows
+
+
+def _transformer_units(m: pyo.ConcreteModel) -> list[tuple[str, str, int, int]]:
+    """(site, transformer type, year, units) for every transformer purchase made."""
+    return [
         (s, t, y, n) for s, t, y in m.TRANSFORMER_BUILD if (n := _count(m.transformer_add[s, t, y]))
     ]
-    used = (
+
+
+def _used_sites(
+    m: pyo.ConcreteModel,
+    site_years: list[tuple[Any, ...]],
+    units_added: list[tuple[str, str, int, int]],
+) -> set[str]:
+    """Sites the plan touches: IT added or standing, facility power, power added, or
+    transformers bought.
+
+    Candidate sites the plan leaves untouched get no SiteYears or Power rows: on a
+    1,000-site portfolio they would be 95 % of the file."""
+    return (
         {r[0] for r in site_years if r[2] > 1e-6 or r[3] > 1e-6 or r[5] > 1e-6}
         | {k[0] for k in m.POWER_BUILD if _v(m.power_add_mw[k]) > 1e-6}
         | {k[0] for k in units_added}
     )
-    tables["SiteYears"] = pd.DataFrame(
-        [r for r in site_years if r[0] in used], columns=PLAN_COLUMNS["SiteYears"]
-    )
-    tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
 
-    hours = st.avg_power_fraction * HOURS_PER_YEAR
+
+def _power_table(m: pyo.ConcreteModel, d: ModelData, used: set[str]) -> pd.DataFrame:
+    """Power per used site, source and year: MW added, capacity, MWh served, energy cost
+    (at the site's own price when SitePower gives one), MW served."""
+    hours = d.inputs.settings.avg_power_fraction * HOURS_PER_YEAR
     power = []
     for s, p in d.site_power:
         if s not in used:
@@ -111,11 +152,19 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
                     served,
                 )
             )
-    tables["Power"] = pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
+    return pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
+
+def _transformers_table(
+    m: pyo.ConcreteModel, units_added: list[tuple[str, str, int, int]]
+) -> pd.DataFrame:
+    """Each transformer purchase with the site's total MVA in that year."""
     xf = [(s, t, y, n, _v(m.transformer_mva[s, y])) for s, t, y, n in units_added]
-    tables["Transformers"] = pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
+    return pd.DataFrame(xf, columns=PLAN_COLUMNS["Transformers"])
 
+
+def _fiber_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    """Each fiber link built, in the year it is built, with its ends, bandwidth, capex."""
     fiber = [
         (
             lk,
@@ -128,12 +177,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
         for lk, y in m.LINK_BUILD
         if _count(m.link_built[lk, y])
     ]
-    tables["Fiber"] = pd.DataFrame(fiber, columns=PLAN_COLUMNS["Fiber"])
-    tables["FiberFlows"] = _flows_table(m, d)
-    tables["Costs"] = _costs_table(m, d)
-    total = float(tables["Costs"]["discounted_usd"].sum())
-    tables["RunGPUs"], tables["Runs"] = _run_tables(m, d, total)
-    return Plan(tables=tables)
+    return pd.DataFrame(fiber, columns=PLAN_COLUMNS["Fiber"])
 
 
 def _flows_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:

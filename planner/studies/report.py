@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -16,6 +16,11 @@ from planner.solving.pipeline import PlanResult
 from planner.solving.status import SolveResult
 from planner.studies.scenarios import BASE, Scenario, effective_hash
 from planner.studies.worker import STATUS_CRASHED, Result, _native, crashed
+
+if TYPE_CHECKING:  # openpyxl is imported when a study is written, not when this loads
+    from openpyxl.chart import ScatterChart
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 @dataclass
@@ -162,33 +167,52 @@ def write_study(
 ) -> Path:
     """``Study`` (one row per scenario, linked plan files), ``Scenarios``, a sheet and a
     native chart per sweep, ``About``; plan files in ``plans_dir``. Atomic saves."""
-    from openpyxl.chart import Reference, ScatterChart, Series
-
-    from planner.inputs.excel import new_workbook, save_atomic, write_table
-    from planner.results.export import write_plan
+    from planner.inputs.excel import new_workbook, save_atomic
 
     out = Path(out)
     plans_dir = plans_dir or out.with_name(f"{out.stem}-plans")
-    table = study.table()
+    files = _write_plan_files(study, data, plans_dir, inputs)
+    wb = new_workbook()
+    _study_sheet(wb, study.table(), files)
+    _scenarios_sheet(wb, study)
+    for sweep in dict.fromkeys(sc.sweep for sc in study.scenarios if sc.sweep):
+        _sweep_sheet(wb, study, sweep)
+    _about_sheet(wb, study, data, settings)
+    return save_atomic(wb, out, inputs=[inputs] if inputs else [])
+
+
+def _write_plan_files(
+    study: StudyResult, data: PlanningData, plans_dir: Path, inputs: Path | None
+) -> dict[str, str]:
+    """Write one plan workbook per scenario that has a result (crashed ones have none);
+    returns each scenario's file as the Study sheet links it: ``<plans folder>/<file>``."""
+    from planner.results.export import write_plan
+    from planner.studies.scenarios import apply_changes
+
     files: dict[str, str] = {}
     used: set[str] = set()
-    if plans_dir is not None:
-        from planner.studies.scenarios import apply_changes
+    for sc in study.scenarios:
+        result = study.results.get(sc.name)
+        if result is None or result.get("status") == STATUS_CRASHED:
+            continue
+        # Names that differ only in case or in characters safe_name replaces would share
+        # a file (and do, on case-insensitive file systems): later ones get a "_" suffix.
+        stem = safe_name(sc.name)
+        while stem.lower() in used:
+            stem += "_"
+        used.add(stem.lower())
+        sc_data, _ = apply_changes(data, sc.changes)
+        target = plans_dir / f"{stem}.xlsx"
+        write_plan(plan_result(sc_data or data, sc, result), target, inputs=inputs)
+        files[sc.name] = f"{plans_dir.name}/{target.name}"
+    return files
 
-        for sc in study.scenarios:
-            result = study.results.get(sc.name)
-            if result is None or result.get("status") == STATUS_CRASHED:
-                continue
-            stem = safe_name(sc.name)
-            while stem.lower() in used:
-                stem += "_"
-            used.add(stem.lower())
-            sc_data, _ = apply_changes(data, sc.changes)
-            target = plans_dir / f"{stem}.xlsx"
-            write_plan(plan_result(sc_data or data, sc, result), target, inputs=inputs)
-            files[sc.name] = f"{plans_dir.name}/{target.name}"
 
-    wb = new_workbook()
+def _study_sheet(wb: Workbook, table: pd.DataFrame, files: dict[str, str]) -> None:
+    """The ``Study`` sheet: the study table without its sweep columns, plus a
+    ``plan_file`` column hyperlinked to each scenario's plan workbook."""
+    from planner.inputs.excel import write_table
+
     ws = wb.create_sheet("Study")
     columns = [c for c in table.columns if c not in STUDY_DROP] + ["plan_file"]
     rows = [
@@ -197,11 +221,16 @@ def write_study(
     ]
     write_table(ws, columns, rows, widths={"reason": 50, "plan_file": 40})
     link_col = len(columns)
-    for i, row in enumerate(rows, start=2):
+    for i, row in enumerate(rows, start=2):  # row 1 is the header
         if row[-1]:
             cell = ws.cell(row=i, column=link_col)
             cell.hyperlink = row[-1]
             cell.style = "Hyperlink"
+
+
+def _scenarios_sheet(wb: Workbook, study: StudyResult) -> None:
+    """The ``Scenarios`` sheet: every change every scenario makes, scenario by scenario."""
+    from planner.inputs.excel import write_table
 
     changes = [row for sc in study.scenarios for row in _change_rows(sc)]
     write_table(
@@ -210,33 +239,57 @@ def write_study(
         changes,
     )
 
-    for sweep in dict.fromkeys(sc.sweep for sc in study.scenarios if sc.sweep):
-        first = next(sc for sc in study.scenarios if sc.sweep == sweep)
-        column = first.changes[0].column
-        curve = sweep_table(study, sweep)
-        ws = wb.create_sheet(_sheet_title(f"Sweep {sweep}", wb.sheetnames))
-        n = write_table(
-            ws,
-            [column, "scenario", "status", "objective_usd", "delta_pct"],
-            [[_native(v) for v in row] for row in curve.itertuples(index=False)],
-        )
-        chart = ScatterChart()
-        chart.title = f"Discounted cost against {first.changes[0].sheet}.{column} ({sweep})"
-        chart.style = 13
-        chart.x_axis.title = column
-        chart.y_axis.title = "USD, discounted"
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        if first.sweep_scale == "log":
-            chart.x_axis.scaling.logBase = 10
-            chart.x_axis.number_format = "0E+0"
-        xs = Reference(ws, min_col=1, min_row=2, max_row=n + 1)
-        ys = Reference(ws, min_col=4, min_row=1, max_row=n + 1)
-        series = Series(ys, xs, title_from_data=True)
-        series.marker.symbol = "circle"
-        chart.series.append(series)
-        chart.width, chart.height = 22, 12
-        ws.add_chart(chart, "G2")
+
+def _sweep_sheet(wb: Workbook, study: StudyResult, sweep: str) -> None:
+    """A ``Sweep <name>`` sheet: the swept value against the discounted cost, with a
+    native scatter chart of the curve beside it."""
+    from planner.inputs.excel import write_table
+
+    first = next(sc for sc in study.scenarios if sc.sweep == sweep)
+    column = first.changes[0].column
+    curve = sweep_table(study, sweep)
+    ws = wb.create_sheet(_sheet_title(f"Sweep {sweep}", wb.sheetnames))
+    n = write_table(
+        ws,
+        [column, "scenario", "status", "objective_usd", "delta_pct"],
+        [[_native(v) for v in row] for row in curve.itertuples(index=False)],
+    )
+    title = f"Discounted cost against {first.changes[0].sheet}.{column} ({sweep})"
+    ws.add_chart(_sweep_chart(ws, title, column, n, log_x=first.sweep_scale == "log"), "G2")
+
+
+def _sweep_chart(ws: Worksheet, title: str, x_title: str, n: int, *, log_x: bool) -> ScatterChart:
+    """A scatter chart of objective_usd (column D) against the swept value (column A)
+    over the ``n`` data rows under the header of ``ws``."""
+    from openpyxl.chart import Reference, ScatterChart, Series
+
+    chart = ScatterChart()
+    chart.title = title
+    chart.style = 13
+    chart.x_axis.title = x_title
+    chart.y_axis.title = "USD, discounted"
+    # openpyxl (3.1) writes both axes as deleted unless told otherwise: Excel would then
+    # draw the curve with no scale to read it against.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    if log_x:
+        chart.x_axis.scaling.logBase = 10
+        chart.x_axis.number_format = "0E+0"
+    xs = Reference(ws, min_col=1, min_row=2, max_row=n + 1)
+    ys = Reference(ws, min_col=4, min_row=1, max_row=n + 1)  # row 1: the series title
+    series = Series(ys, xs, title_from_data=True)
+    series.marker.symbol = "circle"
+    chart.series.append(series)
+    chart.width, chart.height = 22, 12
+    return chart
+
+
+def _about_sheet(
+    wb: Workbook, study: StudyResult, data: PlanningData, settings: dict[str, Any] | None
+) -> None:
+    """The ``About`` sheet: which input, its hashes, the study's counts and time, then the
+    caller's settings (an empty cell for a setting that is None)."""
+    from planner.inputs.excel import write_table
 
     about = [
         ("input_file", data.source_name),
@@ -254,7 +307,6 @@ def write_study(
         [(k, "" if v is None else v) for k, v in about],
         widths={"value": 70},
     )
-    return save_atomic(wb, out, inputs=[inputs] if inputs else [])
 
 
 def _sheet_title(title: str, taken: list[str]) -> str:

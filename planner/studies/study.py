@@ -23,12 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from planner.inputs.data import PlanningData
 from planner.studies.cache import read_cache, result_key, write_cache
 from planner.studies.executors import Task, run_dask, run_local
 from planner.studies.report import StudyResult, sweep_table, write_study
-from planner.studies.scenarios import study_scenarios
+from planner.studies.scenarios import Scenario, study_scenarios
 from planner.studies.worker import FAILED, STATUS_CRASHED, Result, solve_task
 
 __all__ = [
@@ -70,14 +71,51 @@ def run_study(
     """
     t0 = time.perf_counter()
     items = study_scenarios(data)
-    scenarios = [sc for sc, _ in items]
-    study = StudyResult(scenarios, {})
+    study = StudyResult([sc for sc, _ in items], {})
+    settings = {"mip_gap": mip_gap, "time_limit_s": time_limit_s, "threads": 1, "reuse": reuse}
+    tasks = _plan_tasks(study, items, settings, cache_dir, faults or {}, echo)
+    if on_start is not None:
+        on_start(len(study.scenarios), study.cache_hits)
+    if progress is not None:
+        for sc in study.scenarios:
+            if sc.name in study.results:
+                progress(sc.name, study.results[sc.name], True)
+
+    def done(task: Task, result: Result) -> None:
+        study.solved += 1
+        if cache_dir is not None and task.cache_key is not None:
+            _keep(study, cache_dir / f"{task.cache_key}.json", result, echo)
+        for name in task.names:
+            study.results[name] = result
+            if progress is not None:
+                progress(name, result, False)
+
+    if tasks and scheduler:
+        run_dask(tasks, scheduler, done, connect_timeout_s=connect_timeout_s, echo=echo)
+    elif tasks:
+        run_local(tasks, workers, done, reuse=reuse)
+    study.seconds = time.perf_counter() - t0
+    return study
+
+
+def _plan_tasks(
+    study: StudyResult,
+    items: list[tuple[Scenario, PlanningData]],
+    settings: dict[str, Any],
+    cache_dir: Path | None,
+    faults: dict[str, str],
+    echo: Callable[[str], object] | None,
+) -> list[Task]:
+    """One task per distinct effective input (with ``reuse``), cached results taken into
+    ``study`` instead; a scenario with an injected fault always gets its own task."""
     tasks: dict[str, Task] = {}
     for sc, sc_data in items:
-        key = result_key(sc_data, mip_gap=mip_gap, time_limit_s=time_limit_s)
+        key = result_key(
+            sc_data, mip_gap=settings["mip_gap"], time_limit_s=settings["time_limit_s"]
+        )
         cache_key: str | None = key
         study.keys[sc.name] = key
-        fault = (faults or {}).get(sc.name)
+        fault = faults.get(sc.name)
         if fault:
             key, cache_key = f"{key}-fault-{sc.name}", None
         elif cache_dir is not None:
@@ -86,46 +124,23 @@ def run_study(
                 study.results[sc.name] = cached
                 study.cache_hits += 1
                 continue
-        if key in tasks and reuse:
+        if key in tasks and settings["reuse"]:
             tasks[key].names.append(sc.name)
             continue
         if key in tasks:
             key = f"{key}-{sc.name}"
-        payload = {
-            "data": sc_data,
-            "mip_gap": mip_gap,
-            "time_limit_s": time_limit_s,
-            "threads": 1,
-            "fault": fault,
-            "reuse": reuse,
-        }
+        payload = {"data": sc_data, "fault": fault, **settings}
         tasks[key] = Task(key, [sc.name], payload, cache_key)
-    if on_start is not None:
-        on_start(len(scenarios), study.cache_hits)
-    if progress is not None:
-        for sc in scenarios:
-            if sc.name in study.results:
-                progress(sc.name, study.results[sc.name], True)
+    return list(tasks.values())
 
-    def done(task: Task, result: Result) -> None:
-        study.solved += 1
-        if cache_dir is not None and task.cache_key is not None:
-            path = cache_dir / f"{task.cache_key}.json"
-            try:
-                write_cache(path, result)
-            except OSError as exc:  # the result stays in the study; the exit code says so
-                study.not_written.append(str(path))
-                if echo is not None:
-                    echo(f"warning: cache entry {path} not written ({exc.strerror or exc})")
-        for name in task.names:
-            study.results[name] = result
-            if progress is not None:
-                progress(name, result, False)
 
-    todo = list(tasks.values())
-    if todo and scheduler:
-        run_dask(todo, scheduler, done, connect_timeout_s=connect_timeout_s, echo=echo)
-    elif todo:
-        run_local(todo, workers, done, reuse=reuse)
-    study.seconds = time.perf_counter() - t0
-    return study
+def _keep(
+    study: StudyResult, path: Path, result: Result, echo: Callable[[str], object] | None
+) -> None:
+    """Cache a result; one that cannot be written stays in the study, listed as such."""
+    try:
+        write_cache(path, result)
+    except OSError as exc:
+        study.not_written.append(str(path))
+        if echo is not None:
+            echo(f"warning: cache entry {path} not written ({exc.strerror or exc})")
