@@ -11,8 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
+
+# Magnitudes the solver can take. The model works in MW, millions of USD, 1e24 FLOP and
+# counts; HiGHS treats 1e20 as infinite and solves to tolerances near 1e-7, so inputs are
+# kept where their scaled values stay within about 1e-3..1e9. The bounds sit orders of
+# magnitude beyond any real build (a 1 TW site, a 1e34 FLOP run, a 10 T USD link).
+MAX_MW = 1e6
+MAX_USD = 1e13
+MAX_USD_PER_MWH = 1e5
+MAX_TFLOPS = 1e6
+MAX_KW_PER_GPU = 1e5
+MAX_PER_GPU = 1e5
+MAX_COUNT = 1e12
+MAX_KM = 1e5
+MAX_GBPS = 1e10
+MAX_FLOP = 1e34
+MIN_MFU = 1e-3
+MAX_SECONDS = 1e6
 
 
 def col(
@@ -25,8 +42,11 @@ def col(
     le: float | None = None,
     lt: float | None = None,
     kind: str = "number",
+    most: float | None = None,
+    least: float | None = None,
 ) -> Any:
-    """A workbook column: its meaning, unit and allowed range in one place."""
+    """A workbook column: its meaning, unit and allowed range in one place. ``most`` and
+    ``least`` bound a positive value's size to what the solver can take (``Row``)."""
     return Field(
         default,
         description=description,
@@ -37,6 +57,8 @@ def col(
         json_schema_extra={
             "unit": unit,
             "expect": expect_text(kind, unit, ge=ge, gt=gt, le=le, lt=lt),
+            "most": most,
+            "least": least,
         },
     )
 
@@ -79,6 +101,25 @@ class Row(BaseModel):
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _solver_magnitude(cls, value: Any, info: ValidationInfo) -> Any:
+        """A value beyond what the solver can take is refused with its own reason."""
+        extra = cls.model_fields[info.field_name].json_schema_extra if info.field_name else None
+        if not isinstance(extra, dict) or not isinstance(value, int | float):
+            return value
+        unit = f" {extra.get('unit')}" if extra.get("unit") else ""
+        most, least = extra.get("most"), extra.get("least")
+        if isinstance(most, float) and value > most:
+            raise ValueError(
+                f"{value:g} is beyond what the solver can take (at most {most:g}{unit})"
+            )
+        if isinstance(least, float) and 0 < value < least:
+            raise ValueError(
+                f"{value:g} is below what the solver can take (at least {least:g}{unit})"
+            )
+        return value
+
 
 Id = str
 
@@ -95,7 +136,9 @@ class SettingsModel(Row):
     mip_gap: float = col(
         "Relative MIP gap at which a plan counts as optimal", "fraction", default=0.005, ge=0, le=1
     )
-    time_limit_s: float = col("Wall-clock limit for the solve", "s", default=300.0, gt=0)
+    time_limit_s: float = col(
+        "Wall-clock limit for the solve", "s", default=300.0, gt=0, most=MAX_SECONDS
+    )
     avg_power_fraction: float = col(
         "Average IT draw as a fraction of nameplate, for energy cost",
         "fraction",
@@ -128,12 +171,12 @@ class SiteRow(Row):
     country: str = col("Country (matched against ExportControls.country)", kind="text")
     latitude: float = col("Latitude", "degrees", ge=-90, le=90)
     longitude: float = col("Longitude", "degrees", ge=-180, le=180)
-    max_it_mw: float = col("Most IT capacity the site can hold", "MW", gt=0)
+    max_it_mw: float = col("Most IT capacity the site can hold", "MW", gt=0, most=MAX_MW)
     shell_capex_usd_per_mw: float = col(
-        "Shell, electrical and fit-out capex per MW of IT built", "USD/MW", ge=0
+        "Shell, electrical and fit-out capex per MW of IT built", "USD/MW", ge=0, most=MAX_USD
     )
     om_usd_per_mw_year: float = col(
-        "O&M per MW of IT capacity in service per year", "USD/MW/year", ge=0
+        "O&M per MW of IT capacity in service per year", "USD/MW/year", ge=0, most=MAX_USD
     )
     earliest_year: int = col(
         "First year the site can host IT load", "year", ge=2000, le=2200, kind="year"
@@ -141,21 +184,27 @@ class SiteRow(Row):
     pue: float = col(
         "Power usage effectiveness when the site has no Cooling rows", "ratio", ge=1, le=3
     )
-    existing_transformer_mva: float = col("Transformer capacity already in place", "MVA", ge=0)
+    existing_transformer_mva: float = col(
+        "Transformer capacity already in place", "MVA", ge=0, most=MAX_MW
+    )
 
 
 class CoolingRow(Row):
     site_id: Id = col("Site this cooling design applies to", kind="text")
     cooling_id: Id = col("Cooling design id (unique per site)", kind="text")
     pue: float = col("Power usage effectiveness with this design", "ratio", ge=1, le=3)
-    capex_usd_per_mw: float = col("Cooling capex per MW of IT capacity built", "USD/MW", ge=0)
+    capex_usd_per_mw: float = col(
+        "Cooling capex per MW of IT capacity built", "USD/MW", ge=0, most=MAX_USD
+    )
 
 
 class PowerSourceRow(Row):
     source_id: Id = col("Unique power source id", kind="text")
     via_grid: bool = col("TRUE when the power passes through the site's transformers", kind="bool")
-    capex_usd_per_mw: float = col("Capex per MW of new nameplate capacity", "USD/MW", ge=0)
-    energy_usd_per_mwh: float = col("Energy price", "USD/MWh", ge=0)
+    capex_usd_per_mw: float = col(
+        "Capex per MW of new nameplate capacity", "USD/MW", ge=0, most=MAX_USD
+    )
+    energy_usd_per_mwh: float = col("Energy price", "USD/MWh", ge=0, most=MAX_USD_PER_MWH)
     om_usd_per_mw_year: float = col(
         "O&M per MW of new capacity in service per year", "USD/MW/year", ge=0
     )
@@ -172,10 +221,13 @@ class SitePowerRow(Row):
     site_id: Id = col("Site", kind="text")
     source_id: Id = col("Power source available at the site", kind="text")
     max_mw: float = col(
-        "Most nameplate capacity of this source at the site, existing included", "MW", ge=0
+        "Most nameplate capacity of this source at the site, existing included",
+        "MW",
+        ge=0,
+        most=MAX_MW,
     )
     existing_mw: float = col(
-        "Capacity already in place (no capex, no O&M)", "MW", default=0.0, ge=0
+        "Capacity already in place (no capex, no O&M)", "MW", default=0.0, ge=0, most=MAX_MW
     )
     energy_usd_per_mwh: float | None = col(
         "Energy price at this site, overriding PowerSources.energy_usd_per_mwh (optional)",
@@ -187,8 +239,8 @@ class SitePowerRow(Row):
 
 class TransformerRow(Row):
     transformer_id: Id = col("Unique transformer type id", kind="text")
-    mva: float = col("Rating of one unit", "MVA", gt=0)
-    capex_usd: float = col("Capex of one unit, installed", "USD", ge=0)
+    mva: float = col("Rating of one unit", "MVA", gt=0, most=MAX_MW)
+    capex_usd: float = col("Capex of one unit, installed", "USD", ge=0, most=MAX_USD)
     lead_years: int = col(
         "Years from start_year until a new unit can be online", "years", ge=0, le=50, kind="int"
     )
@@ -200,20 +252,26 @@ class GpuRow(Row):
     available_year: int = col(
         "First year the GPU can be bought", "year", ge=2000, le=2200, kind="year"
     )
-    bf16_tflops: float = col("Dense BF16 peak per GPU", "TFLOP/s", gt=0)
-    it_kw: float = col("All-in IT power per GPU (server, network share)", "kW", gt=0)
-    capex_usd: float = col("Price per GPU, server share included", "USD", ge=0)
+    bf16_tflops: float = col("Dense BF16 peak per GPU", "TFLOP/s", gt=0, most=MAX_TFLOPS)
+    it_kw: float = col(
+        "All-in IT power per GPU (server, network share)", "kW", gt=0, most=MAX_KW_PER_GPU
+    )
+    capex_usd: float = col("Price per GPU, server share included", "USD", ge=0, most=MAX_USD)
     life_years: int = col(
         "Years a GPU stays installed after purchase", "years", ge=1, le=50, kind="int"
     )
-    cowos_wafers_per_kgpu: float = col("CoWoS wafers used per 1,000 GPUs", "wafers/kGPU", ge=0)
-    hbm_stacks: float = col("HBM stacks per GPU", "stacks", ge=0)
+    cowos_wafers_per_kgpu: float = col(
+        "CoWoS wafers used per 1,000 GPUs", "wafers/kGPU", ge=0, most=MAX_PER_GPU
+    )
+    hbm_stacks: float = col("HBM stacks per GPU", "stacks", ge=0, most=MAX_PER_GPU)
 
 
 class SupplyRow(Row):
     year: int = col("Year of supply", "year", ge=2000, le=2200, kind="year")
     resource: str = col("cowos_wafers, hbm_stacks, transformer_units or gpu:<gpu_id>", kind="text")
-    capacity: float = col("How much this buyer can get in that year", "units/year", ge=0)
+    capacity: float = col(
+        "How much this buyer can get in that year", "units/year", ge=0, most=MAX_COUNT
+    )
 
 
 class ExportControlRow(Row):
@@ -226,13 +284,15 @@ class FiberLinkRow(Row):
     link_id: Id = col("Unique fiber link id", kind="text")
     site_a: Id = col("One end", kind="text")
     site_b: Id = col("Other end", kind="text")
-    km: float = col("Route length", "km", ge=0)
-    capex_usd: float = col("Build cost of the link", "USD", ge=0)
-    bandwidth_gbps: float = col("Capacity in each direction", "Gbps", gt=0)
+    km: float = col("Route length", "km", ge=0, most=MAX_KM)
+    capex_usd: float = col("Build cost of the link", "USD", ge=0, most=MAX_USD)
+    bandwidth_gbps: float = col("Capacity in each direction", "Gbps", gt=0, most=MAX_GBPS)
     lead_years: int = col(
         "Years from start_year until the link can be online", "years", ge=0, le=50, kind="int"
     )
-    om_usd_per_year: float = col("O&M per year once built", "USD/year", default=0.0, ge=0)
+    om_usd_per_year: float = col(
+        "O&M per year once built", "USD/year", default=0.0, ge=0, most=MAX_USD
+    )
 
 
 class RunRow(Row):
@@ -240,9 +300,9 @@ class RunRow(Row):
     ready_year: int = col(
         "Year the cluster must be in place", "year", ge=2000, le=2200, kind="year"
     )
-    flop: float = col("Total training compute", "FLOP", gt=0)
+    flop: float = col("Total training compute", "FLOP", gt=0, most=MAX_FLOP)
     duration_days: float = col("Training duration", "days", gt=0, le=3650)
-    mfu: float = col("Model FLOP utilization", "fraction", gt=0, le=1)
+    mfu: float = col("Model FLOP utilization", "fraction", gt=0, le=1, least=MIN_MFU)
     max_sites: int = col(
         "Most sites the run may span (1 = a single site)", "sites", ge=1, le=100, kind="int"
     )

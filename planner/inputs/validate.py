@@ -240,6 +240,8 @@ def _message(err: Any, f: FieldInfo | None, found: Any) -> str:
         return f"is empty: a value is required ({expect.removeprefix('must be ')})"
     if isinstance(found, float) and not math.isfinite(found):
         return f"{expect} (not infinite or NaN)"
+    if err["type"] == "value_error":  # the schema's own reason (e.g. solver magnitudes)
+        return str(err.get("msg", "")).removeprefix("Value error, ")
     return expect or str(err.get("msg", "invalid value"))
 
 
@@ -298,6 +300,8 @@ def coerce(value: Any, f: FieldInfo) -> Any:
 def _read_settings(
     raw: RawWorkbook, problems: list[Problem], cells: CellMap
 ) -> SettingsModel | None:
+    """The validated Settings (None when the sheet, its header or a value is wrong, each
+    reported in ``problems``); records where each setting sits in ``cells``."""
     sheet = _find_sheet(raw, SETTINGS_SHEET, True, problems)
     if sheet is None:
         return None
@@ -305,6 +309,21 @@ def _read_settings(
         return None
     letters = dict(sheet.header)
     cells.letters[SETTINGS_SHEET] = letters
+    values, rows = _settings_values(sheet, letters, problems)
+    cells.rows[SETTINGS_SHEET] = {(k,): r for k, r in rows.items()}
+    try:
+        return SettingsModel.model_validate(values)
+    except ValidationError as exc:
+        problems.extend(_settings_problems(exc, sheet, rows, letters))
+        return None
+
+
+def _settings_values(
+    sheet: RawSheet, letters: dict[str, str], problems: list[Problem]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The coerced value of each known setting (empty cells left out so defaults apply)
+    and the Excel row each key is on; unknown keys (a warning) and repeated keys (an
+    error) are reported in row order and skipped."""
     fields = SettingsModel.model_fields
     values: dict[str, Any] = {}
     rows: dict[str, int] = {}
@@ -339,33 +358,39 @@ def _read_settings(
         value = coerce(cells_.get("value"), fields[key])
         if value is not None:
             values[key] = value
-    cells.rows[SETTINGS_SHEET] = {(k,): r for k, r in rows.items()}
-    try:
-        return SettingsModel.model_validate(values)
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = str(err["loc"][0])
-            found = next((c.get("value") for r, c in sheet.rows if r == rows.get(key)), None)
-            if key in rows:
-                problems.append(
-                    Problem(
-                        SETTINGS_SHEET,
-                        _message(err, fields[key], found),
-                        row=rows[key],
-                        column=key,
-                        letter=letters.get("value"),
-                        value=found,
-                    )
+    return values, rows
+
+
+def _settings_problems(
+    exc: ValidationError, sheet: RawSheet, rows: dict[str, int], letters: dict[str, str]
+) -> list[Problem]:
+    """One problem per rejected setting, in pydantic's order: at the value cell of a
+    setting that has a row, or a sheet-level 'add a row' for one that has none."""
+    fields = SettingsModel.model_fields
+    problems: list[Problem] = []
+    for err in exc.errors():
+        key = str(err["loc"][0])
+        found = next((c.get("value") for r, c in sheet.rows if r == rows.get(key)), None)
+        if key in rows:
+            problems.append(
+                Problem(
+                    SETTINGS_SHEET,
+                    _message(err, fields[key], found),
+                    row=rows[key],
+                    column=key,
+                    letter=letters.get("value"),
+                    value=found,
                 )
-            else:
-                problems.append(
-                    Problem(
-                        SETTINGS_SHEET,
-                        f"setting '{key}' is missing: add a row "
-                        f"with key {key} ({field_expect(fields[key])})",
-                    )
+            )
+        else:
+            problems.append(
+                Problem(
+                    SETTINGS_SHEET,
+                    f"setting '{key}' is missing: add a row "
+                    f"with key {key} ({field_expect(fields[key])})",
                 )
-        return None
+            )
+    return problems
 
 
 # ---------------------------------------------------------------- cross-sheet checks
@@ -418,11 +443,21 @@ def _check_horizon(d: PlanningData) -> Iterator[Problem]:
 
 
 def _check_references(d: PlanningData) -> Iterator[Problem]:
+    """Ids that name a row of another sheet and find none, sheet by sheet (Cooling,
+    SitePower, ExportControls, FiberLinks, Supply), with the in-row checks that go along."""
     skip = d.cells.unvalidated  # ids of rows already reported as invalid
     sites = {s.site_id for s in d.sites} | skip.get("Sites", set())
     sources = {p.source_id for p in d.power_sources} | skip.get("PowerSources", set())
     gpus = {g.gpu_id for g in d.gpus} | skip.get("GPUs", set())
-    countries = {s.country for s in d.sites}
+    yield from _check_cooling_refs(d, sites)
+    yield from _check_site_power_refs(d, sites, sources)
+    yield from _check_export_control_refs(d, gpus)
+    yield from _check_fiber_link_refs(d, sites)
+    yield from _check_supply_refs(d, gpus)
+
+
+def _check_cooling_refs(d: PlanningData, sites: set[str]) -> Iterator[Problem]:
+    """Cooling rows for a site that is not in Sites."""
     for c in d.cooling:
         if c.site_id not in sites:
             yield _at(
@@ -433,6 +468,13 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
                 c.site_id,
                 "no site with this id in Sites",
             )
+
+
+def _check_site_power_refs(
+    d: PlanningData, sites: set[str], sources: set[str]
+) -> Iterator[Problem]:
+    """SitePower rows naming an unknown site or source, or with more existing MW than
+    their max_mw; a row's problems come together, in column order."""
     for sp in d.site_power:
         key = (sp.site_id, sp.source_id)
         if sp.site_id not in sites:
@@ -455,6 +497,12 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
                 sp.existing_mw,
                 f"must not exceed max_mw ({sp.max_mw:g}), which includes it",
             )
+
+
+def _check_export_control_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
+    """ExportControls rows naming an unknown GPU (an error) or a country no site is in (a
+    warning: the rule is harmless, but likely a misspelt country)."""
+    countries = {s.country for s in d.sites}
     for e in d.export_controls:
         if e.gpu_id not in gpus:
             yield _at(
@@ -475,6 +523,10 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
                 "no site is in this country",
                 severity="warning",
             )
+
+
+def _check_fiber_link_refs(d: PlanningData, sites: set[str]) -> Iterator[Problem]:
+    """FiberLinks rows with an end that is not in Sites, or that join a site to itself."""
     for link in d.fiber_links:
         for column in ("site_a", "site_b"):
             site = getattr(link, column)
@@ -491,6 +543,10 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
                 link.site_b,
                 "a link must join two different sites",
             )
+
+
+def _check_supply_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
+    """Supply rows whose resource is neither a known resource nor gpu:<a GPU in GPUs>."""
     for sup in d.supply:
         key = (str(sup.year), sup.resource)
         res = sup.resource
