@@ -190,8 +190,10 @@ def test_output_over_the_input_is_refused_as_bad_input(tmp_path: Path) -> None:
 
 
 def _fell_back(ran: Any, target: Path) -> Path:
+    """The plan went elsewhere: said where, and exit 5 so a script never reads a stale
+    file at the requested path (issue 12.4)."""
     assert_no_traceback(ran)
-    assert ran.returncode == 0, ran.output[-2000:]
+    assert ran.returncode == 5, ran.output[-2000:]
     assert f"could not write {target}" in ran.stderr, ran.stderr[-2000:]
     written = Path(ran.stdout.split("plan written to ")[-1].strip())
     assert written != target and written.exists()
@@ -214,13 +216,26 @@ def test_unwritable_folder_falls_back(tmp_path: Path) -> None:
         locked.chmod(0o700)
 
 
-def test_output_path_that_is_a_folder_falls_back(tmp_path: Path) -> None:
+def test_output_path_that_is_a_folder_gets_the_plan_inside(tmp_path: Path) -> None:
+    """``-o FOLDER`` writes ``FOLDER/<stem>-plan.xlsx`` (issue 12.4)."""
     src = tiny_workbook(tmp_path)
-    target = tmp_path / "plan.xlsx"
-    target.mkdir()
-    written = _fell_back(run_cli("plan", src, "-o", target, "-q", cwd=tmp_path), target)
-    assert target.is_dir()
-    assert written.parent == tmp_path  # beside it
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    ran = run_cli("plan", src, "-o", folder, "-q", cwd=tmp_path)
+    assert_no_traceback(ran)
+    assert ran.returncode == 0, ran.output[-2000:]
+    written = folder / f"{src.stem}-plan.xlsx"
+    assert f"plan written to {written}" in ran.stdout
+    assert_loads(written)
+
+
+def test_a_stale_plan_at_an_unwritable_path_is_signalled(tmp_path: Path) -> None:
+    """An older plan stays where the new one could not go: the exit code says so."""
+    src = tiny_workbook(tmp_path)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder is expected")
+    ran = run_cli("plan", src, "-o", blocker / "sub" / "plan.xlsx", "-q", cwd=tmp_path)
+    assert ran.returncode == 5 and "could not write" in ran.stderr, ran.output[-2000:]
 
 
 def test_output_under_a_file_falls_back(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from planner.cli.common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_NO_PLAN,
+    EXIT_NOT_WRITTEN,
     WorkbookArg,
     console,
-    default_output,
+    output_path,
     refuse_overwriting_input,
     say,
     warn,
@@ -79,7 +80,7 @@ def plan(
     """Solve the least-cost build plan and write it to Excel (with binding limits, or a
     diagnosis when infeasible)."""
     data = api.load(workbook)
-    target = out or default_output(workbook, "plan")
+    target = output_path(out, workbook, "plan")
     refuse_overwriting_input(target, workbook)
     progress = LiveProgress(not quiet)
     try:
@@ -112,6 +113,8 @@ def plan(
             warn(f"check: {v}")
         warn(result.result.message)
         raise typer.Exit(EXIT_INTERNAL)
+    if written != target:
+        raise typer.Exit(EXIT_NOT_WRITTEN)
 
 
 def after_export(
