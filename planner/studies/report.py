@@ -203,7 +203,9 @@ def _write_plan_files(
         used.add(stem.lower())
         sc_data, _ = apply_changes(data, sc.changes)
         target = plans_dir / f"{stem}.xlsx"
-        write_plan(plan_result(sc_data or data, sc, result), target, inputs=inputs)
+        written = write_plan(plan_result(sc_data or data, sc, result), target, inputs=inputs)
+        if written != target:  # kept, but not where the Study sheet's link points
+            study.not_written.append(str(target))
         files[sc.name] = f"{plans_dir.name}/{target.name}"
     return files
 
