@@ -114,14 +114,7 @@ def plan_result(data: PlanningData, scenario: Scenario, result: Result) -> PlanR
         message=result.get("message", ""),
     )
     tables = result.get("tables") or {}
-    plan = (
-        Plan(
-            {name: pd.DataFrame(t["rows"], columns=t["columns"]) for name, t in tables.items()},
-            dict(result.get("summary") or {}),
-        )
-        if tables
-        else None
-    )
+    plan = Plan(_frames(tables), dict(result.get("summary") or {})) if tables else None
     changes = pd.DataFrame(
         _change_rows(scenario),
         columns=[
@@ -136,7 +129,20 @@ def plan_result(data: PlanningData, scenario: Scenario, result: Result) -> PlanR
             "note",
         ],
     )
-    return PlanResult(data, res, plan=plan, extra_sheets={"Scenario": changes})
+    low, high = result.get("coefficient_range") or (0.0, 0.0)
+    return PlanResult(
+        data,
+        res,
+        plan=plan,
+        model_size=dict(result.get("model_size") or {}),
+        coefficient_range=(float(low), float(high)),
+        extra_sheets={**_frames(result.get("extra_sheets") or {}), "Scenario": changes},
+    )
+
+
+def _frames(records: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Tables stored as ``{"columns": [...], "rows": [...]}`` records, as DataFrames."""
+    return {name: pd.DataFrame(t["rows"], columns=t["columns"]) for name, t in records.items()}
 
 
 def _change_rows(scenario: Scenario) -> list[list[Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.analysis.explain import explained
 from planner.solving.compiled import compile_model
 from planner.solving.pipeline import PlanResult, solve
 from planner.solving.reuse import ReusingCompiler
@@ -48,8 +49,10 @@ def solve_task(payload: dict[str, Any]) -> Result:
             time_limit_s=payload.get("time_limit_s"),
             threads=payload.get("threads", 1),
             compiler=compiler,
+            keep_model=True,
         )
-        out = summarize(result)
+        # What a plain ``planner plan`` writes: the binding limits too.
+        out = summarize(explained(result, warn=lambda _line: None))
     except Exception as exc:  # a bug or solver failure in one scenario, not the study
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
     out["wall_seconds"] = time.perf_counter() - t0
@@ -93,8 +96,11 @@ def summarize(result: PlanResult) -> Result:
         "links_built": None,
         "flop": {},
         "violations": len(result.violations),
+        "model_size": dict(result.model_size),
+        "coefficient_range": list(result.coefficient_range),
         "summary": {},
         "tables": {},
+        "extra_sheets": {name: _records(df) for name, df in result.extra_sheets.items()},
     }
     if plan is None:
         return out
@@ -118,7 +124,11 @@ def summarize(result: PlanResult) -> Result:
             "flop": {
                 str(r): float(f) for r, f in zip(runs.run_id, runs.flop_delivered, strict=True)
             },
-            "summary": {k: _native(v) for k, v in s.items() if not isinstance(v, list | dict)},
+            "summary": {
+                k: [str(x) for x in v] if isinstance(v, list) else _native(v)
+                for k, v in s.items()
+                if not isinstance(v, dict)
+            },
             "tables": {name: _records(df) for name, df in plan.tables.items()},
         }
     )

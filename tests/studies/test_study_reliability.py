@@ -171,3 +171,21 @@ def test_a_tampered_or_foreign_cache_entry_is_solved_again(tmp_path: Path) -> No
         assert again.cache_hits == 0 and again.solved == 1
         assert any("solving again" in w for w in warnings), warnings
         assert again.results["base"]["objective_usd"] == first.results["base"]["objective_usd"]
+
+
+def test_study_plan_files_carry_what_a_plain_plan_writes(tmp_path: Path) -> None:
+    """Constraints, model size and coefficient range, as ``planner plan`` writes them."""
+    import openpyxl
+
+    from planner.studies.study import write_study
+
+    study = run_study(base_only(), workers=1)
+    out = write_study(study, base_only(), tmp_path / "s.xlsx")
+    (plan_file,) = (tmp_path / "s-plans").glob("*.xlsx")
+    wb = openpyxl.load_workbook(plan_file, read_only=True)
+    assert "Constraints" in wb.sheetnames and "Scenario" in wb.sheetnames
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert "rows" in str(summary["model_size"]) and ".." in str(summary["coefficient_range"])
+    assert summary["coefficient_range"] != "0 .. 0"
+    assert any(str(k).startswith("binding limit") for k in summary)
+    assert out.exists()
