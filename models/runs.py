@@ -3,34 +3,74 @@ multi-site runs, member sites) whose GPUs deliver the run's FLOP.
 
 FLOP are in units of 1e24. ``gpus_single`` serve a run hosted at one site at full
 efficiency; ``gpus_multi`` serve a run that spans sites, at ``multi_site_efficiency``.
+
+Notation in the docstrings below: ``F_r`` is run r's FLOP target, ``cap_r`` the most
+FLOP a cheapest plan delivers to it (``ModelData.run_flop_cap``: target plus one GPU),
+``flop(r,g)`` the FLOP one GPU of type g delivers over r, ``eff`` the multi-site
+efficiency, ``y_r`` the run's ready year.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
 from models.linear import Term, linear, quantity
 from models.sets import ModelData
 
+RunUse = tuple[str, str, str]  # (run, site, GPU type)
+
+
+@dataclass(frozen=True)
+class _RunIndex:
+    """Index data the run constraint families share, computed once from ``ModelData``."""
+
+    run_sites: dict[str, list[str]]  # candidate sites of each run
+    single: list[RunUse]  # single-site choices left after pruning
+    multi: list[RunUse]  # multi-site choices (multi-site runs only)
+    single_at: dict[str, list[tuple[str, str]]]  # run -> its single-site (site, GPU)
+    types_single: dict[tuple[str, str], list[str]]  # (run, site) -> single-site GPU types
+    types_multi: dict[tuple[str, str], list[str]]  # (run, site) -> multi-site GPU types
+    hosts: dict[str, list[str]]  # run -> sites that may host it
+    reachable: list[str]  # runs with at least one possible host
+
 
 def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Host and member choices, GPUs assigned to runs, and the FLOP targets."""
-    eff = d.inputs.settings.multi_site_efficiency
-    flop = d.flop_per_gpu
-    cap = d.run_flop_cap
-    run_sites = {r: sorted({s for s, _ in d.run_gpus[r]}) for r in d.run_gpus}
+    ix = _run_index(d)
+    _add_run_sets(m, d, ix)
+    _add_run_vars(m, d)
+    _add_run_flop(m, d, ix)
+    _add_run_one_host(m, ix)
+    _add_run_site_flop(m, d, ix)
+    _add_run_cluster(m, d, ix)
+    _add_run_modes(m, d, ix)
+    _add_run_gpu_share(m, d, ix)
 
-    # Most FLOP a site could deliver to a run: its usable IT power filled with its best
-    # FLOP-per-kW GPU type (not rounded per type, since types may be mixed).
+
+def _best_flop_per_kw(d: ModelData) -> dict[tuple[str, str], float]:
+    """Per (run, site): the most FLOP per kW of IT power among the site's GPU types.
+
+    Times the site's usable IT power, this is the most FLOP the site could deliver to
+    the run alone (an upper bound: GPU counts are not rounded, since types may mix).
+    """
+    flop = d.flop_per_gpu
     best_per_kw: dict[tuple[str, str], float] = {}
     for r in d.run_gpus:
         for s, g in d.run_gpus[r]:
             per_kw = flop(r, g) / d.gpu(g).it_kw
             best_per_kw[(r, s)] = max(best_per_kw.get((r, s), 0.0), per_kw)
+    return best_per_kw
 
+
+def _run_index(d: ModelData) -> _RunIndex:
+    """The sparse choices of every run: which (site, GPU) pairs serve it in each mode,
+    and which sites may host it."""
+    run_sites = {r: sorted({s for s, _ in d.run_gpus[r]}) for r in d.run_gpus}
+    best_per_kw = _best_flop_per_kw(d)
     # A site that could not deliver a run's FLOP alone never hosts it as a single site;
     # pruning these choices keeps the LP relaxation from splitting a run across them.
     single = [
@@ -48,24 +88,54 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     types_multi: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r, s, g in multi:
         types_multi[(r, s)].append(g)
-
+    # A run may be hosted where it fits alone or, if multi-site, at any candidate site.
     hosts = {
         r: sorted(
             {s for s, _ in single_at[r]} | (set(run_sites[r]) if r in d.multi_runs else set())
         )
         for r in d.run_gpus
     }
-    m.unreachable_runs = [r for r in d.run_gpus if not hosts[r]]
-    reachable = [r for r in d.run_gpus if hosts[r]]
+    return _RunIndex(
+        run_sites=run_sites,
+        single=single,
+        multi=multi,
+        single_at=single_at,
+        types_single=types_single,
+        types_multi=types_multi,
+        hosts=hosts,
+        reachable=[r for r in d.run_gpus if hosts[r]],
+    )
+
+
+def _add_run_sets(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """RUN_SITE (run, possible host), RUN_USE / RUN_MULTI_USE (run, site, GPU) per mode,
+    MULTI_RUNS and MULTI_RUN_SITE (multi-site run, candidate member).
+
+    Runs without any possible host are left out of the model and listed in
+    ``m.unreachable_runs`` so that diagnostics can report them.
+    """
+    m.unreachable_runs = [r for r in d.run_gpus if not ix.hosts[r]]
     m.RUN_SITE = pyo.Set(
-        initialize=[(r, s) for r in reachable for s in hosts[r]], dimen=2, ordered=True
+        initialize=[(r, s) for r in ix.reachable for s in ix.hosts[r]], dimen=2, ordered=True
     )
-    m.RUN_USE = pyo.Set(initialize=single, dimen=3, ordered=True)
-    m.RUN_MULTI_USE = pyo.Set(initialize=multi, dimen=3, ordered=True)
-    m.MULTI_RUNS = pyo.Set(initialize=[r for r in d.multi_runs if hosts[r]], ordered=True)
+    m.RUN_USE = pyo.Set(initialize=ix.single, dimen=3, ordered=True)
+    m.RUN_MULTI_USE = pyo.Set(initialize=ix.multi, dimen=3, ordered=True)
+    m.MULTI_RUNS = pyo.Set(initialize=[r for r in d.multi_runs if ix.hosts[r]], ordered=True)
     m.MULTI_RUN_SITE = pyo.Set(
-        initialize=[(r, s) for r in m.MULTI_RUNS for s in run_sites[r]], dimen=2, ordered=True
+        initialize=[(r, s) for r in m.MULTI_RUNS for s in ix.run_sites[r]],
+        dimen=2,
+        ordered=True,
     )
+
+
+def _add_run_vars(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Binaries run_host[r,s], run_member[r,s], run_multi[r]; integer GPU counts
+
+    gpus_single[r,s,g] in [0, min(max_at_site(s,g), ceil(F_r / flop(r,g)))]
+    gpus_multi[r,s,g]  in [0, min(max_at_site(s,g), ceil(F_r / (eff * flop(r,g))))]
+    """
+    eff = d.inputs.settings.multi_site_efficiency
+    flop = d.flop_per_gpu
 
     def most(r: str, s: str, g: str, factor: float) -> float:
         # Never more GPUs than the site can hold, nor than the run alone would need.
@@ -86,32 +156,61 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         bounds=lambda _m, r, s, g: (0, most(r, s, g, eff)),
     )
 
-    def single_flop(r: str) -> list[Term]:
-        return [(flop(r, g), m.gpus_single[r, s, g]) for s, g in single_at[r]]
 
-    def multi_flop(r: str) -> list[Term]:
-        return [(eff * flop(r, g), m.gpus_multi[r, s, g]) for s, g in d.run_gpus[r]]
+def _single_flop(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex, r: str) -> list[Term]:
+    """FLOP run r gets from full-efficiency GPUs: sum_{s,g} flop(r,g) * gpus_single[r,s,g]."""
+    return [(d.flop_per_gpu(r, g), m.gpus_single[r, s, g]) for s, g in ix.single_at[r]]
 
+
+def _multi_flop(m: pyo.ConcreteModel, d: ModelData, r: str) -> list[Term]:
+    """FLOP run r gets from multi-site GPUs: sum_{s,g} eff * flop(r,g) * gpus_multi[r,s,g]."""
+    eff = d.inputs.settings.multi_site_efficiency
+    return [(eff * d.flop_per_gpu(r, g), m.gpus_multi[r, s, g]) for s, g in d.run_gpus[r]]
+
+
+def _add_run_flop(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """The quantity ``m.run_flop_delivered[r]`` and its target, for reachable runs r:
+
+    run_flop[r]:  sum_{s,g} flop(r,g) * gpus_single[r,s,g]
+                  + sum_{s,g} eff * flop(r,g) * gpus_multi[r,s,g]  >=  F_r
+    (the multi-site sum only for multi-site runs).
+    """
     m.run_flop_delivered = quantity(
-        reachable,
-        lambda r: single_flop(r) + (multi_flop(r) if r in m.MULTI_RUNS else []),
+        ix.reachable,
+        lambda r: _single_flop(m, d, ix, r) + (_multi_flop(m, d, r) if r in m.MULTI_RUNS else []),
     )
     m.run_flop = pyo.Constraint(
-        reachable,
+        ix.reachable,
         rule=lambda _m, r: linear([(1, m.run_flop_delivered[r])]) >= d.run_flop(r),
         doc="Delivered FLOP reach the run's target (1e24 FLOP)",
     )
+
+
+def _add_run_one_host(m: pyo.ConcreteModel, ix: _RunIndex) -> None:
+    """run_one_host[r]:  sum_{s in hosts(r)} run_host[r,s]  ==  1   (reachable runs r)."""
     m.run_one_host = pyo.Constraint(
-        reachable,
-        rule=lambda _m, r: sum(m.run_host[r, s] for s in hosts[r]) == 1,
+        ix.reachable,
+        rule=lambda _m, r: sum(m.run_host[r, s] for s in ix.hosts[r]) == 1,
         doc="Each run has exactly one host site",
     )
+
+
+def _add_run_site_flop(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """GPUs serve a run only at its host (single-site) or at its members (multi-site):
+
+    run_single_site_flop[r,s]:  sum_g flop(r,g) * gpus_single[r,s,g]  <=  cap_r * run_host[r,s]
+    run_member_site_flop[r,s]:  sum_g eff * flop(r,g) * gpus_multi[r,s,g]
+                                - cap_r * run_member[r,s]  <=  0
+    """
+    eff = d.inputs.settings.multi_site_efficiency
+    flop = d.flop_per_gpu
+    cap = d.run_flop_cap
     # Per site, the FLOP a run draws is bounded by the run's own need (plus one GPU of
     # rounding): tighter than per-type bounds when a site holds several GPU types.
     m.run_single_site_flop = pyo.Constraint(
-        sorted(types_single),
+        sorted(ix.types_single),
         rule=lambda _m, r, s: (
-            sum(flop(r, g) * m.gpus_single[r, s, g] for g in types_single[(r, s)])
+            sum(flop(r, g) * m.gpus_single[r, s, g] for g in ix.types_single[(r, s)])
             <= cap(r) * m.run_host[r, s]
         ),
         doc="A single-site run draws FLOP only from its host (1e24 FLOP)",
@@ -120,13 +219,22 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.MULTI_RUN_SITE,
         rule=lambda _m, r, s: (
             linear(
-                [(eff * flop(r, g), m.gpus_multi[r, s, g]) for g in types_multi[(r, s)]]
+                [(eff * flop(r, g), m.gpus_multi[r, s, g]) for g in ix.types_multi[(r, s)]]
                 + [(-cap(r), m.run_member[r, s])]
             )
             <= 0
         ),
         doc="A multi-site run draws FLOP only from its members (1e24 FLOP)",
     )
+
+
+def _add_run_cluster(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """The members of a multi-site run's cluster:
+
+    run_host_member[r,s]:  run_member[r,s]  >=  run_host[r,s]
+    run_multi_flag[r,s]:   run_member[r,s] - run_host[r,s]  <=  run_multi[r]
+    run_max_sites[r]:      sum_s run_member[r,s]  <=  max_sites_r
+    """
     m.run_host_member = pyo.Constraint(
         m.MULTI_RUN_SITE,
         rule=lambda _m, r, s: m.run_member[r, s] >= m.run_host[r, s],
@@ -139,30 +247,46 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.run_max_sites = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: sum(m.run_member[r, s] for s in run_sites[r]) <= d.run(r).max_sites,
+        rule=lambda _m, r: sum(m.run_member[r, s] for s in ix.run_sites[r]) <= d.run(r).max_sites,
         doc="A run spans at most max_sites sites",
     )
+
+
+def _add_run_modes(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """A multi-site run draws FLOP from one mode only, switched by run_multi[r]:
+
+    run_single_off[r]:  sum_{s,g} flop(r,g) * gpus_single[r,s,g] + cap_r * run_multi[r]  <=  cap_r
+                        (only if r has single-site choices)
+    run_multi_off[r]:   sum_{s,g} eff * flop(r,g) * gpus_multi[r,s,g] - cap_r * run_multi[r]  <=  0
+    """
+    cap = d.run_flop_cap
     # A cheapest plan never delivers more than the target plus one GPU (it would drop a
     # GPU otherwise), so the target bounds each mode's FLOP: no larger big-M is needed.
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
         rule=lambda _m, r: (
-            linear(single_flop(r) + [(cap(r), m.run_multi[r])]) <= cap(r)
-            if single_at[r]
+            linear(_single_flop(m, d, ix, r) + [(cap(r), m.run_multi[r])]) <= cap(r)
+            if ix.single_at[r]
             else pyo.Constraint.Skip
         ),
         doc="Full-efficiency (single-site) GPUs only when the run is not multi-site",
     )
     m.run_multi_off = pyo.Constraint(
         m.MULTI_RUNS,
-        rule=lambda _m, r: linear(multi_flop(r) + [(-cap(r), m.run_multi[r])]) <= 0,
+        rule=lambda _m, r: linear(_multi_flop(m, d, r) + [(-cap(r), m.run_multi[r])]) <= 0,
         doc="Multi-site GPUs only when the run is multi-site",
     )
 
+
+def _add_run_gpu_share(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """run_gpu_share[s,g,y]:  sum_{r: y_r = y} (gpus_single[r,s,g] | gpus_multi[r,s,g])
+    - gpus_installed[s,g,y]  <=  0
+    """
+    # A run uses its cluster in its ready year: runs of the same year cannot share a GPU.
     users: dict[tuple[str, str, int], list[tuple[str, bool]]] = defaultdict(list)
-    for r, s, g in single:
+    for r, s, g in ix.single:
         users[(s, g, d.run(r).ready_year)].append((r, False))
-    for r, s, g in multi:
+    for r, s, g in ix.multi:
         users[(s, g, d.run(r).ready_year)].append((r, True))
     m.run_gpu_share = pyo.Constraint(
         sorted(users),
