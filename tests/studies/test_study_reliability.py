@@ -37,6 +37,22 @@ def planner_cli(*args: object, cwd: Path, timeout: float = 120) -> tuple[int, st
     return ran.returncode, ran.stdout + ran.stderr, time.perf_counter() - t0
 
 
+def on_scheduler(tmp_path: Path, address: str) -> tuple[int, str, float]:
+    """``planner study`` of the reference on a Dask ``address``, 2 s to connect."""
+    return planner_cli(
+        "study",
+        REFERENCE,
+        "-o",
+        tmp_path / "s.xlsx",
+        "--scheduler",
+        address,
+        "--connect-timeout",
+        "2",
+        "-q",
+        cwd=tmp_path,
+    )
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A loopback port that accepts connections and never answers."""
@@ -64,18 +80,7 @@ def silent_server() -> Iterator[str]:
 def test_a_bad_or_closed_scheduler_address_is_exit_1_naming_it(
     tmp_path: Path, address: str
 ) -> None:
-    rc, out, seconds = planner_cli(
-        "study",
-        REFERENCE,
-        "-o",
-        tmp_path / "s.xlsx",
-        "--scheduler",
-        address,
-        "--connect-timeout",
-        "2",
-        "-q",
-        cwd=tmp_path,
-    )
+    rc, out, seconds = on_scheduler(tmp_path, address)
     assert rc == 1, out[-2000:]
     assert address in out and "Traceback" not in out and "internal error" not in out
     assert seconds < 30
@@ -83,18 +88,7 @@ def test_a_bad_or_closed_scheduler_address_is_exit_1_naming_it(
 
 @pytest.mark.slow
 def test_a_silent_port_ends_within_the_connect_timeout(tmp_path: Path, silent_server: str) -> None:
-    rc, out, seconds = planner_cli(
-        "study",
-        REFERENCE,
-        "-o",
-        tmp_path / "s.xlsx",
-        "--scheduler",
-        silent_server,
-        "--connect-timeout",
-        "2",
-        "-q",
-        cwd=tmp_path,
-    )
+    rc, out, seconds = on_scheduler(tmp_path, silent_server)
     assert rc == 1, out[-2000:]
     assert silent_server in out and "Traceback" not in out
     assert seconds < 30
@@ -105,18 +99,7 @@ def test_a_scheduler_with_no_worker_is_exit_1(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
-        rc, out, seconds = planner_cli(
-            "study",
-            REFERENCE,
-            "-o",
-            tmp_path / "s.xlsx",
-            "--scheduler",
-            cluster.scheduler_address,
-            "--connect-timeout",
-            "2",
-            "-q",
-            cwd=tmp_path,
-        )
+        rc, out, _ = on_scheduler(tmp_path, cluster.scheduler_address)
     assert rc == 1, out[-2000:]
     assert "no worker" in out and cluster.scheduler_address in out
 
