@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from planner.inputs.reader import MAX_SHEET_ROWS
 from planner.inputs.validate import validate_path
@@ -93,6 +94,7 @@ def test_case_only_differences_are_refused_too(tmp_path: Path) -> None:
     assert data is None and any("SITES" in str(p) for p in problems)
 
 
+@pytest.mark.slow
 def test_a_sheet_with_too_many_rows_is_refused_by_size(tmp_path: Path) -> None:
     path, wb = copy_reference(tmp_path)
     ws = wb["Cooling"] if "Cooling" in wb.sheetnames else wb["Sites"]

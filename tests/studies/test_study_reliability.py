@@ -127,6 +127,7 @@ def base_only() -> PlanningData:
     return dataclasses.replace(api.load(REFERENCE), scenarios=[], sweeps=[])
 
 
+@pytest.mark.slow
 def test_a_cache_entry_that_cannot_be_written_keeps_its_result(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -137,6 +138,7 @@ def test_a_cache_entry_that_cannot_be_written_keeps_its_result(tmp_path: Path) -
     assert study.not_written and all("cache" in w for w in warnings)
 
 
+@pytest.mark.slow
 def test_a_tampered_or_foreign_cache_entry_is_solved_again(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run_study(base_only(), workers=1, cache_dir=cache)
@@ -156,6 +158,7 @@ def test_a_tampered_or_foreign_cache_entry_is_solved_again(tmp_path: Path) -> No
         assert again.results["base"]["objective_usd"] == first.results["base"]["objective_usd"]
 
 
+@pytest.mark.slow
 def test_study_plan_files_carry_what_a_plain_plan_writes(tmp_path: Path) -> None:
     """Constraints, model size and coefficient range, as ``planner plan`` writes them."""
     import openpyxl

@@ -15,7 +15,9 @@ from planner.solving.status import STATUS_OPTIMAL, STATUS_TIME_LIMIT
 SPECS = [
     SynthSpec(sites=5, years=2, gpus=3, sources=3, links=4, seed=0),
     SynthSpec(sites=8, years=3, gpus=4, sources=6, links=10, seed=1),
-    SynthSpec(sites=12, years=4, gpus=6, sources=8, links=20, seed=7),
+    pytest.param(  # about 2 s
+        SynthSpec(sites=12, years=4, gpus=6, sources=8, links=20, seed=7), marks=pytest.mark.slow
+    ),
     SynthSpec(sites=20, years=3, gpus=2, sources=2, links=30, seed=3),
 ]
 
@@ -76,6 +78,7 @@ def test_deterministic(tmp_path: Path) -> None:
     assert a != c
 
 
+@pytest.mark.slow
 def test_cli(cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "cli.xlsx"
     proc = cli(

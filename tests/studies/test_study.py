@@ -16,8 +16,10 @@ import pytest
 from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError
 from planner.inputs.schema import ScenarioRow, SweepRow
+from planner.studies.report import study_table
 from planner.studies.scenarios import effective_hash, expand_sweeps, study_scenarios, sweep_values
 from planner.studies.study import run_study, write_study
+from planner.studies.worker import solve_task
 
 TIMING = ["solve_seconds", "reason"]
 
@@ -170,6 +172,21 @@ def test_sweeps_expand_to_one_scenario_per_step() -> None:
 # ---------------------------------------------------------------- solving
 
 
+def test_scenarios_solved_in_process_compare_with_the_base() -> None:
+    """The worker's solve and the study table without worker processes (the fast subset;
+    the tests below run the same study in spawned workers and on Dask)."""
+    items = study_scenarios(study_data(sweeps=[]))
+    results = {sc.name: solve_task({"data": d, "threads": 1}) for sc, d in items}
+    table = study_table([sc for sc, _ in items], results).set_index("scenario")
+    assert table.loc["base", "status"] == "optimal"
+    assert table.loc["impossible", "status"] == "infeasible"
+    assert math.isnan(table.loc["impossible", "objective_usd"])
+    assert table.loc["cheap-g2", "delta_usd"] < 0
+    assert table.loc["cheap-g2", "gpus_G2"] > 0 and table.loc["cheap-g2", "gpus_G1"] == 0
+    assert table.loc["base", "delta_pct"] == 0
+    assert table.loc["dear-power", "delta_pct"] > 0
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One study solved with 1 worker, with 2 workers (cached), and rerun from the cache."""
@@ -181,6 +198,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"data": data, "one": one, "two": two, "again": again, "cache": cache}
 
 
+@pytest.mark.slow
 def test_study_solves_base_and_scenarios(runs: dict[str, Any]) -> None:
     table = runs["one"].table().set_index("scenario")
     assert table.loc["base", "status"] == "optimal"
@@ -196,10 +214,12 @@ def test_study_solves_base_and_scenarios(runs: dict[str, Any]) -> None:
     assert list(table.index[-3:]) == ["flop=1e+23", "flop=1e+24", "flop=1e+25"]
 
 
+@pytest.mark.slow
 def test_identical_tables_for_one_and_two_workers(runs: dict[str, Any]) -> None:
     pd.testing.assert_frame_equal(comparable(runs["one"].table()), comparable(runs["two"].table()))
 
 
+@pytest.mark.slow
 def test_rerun_resumes_from_the_cache(runs: dict[str, Any]) -> None:
     again = runs["again"]
     assert again.solved == 0
@@ -210,6 +230,7 @@ def test_rerun_resumes_from_the_cache(runs: dict[str, Any]) -> None:
     assert len(list(runs["cache"].glob("*.json"))) == len(again.scenarios) - 1
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_fails_only_its_scenario() -> None:
     data = study_data(sweeps=[])
     study = run_study(data, workers=2, faults={"cheap-g2": "exit", "dear-power": "raise"})
@@ -222,6 +243,7 @@ def test_a_crashed_worker_fails_only_its_scenario() -> None:
     assert table.loc["impossible", "status"] == "infeasible"
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_local_table(runs: dict[str, Any]) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
@@ -234,6 +256,7 @@ def test_dask_local_cluster_gives_the_local_table(runs: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- workbook and CLI
 
 
+@pytest.mark.slow
 def test_study_workbook_has_table_sweep_chart_and_plan_files(
     runs: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -282,6 +305,7 @@ def _write_inputs(data: PlanningData, out: Path) -> Path:
     return write_input_workbook(out, data.settings.model_dump(), tables)
 
 
+@pytest.mark.slow
 def test_cli_study_writes_the_workbook_and_rejects_bad_scenarios(cli: Any, tmp_path: Path) -> None:
     data = study_data(scenarios=study_data().scenarios[:2], sweeps=[])
     book = _write_inputs(data, tmp_path / "tiny.xlsx")

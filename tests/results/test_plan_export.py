@@ -15,7 +15,7 @@ from planner.results.check import check_plan
 from planner.results.export import read_plan
 from planner.results.tables import PLAN_COLUMNS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "inputs" / "reference.xlsx"
 
 
@@ -39,6 +39,7 @@ def reference_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_reference_plan_is_optimal_and_sheets_carry_the_contract_headers(
     reference_plan: Path,
 ) -> None:
@@ -57,6 +58,7 @@ def test_reference_plan_is_optimal_and_sheets_carry_the_contract_headers(
     assert len(wb["Charts"]._charts) == 5  # cost, facility MW by site, by source, fleet, waterfall
 
 
+@pytest.mark.slow
 def test_read_back_plan_passes_the_independent_check(reference_plan: Path) -> None:
     data = api.load(REFERENCE)
     plan = read_plan(reference_plan)
@@ -65,6 +67,7 @@ def test_read_back_plan_passes_the_independent_check(reference_plan: Path) -> No
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_hand_edited_plan_is_caught_with_sheet_and_row(
     reference_plan: Path, tmp_path: Path
 ) -> None:
@@ -98,6 +101,7 @@ def test_python_api_returns_dataframes_and_exports(tmp_path: Path) -> None:
     assert out.exists()
 
 
+@pytest.mark.slow
 def test_plan_never_overwrites_its_input(tmp_path: Path) -> None:
     workbook = tmp_path / "in.xlsx"
     shutil.copy(REFERENCE, workbook)

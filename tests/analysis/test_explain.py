@@ -28,7 +28,7 @@ from planner.results.check import check_plan
 from planner.results.export import read_plan, write_plan
 from planner.solving.compiled import compile_model
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 N = 115_741  # GPUs for 1e25 FLOP
 
 
@@ -158,6 +158,7 @@ def reference_lp_cost(data: PlanningData, fixed: dict[str, float]) -> float:
     return solve_lp(lp)[0] + cm.offset
 
 
+@pytest.mark.slow
 def test_reference_constraints_sheet(tmp_path: Path) -> None:
     data = api.load(REPO / "inputs" / "reference.xlsx")
     res = api.solve(data, keep_model=True)
@@ -302,6 +303,7 @@ def test_lock_and_diff(tmp_path: Path) -> None:
 
 
 # ---- plan options and commands -------------------------------------------------------------
+@pytest.mark.slow
 def test_plan_with_options_writes_diagnosis_and_pngs(tmp_path: Path) -> None:
     from planner.api import plan as plan_with_options
     from planner.cli.plan import after_export
@@ -329,6 +331,7 @@ def test_plan_with_options_writes_diagnosis_and_pngs(tmp_path: Path) -> None:
     assert len(wb["Charts"]._charts) == 5
 
 
+@pytest.mark.slow
 def test_cli_diff_and_explain(tmp_path: Path, cli: Any) -> None:
     data = f.two_site_instance()
     free = api.solve(data, time_limit_s=30.0)

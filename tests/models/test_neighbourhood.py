@@ -92,6 +92,7 @@ def test_cheapest_of_many_sites_is_found_and_proven() -> None:
     assert set(res.plan["GPUs"].query("purchased > 0").site_id) == {"S6"}
 
 
+@pytest.mark.slow
 def test_restricted_search_agrees_with_the_full_search() -> None:
     # A mixed instance (supply caps, multi-site runs, several GPU types): the phased solve
     # with the site-restricted first plan and without it reach the same optimum.

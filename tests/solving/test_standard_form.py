@@ -21,7 +21,7 @@ from models.locks import Locks, fix_locks
 from planner import api
 from planner.solving.standard_form import NotFlat, _read_flat, standard_form
 
-REFERENCE = Path(__file__).resolve().parents[1] / "inputs" / "reference.xlsx"
+REFERENCE = Path(__file__).resolve().parents[2] / "inputs" / "reference.xlsx"
 
 
 def pyomo_form(m: pyo.ConcreteModel) -> Any:

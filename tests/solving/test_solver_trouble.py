@@ -57,7 +57,7 @@ def extreme_instance(days: float) -> Any:
 # solve in this pytest process (see test_a_solve_after_an_abandoned_one_still_works).
 TROUBLE_SCRIPT = r"""
 import json, sys, threading, time
-sys.path.insert(0, "tests")
+sys.path[:0] = ["tests", "tests/solving"]
 import factory as f
 import test_solver_trouble as t
 from planner import api
@@ -108,6 +108,7 @@ def trouble() -> dict[str, Any]:
 # ------------------------------------------------------------------ wall-clock limit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", [1.0, 3.0])
 def test_time_limit_is_a_wall_clock_promise(limit: float, trouble: dict[str, Any]) -> None:
     r = trouble[f"hard-{limit:g}"]
@@ -124,6 +125,7 @@ def test_time_limit_is_a_wall_clock_promise(limit: float, trouble: dict[str, Any
         assert "no plan found within" in r["message"]
 
 
+@pytest.mark.slow
 def test_no_plan_message_names_the_users_limit(trouble: dict[str, Any]) -> None:
     r = trouble["hard-3"]
     assert r["status"] == STATUS_NO_PLAN
@@ -133,6 +135,7 @@ def test_no_plan_message_names_the_users_limit(trouble: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ extreme magnitudes
 
 
+@pytest.mark.slow
 def test_extreme_magnitudes_pass_the_independent_check(trouble: dict[str, Any]) -> None:
     r = trouble["extreme"]
     lo, hi = r["coefficient_range"]
@@ -158,11 +161,13 @@ def test_extreme_but_easier_magnitudes(days: float) -> None:
     assert result.status == STATUS_OPTIMAL
 
 
+@pytest.mark.slow
 def test_no_solver_thread_outlives_the_solve(trouble: dict[str, Any]) -> None:
     r = trouble["extreme"]
     assert not r["threads"], (r["threads"], f"{r['idle_cpu_s']:.2f} s CPU while idle")
 
 
+@pytest.mark.slow
 def test_a_solve_after_an_abandoned_one_still_works(trouble: dict[str, Any]) -> None:
     r = trouble["again"]
     assert r["error"] is None, r["error"]
@@ -172,11 +177,13 @@ def test_a_solve_after_an_abandoned_one_still_works(trouble: dict[str, Any]) -> 
 # ------------------------------------------------------------------ exit codes
 
 
+@pytest.mark.slow
 def test_exit_0_on_the_reference() -> None:
     out = reference_plan()  # planned once per session by ``python -m planner plan``
     assert out.exists() and out.stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_exit_1_on_invalid_input(tmp_path: Path) -> None:
     import openpyxl
 
@@ -197,6 +204,7 @@ def test_exit_1_on_invalid_input(tmp_path: Path) -> None:
     assert not (tmp_path / "plan.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_exit_2_on_an_infeasible_workbook(tmp_path: Path) -> None:
     data = f.instance(
         sites=[f.site(max_it_mw=1.0)],
@@ -210,6 +218,7 @@ def test_exit_2_on_an_infeasible_workbook(tmp_path: Path) -> None:
     assert "infeasible" in ran.output
 
 
+@pytest.mark.slow
 def test_exit_3_when_no_plan_in_time(tmp_path: Path) -> None:
     src = Path(f.write_workbook(hard_instance(), tmp_path / "hard.xlsx"))
     t0 = time.perf_counter()
@@ -234,6 +243,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_exit_4_on_an_internal_error_with_a_log(tmp_path: Path) -> None:
     src = tmp_path / "reference.xlsx"
     shutil.copyfile(REFERENCE, src)
@@ -256,6 +266,7 @@ def test_exit_4_on_an_internal_error_with_a_log(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ determinism
 
 
+@pytest.mark.slow
 def test_same_workbook_same_plan_across_runs_and_threads(tmp_path: Path) -> None:
     data = api.load(REFERENCE)
     cells = []

@@ -104,6 +104,7 @@ def start_slow_plan(folder: Path, out: Path) -> tuple[subprocess.Popen[str], Pat
     return proc, Path(marker.read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_mid_write_leaves_previous_plan_intact(tmp_path: Path) -> None:
     out, before = previous_plan(tmp_path)
     proc, tmp_file = start_slow_plan(tmp_path, out)
@@ -118,6 +119,7 @@ def test_sigkill_mid_write_leaves_previous_plan_intact(tmp_path: Path) -> None:
     assert all(n.startswith(".existing-") for n in leftovers), leftovers
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_write_leaves_previous_plan_and_no_temp_file(tmp_path: Path) -> None:
     out, before = previous_plan(tmp_path)
     proc, tmp_file = start_slow_plan(tmp_path, out)
@@ -130,6 +132,7 @@ def test_ctrl_c_mid_write_leaves_previous_plan_and_no_temp_file(tmp_path: Path) 
     assert not tmp_file.exists(), "the temp file is removed on Ctrl-C"
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_it_was_interrupted(tmp_path: Path) -> None:
     out, _ = previous_plan(tmp_path)
     proc, _ = start_slow_plan(tmp_path, out)
@@ -139,6 +142,7 @@ def test_ctrl_c_says_it_was_interrupted(tmp_path: Path) -> None:
     assert "interrupted" in stderr
 
 
+@pytest.mark.slow
 def test_kill_as_soon_as_the_temp_file_appears(tmp_path: Path) -> None:
     """No monkeypatching: kill the real export the moment its temp file shows up."""
     out, before = previous_plan(tmp_path)
@@ -167,6 +171,7 @@ def test_kill_as_soon_as_the_temp_file_appears(tmp_path: Path) -> None:
     assert_loads(out)
 
 
+@pytest.mark.slow
 def test_input_workbook_is_never_written(tmp_path: Path) -> None:
     src = tiny_workbook(tmp_path)
     os.utime(src, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
@@ -179,6 +184,7 @@ def test_input_workbook_is_never_written(tmp_path: Path) -> None:
     assert (tmp_path / "plan.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_output_over_the_input_is_refused_as_bad_input(tmp_path: Path) -> None:
     src = tiny_workbook(tmp_path)
     digest = sha256(src)
@@ -201,6 +207,7 @@ def _fell_back(ran: Any, target: Path) -> Path:
     return written
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(IS_ROOT, reason="root bypasses permission bits; see the tests below")
 def test_unwritable_folder_falls_back(tmp_path: Path) -> None:
     src = tiny_workbook(tmp_path)
@@ -216,6 +223,7 @@ def test_unwritable_folder_falls_back(tmp_path: Path) -> None:
         locked.chmod(0o700)
 
 
+@pytest.mark.slow
 def test_output_path_that_is_a_folder_gets_the_plan_inside(tmp_path: Path) -> None:
     """``-o FOLDER`` writes ``FOLDER/<stem>-plan.xlsx`` (issue 12.4)."""
     src = tiny_workbook(tmp_path)
@@ -229,6 +237,7 @@ def test_output_path_that_is_a_folder_gets_the_plan_inside(tmp_path: Path) -> No
     assert_loads(written)
 
 
+@pytest.mark.slow
 def test_a_stale_plan_at_an_unwritable_path_is_signalled(tmp_path: Path) -> None:
     """An older plan stays where the new one could not go: the exit code says so."""
     src = tiny_workbook(tmp_path)
@@ -238,6 +247,7 @@ def test_a_stale_plan_at_an_unwritable_path_is_signalled(tmp_path: Path) -> None
     assert ran.returncode == 5 and "could not write" in ran.stderr, ran.output[-2000:]
 
 
+@pytest.mark.slow
 def test_output_under_a_file_falls_back(tmp_path: Path) -> None:
     src = tiny_workbook(tmp_path)
     blocker = tmp_path / "not-a-folder"
@@ -246,6 +256,7 @@ def test_output_under_a_file_falls_back(tmp_path: Path) -> None:
     _fell_back(run_cli("plan", src, "-o", target, "-q", cwd=tmp_path), target)
 
 
+@pytest.mark.slow
 def test_replacing_a_plan_keeps_its_permissions(tmp_path: Path) -> None:
     src = tiny_workbook(tmp_path)
     out = tmp_path / "plan.xlsx"
@@ -306,6 +317,7 @@ def test_formula_injection_round_trips_as_text(tmp_path: Path) -> None:
     _assert_text_cells(out, {INJECTIONS[0], "+1", "-1", "@SUM(A1)", "+cmd|' /C calc'!A0", "=1+1"})
 
 
+@pytest.mark.slow
 def test_formula_text_in_reference_round_trips_through_cli(tmp_path: Path) -> None:
     src = tmp_path / "reference.xlsx"
     shutil.copyfile(REFERENCE, src)

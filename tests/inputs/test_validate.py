@@ -20,7 +20,7 @@ from planner.inputs.problems import Problem
 from planner.inputs.schema import SHEETS
 from planner.inputs.validate import validate_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "inputs" / "reference.xlsx"
 
 
@@ -107,6 +107,11 @@ def assert_invalid(path: Path, cli: Callable[..., Any] | None, *expected: str) -
     return errors
 
 
+def via_cli(*values: Any) -> Any:
+    """A case also checked through ``planner validate`` in a subprocess: marked slow."""
+    return pytest.param(*values, True, marks=pytest.mark.slow)
+
+
 def only_error(errors: list[str], prefix: str) -> str:
     hits = [e for e in errors if e.startswith(prefix)]
     assert len(hits) == 1, (prefix, errors)
@@ -116,6 +121,7 @@ def only_error(errors: list[str], prefix: str) -> str:
 # --------------------------------------------------------------- the reference file
 
 
+@pytest.mark.slow
 def test_reference_workbook_is_valid(cli: Callable[..., Any], reference_copy: Path) -> None:
     data, problems, result = validate_both(reference_copy, cli)
     assert data is not None, [str(p) for p in problems]
@@ -126,12 +132,14 @@ def test_reference_workbook_is_valid(cli: Callable[..., Any], reference_copy: Pa
     assert "error" not in result.stderr
 
 
+@pytest.mark.slow
 def test_validate_without_argument_uses_reference_workbook(cli: Callable[..., Any]) -> None:
     result = cli("validate", cwd=REPO)
     check_cli_clean(result, 0)
     assert "inputs/reference.xlsx: valid" in result.stdout
 
 
+@pytest.mark.slow
 def test_validate_without_argument_elsewhere_says_file_not_found(
     cli: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -143,12 +151,14 @@ def test_validate_without_argument_elsewhere_says_file_not_found(
 # ------------------------------------------------------------------ sheets, columns
 
 
+@pytest.mark.slow
 def test_missing_required_sheet(cli: Callable[..., Any], edited_workbook: Any) -> None:
     path = edited_workbook(lambda wb: wb.remove(wb["GPUs"]))
     errors = assert_invalid(path, cli, "GPUs: required sheet is missing")
     assert len(errors) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["blank_header", "delete_column"])
 def test_missing_required_column(cli: Callable[..., Any], edited_workbook: Any, how: str) -> None:
     def edit(wb: Any) -> None:
@@ -165,6 +175,7 @@ def test_missing_required_column(cli: Callable[..., Any], edited_workbook: Any, 
     assert len(errors) == 1
 
 
+@pytest.mark.slow
 def test_column_with_wrong_case_gets_a_hint(cli: Callable[..., Any], edited_workbook: Any) -> None:
     path = edited_workbook(lambda wb: put(wb, "Sites", 1, "pue", "PUE"))
     errors = assert_invalid(path, cli, "Sites")
@@ -173,6 +184,7 @@ def test_column_with_wrong_case_gets_a_hint(cli: Callable[..., Any], edited_work
     assert "found 'PUE'" in msg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sheet", "wrong"),
     [
@@ -190,6 +202,7 @@ def test_sheet_named_with_different_case(
     assert len(errors) == 1
 
 
+@pytest.mark.slow
 def test_extra_column_is_a_warning_only(cli: Callable[..., Any], edited_workbook: Any) -> None:
     def edit(wb: Any) -> None:
         ws = wb["Sites"]
@@ -209,6 +222,7 @@ def test_extra_column_is_a_warning_only(cli: Callable[..., Any], edited_workbook
     assert "valid" in result.stdout
 
 
+@pytest.mark.slow
 def test_extra_sheet_is_a_warning_only(cli: Callable[..., Any], edited_workbook: Any) -> None:
     def edit(wb: Any) -> None:
         wb.create_sheet("Scratch")["A1"] = "my own notes"
@@ -226,23 +240,23 @@ def test_extra_sheet_is_a_warning_only(cli: Callable[..., Any], edited_workbook:
     ("sheet", "row_id", "column", "value", "expect", "via_cli"),
     [
         # wrong type
-        ("Sites", "US-ABI", "max_it_mw", "abc", "must be a positive number of MW", True),
+        via_cli("Sites", "US-ABI", "max_it_mw", "abc", "must be a positive number of MW"),
         ("Sites", "US-ABI", "max_it_mw", True, "must be a positive number of MW", False),
         ("GPUs", "H100", "life_years", 5.5, "must be a whole number", False),
         ("GPUs", "H100", "available_year", "next year", "must be a calendar year", False),
         ("PowerSources", "grid", "via_grid", "maybe", "TRUE or FALSE", False),
         # negative money
-        ("Sites", "US-MEM", "shell_capex_usd_per_mw", -5, "must be a number of USD/MW >= 0", True),
-        ("GPUs", "H100", "capex_usd", -1, "must be a number of USD >= 0", True),
+        via_cli("Sites", "US-MEM", "shell_capex_usd_per_mw", -5, "must be a number of USD/MW >= 0"),
+        via_cli("GPUs", "H100", "capex_usd", -1, "must be a number of USD >= 0"),
         ("PowerSources", "grid", "capex_usd_per_mw", -100, ">= 0", False),
         ("FiberLinks", "F-ABI-DEN", "capex_usd", -1, ">= 0", False),
         # PUE out of [1, 3]
-        ("Sites", "US-ABI", "pue", 0.9, ">= 1 and <= 3", True),
-        ("Sites", "US-ABI", "pue", 3.5, ">= 1 and <= 3", True),
+        via_cli("Sites", "US-ABI", "pue", 0.9, ">= 1 and <= 3"),
+        via_cli("Sites", "US-ABI", "pue", 3.5, ">= 1 and <= 3"),
         ("Cooling", 2, "pue", 0.9, ">= 1 and <= 3", False),
         # fractions above 1
-        ("Runs", "frontier-2027", "mfu", 1.5, "must be a number > 0 and <= 1", True),
-        ("PowerSources", "grid", "firm_fraction", 2, "must be a number > 0 and <= 1", True),
+        via_cli("Runs", "frontier-2027", "mfu", 1.5, "must be a number > 0 and <= 1"),
+        via_cli("PowerSources", "grid", "firm_fraction", 2, "must be a number > 0 and <= 1"),
         # other ranges
         ("Sites", "US-ABI", "latitude", 91, ">= -90 and <= 90", False),
         ("Runs", "frontier-2029", "max_sites", 0, "must be a whole number", False),
@@ -270,7 +284,7 @@ def test_bad_cell_value(
 @pytest.mark.parametrize(
     ("column", "blank", "expect", "via_cli"),
     [
-        ("country", None, "is empty: a value is required (a non-empty text id)", True),
+        via_cli("country", None, "is empty: a value is required (a non-empty text id)"),
         ("country", "   ", "is empty: a value is required", False),
         ("max_it_mw", None, "is empty: a value is required (a positive number of MW)", False),
     ],
@@ -290,6 +304,7 @@ def test_empty_required_cell(
     assert len(errors) == 1
 
 
+@pytest.mark.slow
 def test_numbers_stored_as_text_are_accepted(cli: Callable[..., Any], edited_workbook: Any) -> None:
     def edit(wb: Any) -> None:
         put(wb, "Sites", "US-ABI", "max_it_mw", "1,500")
@@ -315,6 +330,7 @@ def test_end_year_before_start_year_points_at_the_value_cell(
     assert_invalid(path, None, "Settings!B3 end_year = 2025: must not be before start_year")
 
 
+@pytest.mark.slow
 def test_end_year_before_start_year(cli: Callable[..., Any], edited_workbook: Any) -> None:
     path = edited_workbook(lambda wb: put(wb, "Settings", "end_year", "value", 2025))
     errors = assert_invalid(path, cli, "Settings")
@@ -337,6 +353,7 @@ def test_missing_setting_row(cli: Callable[..., Any], edited_workbook: Any) -> N
     assert len(errors) == 1
 
 
+@pytest.mark.slow
 def test_gpu_available_after_end_year(cli: Callable[..., Any], edited_workbook: Any) -> None:
     where: list[str] = []
     path = edited_workbook(lambda wb: where.append(put(wb, "GPUs", "H100", "available_year", 2031)))
@@ -349,6 +366,7 @@ def test_gpu_available_after_end_year(cli: Callable[..., Any], edited_workbook: 
 # ------------------------------------------------------------------ keys, references
 
 
+@pytest.mark.slow
 def test_duplicate_site_id(cli: Callable[..., Any], edited_workbook: Any) -> None:
     where: list[int] = []
 
@@ -373,14 +391,14 @@ def test_duplicate_id_by_renaming_row(cli: Callable[..., Any], edited_workbook: 
 @pytest.mark.parametrize(
     ("sheet", "row", "column", "value", "expect", "via_cli"),
     [
-        ("SitePower", 2, "site_id", "NOPE", "no site with this id in Sites", True),
+        via_cli("SitePower", 2, "site_id", "NOPE", "no site with this id in Sites"),
         ("SitePower", 2, "source_id", "NOPE", "no source with this id in PowerSources", False),
         ("Cooling", 2, "site_id", "NOPE", "no site with this id in Sites", False),
         ("FiberLinks", 2, "site_a", "NOPE", "no site with this id in Sites", False),
-        ("FiberLinks", 2, "site_b", "NOPE", "no site with this id in Sites", True),
-        ("Supply", 2, "resource", "gpu:NOPE", "no GPU with this id in GPUs", True),
+        via_cli("FiberLinks", 2, "site_b", "NOPE", "no site with this id in Sites"),
+        via_cli("Supply", 2, "resource", "gpu:NOPE", "no GPU with this id in GPUs"),
         ("Supply", 2, "resource", "widgets", "must be one of cowos_wafers", False),
-        ("ExportControls", 2, "gpu_id", "NOPE", "no GPU with this id in GPUs", True),
+        via_cli("ExportControls", 2, "gpu_id", "NOPE", "no GPU with this id in GPUs"),
     ],
 )
 def test_unknown_reference(
@@ -410,6 +428,7 @@ def test_fiber_link_to_itself(cli: Callable[..., Any], edited_workbook: Any) -> 
     assert "two different sites" in only_error(errors, "FiberLinks!C2")
 
 
+@pytest.mark.slow
 def test_export_control_unknown_country_is_a_warning(
     cli: Callable[..., Any], edited_workbook: Any
 ) -> None:
@@ -425,6 +444,7 @@ def test_export_control_unknown_country_is_a_warning(
 # ------------------------------------------------------------------ many errors at once
 
 
+@pytest.mark.slow
 def test_all_cell_errors_reported_in_one_run(cli: Callable[..., Any], edited_workbook: Any) -> None:
     where: list[str] = []
 
@@ -442,6 +462,7 @@ def test_all_cell_errors_reported_in_one_run(cli: Callable[..., Any], edited_wor
     assert len(errors) == len(where) == 7
 
 
+@pytest.mark.slow
 def test_all_cross_sheet_errors_reported_in_one_run(
     cli: Callable[..., Any], edited_workbook: Any
 ) -> None:
@@ -459,6 +480,7 @@ def test_all_cross_sheet_errors_reported_in_one_run(
     assert len(errors) == 5
 
 
+@pytest.mark.slow
 def test_sheet_errors_from_several_sheets_in_one_run(
     cli: Callable[..., Any], edited_workbook: Any
 ) -> None:
@@ -480,6 +502,7 @@ def test_sheet_errors_from_several_sheets_in_one_run(
     assert len(errors) == 4
 
 
+@pytest.mark.slow
 def test_cell_and_cross_sheet_errors_reported_in_one_run(
     cli: Callable[..., Any], edited_workbook: Any
 ) -> None:
@@ -560,6 +583,7 @@ def _folder(path: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "expect"),
     [

@@ -21,6 +21,8 @@ from hardening_helpers import MEMORY_LIMIT, REFERENCE, assert_no_traceback, run_
 
 from planner.inputs.validate import validate_path
 
+pytestmark = pytest.mark.slow  # a hardening suite: hostile files through CLI subprocesses
+
 CASES = {"n": 0}
 SECONDS = 15.0  # generous for slow CI; each case takes about a second here
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
