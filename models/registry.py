@@ -58,6 +58,8 @@ class Family:
     scale_setting: str | None = None
     # The limit a plan sets itself (transformer MVA built), read off the solved model.
     solved_limit: Callable[[Any, Index], float] | None = None
+    # Whether a row limits a solved plan at all (a link's bandwidth only once it is built).
+    in_plan: Callable[[Any, ModelData, Index], bool] | None = None
     noun: str = ""  # what the diagnosis adds: "wafers", "MW", ...
     relax: Relax | None = None
     # The row's right-hand side in model units, when it is not the cell's value.
@@ -118,6 +120,15 @@ def _supply_family(name: str, resource: str, noun: str, one: str, unit: str, per
 def _power_room(d: ModelData, i: Index) -> float:
     row = d.site_power_row(i[0], i[1])
     return max(0.0, row.max_mw - row.existing_mw)
+
+
+def _link_built(m: Any, d: ModelData, i: Index) -> bool:
+    """Link ``i[0]`` is built, in a solved model, by year ``i[2]``."""
+    lk, _, y = i
+    built = sum(
+        m.link_built[lk, b].value or 0.0 for b in d.years if b <= y and (lk, b) in m.link_built
+    )
+    return round(built) >= 1
 
 
 def _arc(d: ModelData, i: Index) -> str:
@@ -212,6 +223,7 @@ PRICED: tuple[Family, ...] = (
         model_per_price=1.0 / GBPS_PER_TBPS,
         what=lambda d, i: f"one more Gbps on link {i[0]} ({_arc(d, i)}) for {i[2]}'s runs",
         instance=lambda d, i: f"{i[0]} {_arc(d, i)} {i[2]}",
+        in_plan=_link_built,
     ),
 )
 
@@ -246,7 +258,6 @@ STRUCTURAL: tuple[Family, ...] = tuple(
 )
 
 FAMILIES: dict[str, Family] = {f.name: f for f in PRICED + STRUCTURAL}
-RELAXABLE_LIMITS: tuple[str, ...] = tuple(f.name for f in PRICED if f.relax == "limit")
 
 
 @dataclass(frozen=True)
@@ -344,8 +355,3 @@ COST_INPUTS: frozenset[str] = frozenset(
 # Input columns no constraint or cost reads yet (reported, never modelled).
 UNMODELLED_INPUTS: frozenset[str] = frozenset({"GPUs.vendor", "PowerSources.co2_t_per_mwh"})
 SETTINGS_OUTSIDE_MATRIX: frozenset[str] = frozenset({"discount_rate", "mip_gap", "time_limit_s"})
-
-
-def rhs_families(column: str) -> tuple[str, ...]:
-    """Families whose right-hand side an input column ("Sheet.column") moves."""
-    return tuple(f.name for f in FAMILIES.values() if column in f.rhs_inputs)

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,15 @@ def plan_cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def assert_no_traceback(ran: Ran) -> None:
     assert "Traceback" not in ran.output, ran.output[-3000:]
+
+
+def rezip(
+    out: Path, replace: dict[str, Callable[[bytes], bytes]], source: Path = REFERENCE
+) -> Path:
+    """``source`` (the reference workbook by default) with some of its parts rewritten."""
+    with zipfile.ZipFile(source) as zi:
+        parts = [(i.filename, zi.read(i.filename)) for i in zi.infolist()]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zo:
+        for name, data in parts:
+            zo.writestr(name, replace[name](data) if name in replace else data)
+    return out

@@ -221,8 +221,8 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
     cell, units and words come from ``models.registry``)."""
     fam = FAMILIES[p.family]
     idx = p.index
-    if fam.name == "network_link_bandwidth" and not _link_built(m, d, idx):
-        return None  # a link not built: its bandwidth is not a limit of this plan
+    if fam.in_plan is not None and not fam.in_plan(m, d, idx):
+        return None  # e.g. a link not built: its bandwidth is not a limit of this plan
     limit = float(fam.solved_limit(m, idx) if fam.solved_limit else fam.limit_value(d, idx))
     display = fam.workbook_per_price
     upper = fam.relax != "target"  # False: a target to reach, not a cap
@@ -250,14 +250,6 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
         "impact_usd": abs(price) * abs(limit) / display,
         "binding": binding,
     }
-
-
-def _link_built(m: pyo.ConcreteModel, d: ModelData, idx: tuple[Any, ...]) -> bool:
-    lk, _, y = idx
-    built = sum(
-        pyo.value(m.link_built[lk, b]) for b in d.years if b <= y and (lk, b) in m.link_built
-    )
-    return round(built) >= 1
 
 
 def _reading(what: str, price: float, upper: bool) -> str:

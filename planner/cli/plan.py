@@ -27,8 +27,6 @@ from planner.inputs.problems import InputError, Problem
 from planner.results.tables import Plan
 from planner.solving.status import STATUS_INFEASIBLE, STATUS_NO_PLAN, Progress
 
-Echo = Any
-
 
 class LiveProgress:
     """Elapsed time, best plan's cost, bound and gap while a solve runs (terminals only)."""
@@ -118,7 +116,7 @@ def plan(
 
 
 def after_export(
-    result: api.PlanResult, written: Path, *, png: bool, echo: Echo = print
+    result: api.PlanResult, written: Path, *, png: bool, echo: api.Echo = print
 ) -> list[Path]:
     """``--png``: write the charts and the site map as PNG files beside the workbook."""
     if not png or result.plan is None:

@@ -112,9 +112,9 @@ def read_workbook(path: Path | str) -> RawWorkbook:
         raise _fail(path, f"cannot be read as an Excel workbook: {_reason(exc)}") from None
     sheets: dict[str, RawSheet] = {}
     try:
-        _refuse_look_alikes(path, [ws.title for ws in wb.worksheets])
+        _refuse_look_alikes([ws.title for ws in wb.worksheets])
         for ws in wb.worksheets:
-            _refuse_huge(path, ws)
+            _refuse_huge(ws)
             sheets[ws.title.strip()] = _read_sheet(ws, get_column_letter)
     except InputError:
         raise
@@ -125,7 +125,7 @@ def read_workbook(path: Path | str) -> RawWorkbook:
     return RawWorkbook(path=path, sha256=file_sha256(path), sheets=sheets)
 
 
-def _refuse_look_alikes(path: Path, titles: list[str]) -> None:
+def _refuse_look_alikes(titles: list[str]) -> None:
     """Sheet names that differ only in case or surrounding spaces: which one is meant?"""
     seen: dict[str, str] = {}
     problems = []
@@ -144,13 +144,10 @@ def _refuse_look_alikes(path: Path, titles: list[str]) -> None:
         raise InputError(problems)
 
 
-def _refuse_huge(path: Path, ws: Any) -> None:
+def _refuse_huge(ws: Any) -> None:
     """Count the rows of a sheet's XML (fast, streamed) before openpyxl parses them."""
-    part = getattr(ws, "_worksheet_path", None)
-    if not part:
-        return
     count, buf = 0, b""
-    with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+    with ws._get_source() as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             buf += chunk
             # A tag may start at the last "<" and end in the next chunk: keep it.

@@ -220,9 +220,8 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
     export_controls = _export_controls(gpus, sites)
 
     banned = {(e["country"], e["gpu_id"]) for e in export_controls if not e["allowed"]}
-    runs, witnesses = _runs(
-        rng, spec, years, sites, cooling, site_power, sources, gpus, links, banned
-    )
+    lookups = _run_sites(years, sites, cooling, site_power, sources, gpus, links, banned)
+    runs, witnesses = _runs(rng, spec, years, sites, links, lookups)
     supply = _supply(rng, spec, years, gpus, runs, witnesses)
     tables: dict[str, list[Row]] = {
         "Sites": sites,
@@ -573,19 +572,14 @@ def _runs(
     spec: SynthSpec,
     years: list[int],
     sites: list[Row],
-    cooling: list[Row],
-    site_power: list[Row],
-    sources: list[Row],
-    gpus: list[Row],
     links: list[Row],
-    banned: set[tuple[str, str]],
+    lookups: _RunSites,
 ) -> tuple[list[Row], list[Witness]]:
     """The Runs rows and the witness plan of each; may widen witness links in place.
 
     Random draws, in order (the workbook of a seed depends on it): the ready years, then
     per run its duration, MFU, multi-site coin (only when there are links), site count
     (only for a multi-site run), host and FLOP fraction."""
-    lookups = _run_sites(years, sites, cooling, site_power, sources, gpus, links, banned)
     ready_choices = years[1:] or years
     ready = sorted(int(y) for y in rng.choice(ready_choices, size=spec.n_runs))
     used: set[str] = set()

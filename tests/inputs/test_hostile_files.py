@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hardening_helpers import MEMORY_LIMIT, REFERENCE, assert_no_traceback, run_cli
+from hardening_helpers import MEMORY_LIMIT, REFERENCE, assert_no_traceback, rezip, run_cli
 
 from planner.inputs.validate import validate_path
 
@@ -53,19 +53,6 @@ def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
 # ----------------------------------------------------------------- file makers
 
 
-def _reference_parts() -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(REFERENCE) as zf:
-        return [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
-
-
-def rezip(out: Path, replace: dict[str, Callable[[bytes], bytes]]) -> Path:
-    """The reference workbook with some of its XML parts rewritten."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zo:
-        for name, data in _reference_parts():
-            zo.writestr(name, replace[name](data) if name in replace else data)
-    return out
-
-
 def with_doctype(doctype: str, inject: str | None = None) -> Callable[[bytes], bytes]:
     """Put a DOCTYPE before the root element (and optionally text inside a <t> or root)."""
 
@@ -97,6 +84,11 @@ def zeros_bomb(out: Path, size: int, members: tuple[str, ...] = ("xl/workbook.xm
         if "xl/worksheets/sheet1.xml" not in members:
             zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
     return out
+
+
+def _reference_parts() -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(REFERENCE) as zf:
+        return [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
 
 
 def lying_bomb(out: Path) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hardening_helpers import rezip
 
 from planner.inputs.reader import MAX_SHEET_ROWS
 from planner.inputs.validate import validate_path
@@ -75,14 +76,11 @@ def test_look_alike_sheet_names_are_an_error_naming_both(tmp_path: Path) -> None
 def rename_sheet_in_xml(path: Path, old: str, new: str) -> None:
     """Excel and openpyxl refuse names that differ only in case; a hand-made file can
     still hold them."""
-    with zipfile.ZipFile(path) as zf:
-        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
-    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
-        f'name="{old}"'.encode(), f'name="{new}"'.encode()
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, blob)
+    edit = {
+        "xl/workbook.xml": lambda x: x.replace(f'name="{old}"'.encode(), f'name="{new}"'.encode())
+    }
+    copy = rezip(path.with_name("renamed.xlsx"), edit, source=path)
+    copy.replace(path)
 
 
 def test_case_only_differences_are_refused_too(tmp_path: Path) -> None:
@@ -118,14 +116,15 @@ def test_a_formula_without_a_saved_value_is_named_as_a_formula(tmp_path: Path) -
 
 
 def test_a_literal_nan_in_the_sheet_xml_is_named_by_cell(tmp_path: Path) -> None:
-    path = tmp_path / "nan.xlsx"
     with zipfile.ZipFile(REFERENCE) as zf:
-        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
-    sheet = next(n for n in parts if n.startswith("xl/worksheets/") and b"<v>35.06</v>" in parts[n])
-    parts[sheet] = parts[sheet].replace(b"<v>35.06</v>", b"<v>NaN</v>", 1)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, blob)
+        sheet = next(
+            n
+            for n in zf.namelist()
+            if n.startswith("xl/worksheets/") and b"<v>35.06</v>" in zf.read(n)
+        )
+    path = rezip(
+        tmp_path / "nan.xlsx", {sheet: lambda x: x.replace(b"<v>35.06</v>", b"<v>NaN</v>", 1)}
+    )
     data, problems = validate_path(path)
     assert data is None
     assert any("Sites!" in str(p) and "NaN" in str(p) for p in problems), [str(p) for p in problems]

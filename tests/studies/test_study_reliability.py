@@ -8,14 +8,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hardening_helpers import run_cli
 
 from planner import api
 from planner.inputs.data import PlanningData
@@ -26,15 +24,8 @@ REFERENCE = REPO / "inputs" / "reference.xlsx"
 
 
 def planner_cli(*args: object, cwd: Path, timeout: float = 120) -> tuple[int, str, float]:
-    t0 = time.perf_counter()
-    ran = subprocess.run(
-        [sys.executable, "-m", "planner", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return ran.returncode, ran.stdout + ran.stderr, time.perf_counter() - t0
+    ran = run_cli(*map(str, args), cwd=cwd, timeout=timeout)
+    return ran.returncode, ran.output, ran.seconds
 
 
 def on_scheduler(tmp_path: Path, address: str) -> tuple[int, str, float]:
