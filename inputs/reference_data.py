@@ -194,9 +194,15 @@ _SUPPLY_CAPS: dict[str, list[int]] = {
     "gpu:H20": [200_000, 200_000, 100_000, 100_000, 50_000],
     "gpu:Ascend910C": [300_000, 400_000, 500_000, 650_000, 800_000],
 }
+# Country volume caps (resource, country) -> yearly caps: GPUs bought at that country's
+# sites, on top of this buyer's own caps above.
+_COUNTRY_CAPS: dict[tuple[str, str], list[int]] = {
+    ("gpus", "UAE"): [500_000] * 5,
+}
 SUPPLY = _rows(
-    "year resource capacity",
-    *[(y, res, caps[i]) for res, caps in _SUPPLY_CAPS.items() for i, y in enumerate(YEARS)],
+    "year resource capacity country",
+    *[(y, res, caps[i], "") for res, caps in _SUPPLY_CAPS.items() for i, y in enumerate(YEARS)],
+    *[(y, res, caps[i], c) for (res, c), caps in _COUNTRY_CAPS.items() for i, y in enumerate(YEARS)],
 )
 
 _NON_CHINA = ["US", "Malaysia", "UAE", "Kuwait", "Ethiopia"]
@@ -345,6 +351,7 @@ SOURCES: list[dict[str, str]] = _rows(
     ("Supply", "gpu:H100/H200/MI300X/MI325X", "phase-out caps", "est.; Epoch AI (1.5-2 M H100 in 2024)", "2026", "older models winding down; 0 = no longer sold"),
     ("Supply", "gpu:H20", "50-200k / yr", "seed podcast; SemiAnalysis (>1 M H20 to China 2024) via " + _RD, "2024", "est. buyer share; 2025 licensing uncertain"),
     ("Supply", "gpu:Ascend910C", "300-800k / yr", "US Commerce; SemiAnalysis (0.2-0.8 M in 2025) via " + _RD, "2025", "est. growth; a centralised Chinese program could get most of it (seed podcast)"),
+    ("Supply", "gpus UAE", "500k / yr", "US-UAE AI agreement, May 2025 (Reuters: up to 500,000 of Nvidia's most advanced chips a year)", "2025", "a cap for every buyer at UAE sites together; this buyer could get at most all of it"),
     # Export controls
     ("ExportControls", "China", "H20 and Ascend910C only", "US export controls (BIS 2022-25)", "2025", "H20 allowed as in 2024-25 licensing"),
     ("ExportControls", "Ascend910C outside China", "not allowed", "est.", "2025", "Huawei does not export it; US guidance (2025) warns against using Ascend chips"),

@@ -1,5 +1,6 @@
-"""Wire the subsystems into one model: sites, power, transformers, compute, runs,
-network, then costs (which discounts the cost terms the others registered).
+"""Wire the subsystems into one model: sites, power, transformers, compute, supply,
+runs, the IT load runs use, network, then costs (which discounts the cost terms the
+others registered).
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from models.compute import add_compute
+from models.compute import add_compute, add_compute_use
 from models.costs import add_costs
 from models.network import add_network
 from models.power import add_power, add_transformers
@@ -15,6 +16,7 @@ from models.registry import variables_where
 from models.runs import add_runs
 from models.sets import ModelData, build_model_data
 from models.sites import add_sites
+from models.supply import add_supply
 from planner.inputs.data import PlanningData
 
 # Integer variables whose values run to hundreds of thousands (GPU counts). The solve
@@ -36,7 +38,9 @@ def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:
         add_power(m, d)
         add_transformers(m, d)
         add_compute(m, d)
+        add_supply(m, d)
         add_runs(m, d)
+        add_compute_use(m, d)
         add_network(m, d)
         add_costs(m, d)
     return m

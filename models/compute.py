@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import pyomo.environ as pyo
 
-from models.costs import add_cost
+from models.costs import add_capex
 from models.linear import Term, linear, quantity
 from models.sets import MUSD, ModelData
 from planner.inputs.schema import gpu_resource, per_gpu
@@ -34,7 +35,8 @@ def add_compute(m: pyo.ConcreteModel, d: ModelData) -> None:
     """GPU fleet variables, IT load balance and supply constraints."""
     ix = _fleet_index(d)
     _add_compute_fleet(m, d, ix)
-    _add_compute_it_load(m, d, ix)
+    if d.inputs.settings.idle_gpus_draw_power:
+        _add_compute_it_load(m, d, ix, m.gpus_installed)
     _add_compute_gpu_supply(m, d, ix)
     _add_compute_shared_supply(m, d, ix)
     _add_compute_costs(m, d)
@@ -78,23 +80,48 @@ def _add_compute_fleet(m: pyo.ConcreteModel, d: ModelData, ix: _FleetIndex) -> N
     m.gpus_installed = quantity(ix.fleet, installed)
 
 
-def _add_compute_it_load(m: pyo.ConcreteModel, d: ModelData, ix: _FleetIndex) -> None:
-    """compute_it_load[s,y]:  it_load_total_mw[s,y] - sum_g kW_g / 1000 * gpus_installed[s,g,y]
-    ==  0
+def add_compute_use(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """When idle GPUs draw no power (``Settings.idle_gpus_draw_power`` FALSE), after the
+    runs: the IT load is what runs use, and every installed GPU still occupies capacity.
+
+    compute_it_load[s,y]:       it_load_total_mw[s,y] - sum_g kW_g / 1000 * gpus_used[s,g,y]
+                                ==  0
+    compute_it_occupancy[s,y]:  sum_g kW_g / 1000 * gpus_installed[s,g,y]
+                                - it_capacity_mw[s,y]  <=  0
+    """
+    if d.inputs.settings.idle_gpus_draw_power:
+        return
+    ix = _fleet_index(d)
+    _add_compute_it_load(m, d, ix, m.gpus_used)
+    occupied = [k for k in m.SITE_YEAR if ix.fleet_at.get(k)]
+    m.compute_it_occupancy = pyo.Constraint(
+        occupied,
+        rule=lambda _m, s, y: (
+            linear(
+                [(d.gpu(g).it_kw / 1000.0, m.gpus_installed[s, g, y]) for g in ix.fleet_at[(s, y)]]
+                + [(-1, m.it_capacity_mw[s, y])]
+            )
+            <= 0
+        ),
+        doc="Installed GPUs, idle or not, fit the IT capacity built (MW)",
+    )
+
+
+def _add_compute_it_load(m: pyo.ConcreteModel, d: ModelData, ix: _FleetIndex, gpus: Any) -> None:
+    """compute_it_load[s,y]:  it_load_total_mw[s,y] - sum_g kW_g / 1000 * gpus[s,g,y]  ==  0
+
+    (``gpus`` = gpus_installed, or gpus_used when idle GPUs draw no power)
     """
     m.compute_it_load = pyo.Constraint(
         m.SITE_YEAR,
         rule=lambda _m, s, y: (
             linear(
                 [(1, m.it_load_total_mw[s, y])]
-                + [
-                    (-d.gpu(g).it_kw / 1000.0, m.gpus_installed[s, g, y])
-                    for g in ix.fleet_at[(s, y)]
-                ]
+                + [(-d.gpu(g).it_kw / 1000.0, gpus[s, g, y]) for g in ix.fleet_at[(s, y)]]
             )
             == 0
         ),
-        doc="IT load is the installed GPUs' it_kw (MW)",
+        doc="IT load is the drawing GPUs' it_kw (MW)",
     )
 
 
@@ -162,6 +189,8 @@ def _add_compute_shared_supply(m: pyo.ConcreteModel, d: ModelData, ix: _FleetInd
 
 
 def _add_compute_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Cost ``gpu_capex`` (year y: capex_g * gpus_bought[s,g,y]), in MUSD."""
+    """Cost ``gpu_capex`` (capex_g * gpus_bought[s,g,y], online in y for L_g years), MUSD."""
     for s, g, y in d.gpu_buy:
-        add_cost(m, "gpu_capex", y, d.gpu(g).capex_usd / MUSD, m.gpus_bought[s, g, y])
+        gpu = d.gpu(g)
+        rate = gpu.capex_usd / MUSD
+        add_capex(m, d, "gpu_capex", (y, gpu.life_years), rate, m.gpus_bought[s, g, y], (s, g))

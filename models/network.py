@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from models.costs import add_cost
+from models.costs import add_capex, add_cost
 from models.linear import Term, linear
 from models.sets import FLOP_UNIT, MUSD, SECONDS_PER_DAY, ModelData
 
@@ -81,11 +81,13 @@ def _add_network_links(m: pyo.ConcreteModel, d: ModelData, years_of: dict[str, l
 
 
 def _add_network_link_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Costs ``fiber_capex`` (year y: capex_l * link_built[l,y]) and ``fiber_om`` (every
-    year z >= y: om_l * link_built[l,y]), in MUSD."""
+    """Costs ``fiber_capex`` (capex_l * link_built[l,y], online in y, life ``life_years``
+    or ``facility_life_years``) and ``fiber_om`` (every year z >= y: om_l *
+    link_built[l,y]), in MUSD."""
     for lk, y in d.link_build:
         link = d.link(lk)
-        add_cost(m, "fiber_capex", y, link.capex_usd / MUSD, m.link_built[lk, y])
+        life = link.life_years or d.inputs.settings.facility_life_years
+        add_capex(m, d, "fiber_capex", (y, life), link.capex_usd / MUSD, m.link_built[lk, y])
         if link.om_usd_per_year:
             for z in d.years:
                 if z >= y:

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from models.costs import add_cost
+from models.costs import add_capex, add_cost
 from models.linear import Terms, linear, quantity
 from models.sets import HOURS_PER_YEAR, MUSD, ModelData
 
@@ -82,14 +82,18 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
         price = (
             row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
         )
+        at = (s, "")
         for y in d.years:
             if price:
-                add_cost(m, "energy", y, price * hours / MUSD, m.power_served_mw[s, p, y])
+                add_cost(m, "energy", y, price * hours / MUSD, m.power_served_mw[s, p, y], at)
             if src.om_usd_per_mw_year:
-                add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD, new_mw(s, p, y))
+                add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD, new_mw(s, p, y), at)
         for y in builds.get((s, p), ()):
             if src.capex_usd_per_mw:
-                add_cost(m, "power_capex", y, src.capex_usd_per_mw / MUSD, m.power_add_mw[s, p, y])
+                rate = src.capex_usd_per_mw / MUSD
+                add_capex(
+                    m, d, "power_capex", (y, src.life_years), rate, m.power_add_mw[s, p, y], at
+                )
 
 
 def _room(d: ModelData, s: str, p: str) -> float:
@@ -154,6 +158,8 @@ def add_transformers(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     for s, t, y in d.transformer_build:
         if units[t].capex_usd:
-            add_cost(
-                m, "transformer_capex", y, units[t].capex_usd / MUSD, m.transformer_add[s, t, y]
+            life = units[t].life_years or st.facility_life_years
+            rate = units[t].capex_usd / MUSD
+            add_capex(
+                m, d, "transformer_capex", (y, life), rate, m.transformer_add[s, t, y], (s, "")
             )

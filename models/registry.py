@@ -117,6 +117,16 @@ def _supply_family(name: str, resource: str, noun: str, one: str, unit: str, per
     )
 
 
+def _supply_row(i: Index) -> tuple[str, ...]:
+    """The Supply row of a ``supply_cap`` index (resource, country, year)."""
+    resource, country, year = i
+    return (str(year), resource, country) if country else (str(year), resource)
+
+
+def _where(i: Index) -> str:
+    return f" at {i[1]}'s sites" if i[1] else ""
+
+
 def _power_room(d: ModelData, i: Index) -> float:
     row = d.site_power_row(i[0], i[1])
     return max(0.0, row.max_mw - row.existing_mw)
@@ -171,6 +181,17 @@ PRICED: tuple[Family, ...] = (
         "transformer unit",
         "transformer unit",
         1.0,
+    ),
+    Family(
+        "supply_cap",
+        "purchases at a country's sites, or of GPUs in all, within Supply",
+        Limit("Supply", "capacity", _supply_row, lambda d, i: d.supply_caps[i]),
+        "USD per unit",
+        what=lambda _d, i: f"one more unit of {i[0]}{_where(i)} in {i[2]}",
+        instance=lambda _d, i: f"{i[0]}{' ' + i[1] if i[1] else ''} {i[2]}",
+        noun="units",
+        relax="limit",
+        rhs_inputs=frozenset({"Supply.capacity"}),
     ),
     Family(
         "transformer_capacity",
@@ -236,7 +257,8 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("site_cooling_capacity", "capacity only with the chosen cooling design"),
         ("power_firm", "a source serves at most its firm capacity"),
         ("power_balance", "facility power served by the site's sources"),
-        ("compute_it_load", "IT load is the installed GPUs' it_kw"),
+        ("compute_it_load", "IT load is the drawing GPUs' it_kw"),
+        ("compute_it_occupancy", "installed GPUs, idle or not, fit the IT capacity built"),
         ("run_one_host", "each run has one host site"),
         ("run_single_site_flop", "a single-site run draws FLOP only from its host"),
         ("run_member_site_flop", "a multi-site run draws FLOP only from its members"),
@@ -246,6 +268,10 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("run_single_off", "full-efficiency GPUs only for single-site runs"),
         ("run_multi_off", "multi-site GPUs only for multi-site runs"),
         ("run_gpu_share", "runs of one year use separate installed GPUs"),
+        ("run_mix_site_one", "one GPU type per site for the run (gpu_mix site)"),
+        ("run_mix_site_use", "GPUs of a type at a site only in the type chosen there"),
+        ("run_mix_one", "one GPU type or vendor for the whole run (gpu_mix run, vendor)"),
+        ("run_mix_use", "GPUs of a type only in the run's chosen type or vendor"),
         ("network_link_once", "a link is built at most once"),
         ("network_remote_demand", "a member sends bandwidth for the compute it contributes"),
         ("network_remote_exact", "a member sends no more than its compute needs"),
@@ -320,6 +346,8 @@ VARIABLES: dict[str, Column] = {
         Column("run_member", site_at=1),
         Column("run_multi"),
         Column("gpus_multi", site_at=1, large_count=True, priced_continuous=True),
+        Column("run_site_gpu", site_at=1),
+        Column("run_gpu_group"),
         Column("link_built", link_at=0),
         Column("link_flow_tbps", link_at=1),
         Column("site_send_tbps", site_at=1),
@@ -350,8 +378,13 @@ COST_INPUTS: frozenset[str] = frozenset(
         "GPUs.capex_usd",
         "FiberLinks.capex_usd",
         "FiberLinks.om_usd_per_year",
+        "PowerSources.life_years",
+        "Transformers.life_years",
+        "FiberLinks.life_years",
     }
 )
 # Input columns no constraint or cost reads yet (reported, never modelled).
-UNMODELLED_INPUTS: frozenset[str] = frozenset({"GPUs.vendor", "PowerSources.co2_t_per_mwh"})
-SETTINGS_OUTSIDE_MATRIX: frozenset[str] = frozenset({"discount_rate", "mip_gap", "time_limit_s"})
+UNMODELLED_INPUTS: frozenset[str] = frozenset({"PowerSources.co2_t_per_mwh"})
+SETTINGS_OUTSIDE_MATRIX: frozenset[str] = frozenset(
+    {"discount_rate", "mip_gap", "time_limit_s", "capex_accounting", "facility_life_years"}
+)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -49,6 +50,7 @@ def add_runs(m: pyo.ConcreteModel, d: ModelData) -> None:
     _add_run_cluster(m, d, ix)
     _add_run_modes(m, d, ix)
     _add_run_gpu_share(m, d, ix)
+    _add_run_gpu_mix(m, d, ix)
 
 
 def _best_flop_per_kw(d: ModelData) -> dict[tuple[str, str], float]:
@@ -301,4 +303,109 @@ def _add_run_gpu_share(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> Non
             <= 0
         ),
         doc="Runs of the same year use separate installed GPUs (GPUs)",
+    )
+    # What runs use of the fleet each year: the IT load when idle GPUs draw no power.
+    m.gpus_used = quantity(
+        list(m.GPU_FLEET),
+        lambda s, g, y: [
+            (1.0, (m.gpus_multi if is_multi else m.gpus_single)[r, s, g])
+            for r, is_multi in users.get((s, g, y), ())
+        ],
+    )
+
+
+def _run_gpu_vars(m: pyo.ConcreteModel, ix: _RunIndex) -> dict[RunUse, list[Any]]:
+    """The GPU-count variables of each (run, site, GPU type), both modes."""
+    uses: dict[RunUse, list[Any]] = defaultdict(list)
+    for k in ix.single:
+        uses[k].append(m.gpus_single[k])
+    for k in ix.multi:
+        uses[k].append(m.gpus_multi[k])
+    return uses
+
+
+def _mix_group(d: ModelData, r: str, g: str) -> str:
+    """What run r's GPUs must share under its gpu_mix: the type, or the vendor."""
+    return d.gpu(g).vendor.strip().lower() if d.run(r).gpu_mix == "vendor" else g
+
+
+def _add_run_gpu_mix(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
+    """Homogeneous clusters (``Runs.gpu_mix``), on the GPUs the run uses. ``site``:
+
+    run_mix_site_one[r,s]:    sum_g run_site_gpu[r,s,g]  <=  1
+    run_mix_site_use[r,s,g]:  gpus_single[r,s,g] + gpus_multi[r,s,g]
+                              - ub(r,s,g) * run_site_gpu[r,s,g]  <=  0
+
+    ``run`` (group k = g) and ``vendor`` (group k = vendor(g), compared case-insensitively):
+
+    run_mix_one[r]:      sum_k run_gpu_group[r,k]  <=  1
+    run_mix_use[r,g]:    sum_s (gpus_single + gpus_multi)[r,s,g]
+                         - n(r,g) * run_gpu_group[r,k(g)]  <=  0
+
+    with ub(r,s,g) the larger bound of the two count variables and n(r,g) =
+    ceil(F_r / (eff_r * flop(r,g))) the most GPUs of g the run could use (eff_r = eff for
+    multi-site runs, else 1).
+    """
+    uses = _run_gpu_vars(m, ix)
+    mix = {r: d.run(r).gpu_mix for r in ix.reachable}
+    site_keys = sorted(k for k in uses if mix.get(k[0]) == "site")
+    types_at: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r, s, g in site_keys:
+        types_at[(r, s)].append(g)
+    m.run_site_gpu = pyo.Var(site_keys, within=pyo.Binary)
+    m.run_mix_site_one = pyo.Constraint(
+        sorted(types_at),
+        rule=lambda _m, r, s: sum(m.run_site_gpu[r, s, g] for g in types_at[(r, s)]) <= 1,
+        doc="One GPU type per site for the run (gpu_mix = site)",
+    )
+    m.run_mix_site_use = pyo.Constraint(
+        site_keys,
+        rule=lambda _m, r, s, g: (
+            linear(
+                [(1, v) for v in uses[(r, s, g)]]
+                + [(-max(v.ub for v in uses[(r, s, g)]), m.run_site_gpu[r, s, g])]
+            )
+            <= 0
+        ),
+        doc="GPUs of a type at a site only when the run chose that type there",
+    )
+    _add_run_mix_groups(m, d, uses, [r for r in ix.reachable if mix[r] in ("run", "vendor")])
+
+
+def _add_run_mix_groups(
+    m: pyo.ConcreteModel, d: ModelData, uses: dict[RunUse, list[Any]], runs: list[str]
+) -> None:
+    """``run_gpu_group``, ``run_mix_one`` and ``run_mix_use`` of ``_add_run_gpu_mix``."""
+    eff = d.inputs.settings.multi_site_efficiency
+    by_type: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for (r, _, g), vs in uses.items():
+        by_type[(r, g)].extend(vs)
+    chosen = set(runs)
+    types = sorted(k for k in by_type if k[0] in chosen)
+    groups: dict[str, set[str]] = defaultdict(set)
+    for r, g in types:
+        groups[r].add(_mix_group(d, r, g))
+    m.run_gpu_group = pyo.Var(
+        [(r, k) for r in sorted(groups) for k in sorted(groups[r])], within=pyo.Binary
+    )
+    m.run_mix_one = pyo.Constraint(
+        sorted(groups),
+        rule=lambda _m, r: sum(m.run_gpu_group[r, k] for k in groups[r]) <= 1,
+        doc="One GPU type (or vendor) for the whole run (gpu_mix = run | vendor)",
+    )
+
+    def most(r: str, g: str) -> float:
+        factor = eff if d.run(r).max_sites > 1 else 1.0
+        return float(math.ceil(d.run_flop(r) / (factor * d.flop_per_gpu(r, g)) - 1e-9))
+
+    m.run_mix_use = pyo.Constraint(
+        types,
+        rule=lambda _m, r, g: (
+            linear(
+                [(1, v) for v in by_type[(r, g)]]
+                + [(-most(r, g), m.run_gpu_group[r, _mix_group(d, r, g)])]
+            )
+            <= 0
+        ),
+        doc="GPUs of a type only in the run's chosen type or vendor",
     )

@@ -55,6 +55,8 @@ class ModelData:
     link_build: list[tuple[str, int]]
     run_links: dict[str, list[str]] = field(default_factory=dict)
     site_it_mw: dict[str, float] = field(default_factory=dict)
+    # Every Supply row in the horizon by (resource, country, year); "" = every site.
+    supply_caps: dict[tuple[str, str, int], float] = field(default_factory=dict)
 
     def site(self, site_id: str) -> SiteRow:
         return self._sites[site_id]
@@ -137,6 +139,7 @@ def build_model_data(d: PlanningData) -> ModelData:
         link_build=link_build,
         run_links=_run_links(d, multi_runs, link_build),
         site_it_mw=site_it,
+        supply_caps=_supply_caps_by_country(d),
     )
 
 
@@ -218,12 +221,20 @@ def _gpu_purchases(
 
 
 def _supply_caps(d: PlanningData) -> dict[tuple[str, int], float]:
-    """Supply capacity by (resource, year); rows outside the horizon are ignored."""
-    supply: dict[tuple[str, int], float] = {}
-    for row in d.supply:
-        if d.settings.start_year <= row.year <= d.settings.end_year:
-            supply[(row.resource, row.year)] = row.capacity
-    return supply
+    """Supply capacity of every site together by (resource, year); rows outside the
+    horizon and rows for one country are left out."""
+    return {(r, y): cap for (r, c, y), cap in _supply_caps_by_country(d).items() if not c}
+
+
+def _supply_caps_by_country(d: PlanningData) -> dict[tuple[str, str, int], float]:
+    """Supply capacity by (resource, country, year), "" for every site; rows outside the
+    horizon are ignored."""
+    st = d.settings
+    return {
+        (row.resource, row.country, row.year): row.capacity
+        for row in d.supply
+        if st.start_year <= row.year <= st.end_year
+    }
 
 
 def _runs_by_year(d: PlanningData) -> dict[int, list[str]]:

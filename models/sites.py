@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from models.costs import add_cost
+from models.costs import add_capex, add_cost
 from models.linear import Term, linear, quantity
 from models.sets import MUSD, ModelData
 
@@ -169,15 +169,17 @@ def _add_site_cooling(m: pyo.ConcreteModel, d: ModelData, ix: _SiteIndex) -> Non
 
 
 def _add_site_costs(m: pyo.ConcreteModel, d: ModelData, ix: _SiteIndex) -> None:
-    """Costs ``site_capex`` (year y: (shell_s + cooling_c capex per MW) *
-    it_capacity_add[s,c,y]) and ``site_om`` (every year: om_s * it_capacity_mw[s,y]), MUSD.
+    """Costs ``site_capex`` ((shell_s + cooling_c capex per MW) * it_capacity_add[s,c,y],
+    online in y, life ``facility_life_years``) and ``site_om`` (every year: om_s *
+    it_capacity_mw[s,y]), MUSD.
     """
+    life = d.inputs.settings.facility_life_years
     for s, c, y in ix.build:
         opt = d.cooling[s][c]
         rate = d.site(s).shell_capex_usd_per_mw + opt.capex_usd_per_mw
-        add_cost(m, "site_capex", y, rate / MUSD, m.it_capacity_add[s, c, y])
+        add_capex(m, d, "site_capex", (y, life), rate / MUSD, m.it_capacity_add[s, c, y], (s, ""))
     for s in d.sites:
         om = d.site(s).om_usd_per_mw_year / MUSD
         if om:
             for y in d.years:
-                add_cost(m, "site_om", y, om, m.it_capacity_mw[s, y])
+                add_cost(m, "site_om", y, om, m.it_capacity_mw[s, y], (s, ""))

@@ -130,8 +130,8 @@ def link(link_id: str = "L1", site_a: str = "S1", site_b: str = "S2", **kw: Any)
     return FiberLinkRow(**base)
 
 
-def supply(year: int, resource: str, capacity: float) -> SupplyRow:
-    return SupplyRow(year=year, resource=resource, capacity=capacity)
+def supply(year: int, resource: str, capacity: float, country: str = "") -> SupplyRow:
+    return SupplyRow(year=year, resource=resource, capacity=capacity, country=country)
 
 
 def export_control(country: str, gpu_id: str, allowed: bool) -> ExportControlRow:

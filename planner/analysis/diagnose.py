@@ -302,17 +302,6 @@ def _move(
     }
 
 
-KEY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Supply": ("supply", ("year", "resource")),
-    "Sites": ("sites", ("site_id",)),
-    "SitePower": ("site_power", ("site_id", "source_id")),
-    "Runs": ("runs", ("run_id",)),
-    "PowerSources": ("power_sources", ("source_id",)),
-    "Transformers": ("transformers", ("transformer_id",)),
-    "FiberLinks": ("fiber_links", ("link_id",)),
-}
-
-
 def apply_relaxation(data: PlanningData, table: pd.DataFrame) -> PlanningData:
     """``data`` with every suggested edit of a Diagnosis table applied."""
     edits: dict[str, dict[tuple[str, ...], dict[str, Any]]] = defaultdict(dict)
@@ -323,10 +312,10 @@ def apply_relaxation(data: PlanningData, table: pd.DataFrame) -> PlanningData:
         edits[str(r.sheet)].setdefault(key, {})[str(r.column)] = r.new_value
     changes: dict[str, Any] = {}
     for sheet, by_key in edits.items():
-        attr, fields = KEY_FIELDS[sheet]
+        attr = SHEET_ATTRS[sheet]
         new_rows = []
         for row in getattr(data, attr):
-            key = tuple(str(getattr(row, f)) for f in fields)
+            key = SHEET_BY_NAME[sheet].key_of(row)
             upd = by_key.get(key)
             if upd:
                 typed = {

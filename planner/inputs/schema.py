@@ -44,9 +44,13 @@ def col(
     kind: str = "number",
     most: float | None = None,
     least: float | None = None,
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """A workbook column: its meaning, unit and allowed range in one place. ``most`` and
-    ``least`` bound a positive value's size to what the solver can take (``Row``)."""
+    ``least`` bound a positive value's size to what the solver can take (``Row``);
+    ``choices`` are the words a text column may hold (compared case-insensitively)."""
+    if choices:
+        kind = "choice"
     return Field(
         default,
         description=description,
@@ -56,9 +60,10 @@ def col(
         lt=lt,
         json_schema_extra={
             "unit": unit,
-            "expect": expect_text(kind, unit, ge=ge, gt=gt, le=le, lt=lt),
+            "expect": expect_text(kind, unit, ge=ge, gt=gt, le=le, lt=lt, choices=choices),
             "most": most,
             "least": least,
+            "choices": list(choices),
         },
     )
 
@@ -71,8 +76,11 @@ def expect_text(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    choices: tuple[str, ...] = (),
 ) -> str:
     """What a valid value looks like, in words ("a positive number of MW")."""
+    if kind == "choice":
+        return f"must be one of {', '.join(choices)}"
     if kind == "text":
         return "a non-empty text id"
     if kind == "bool":
@@ -106,7 +114,11 @@ class Row(BaseModel):
     def _solver_magnitude(cls, value: Any, info: ValidationInfo) -> Any:
         """A value beyond what the solver can take is refused with its own reason."""
         extra = cls.model_fields[info.field_name].json_schema_extra if info.field_name else None
-        if not isinstance(extra, dict) or not isinstance(value, int | float):
+        if not isinstance(extra, dict):
+            return value
+        if extra.get("choices") and isinstance(value, str):
+            return _choice(value, extra["choices"], str(extra.get("expect", "")))
+        if not isinstance(value, int | float):
             return value
         unit = f" {extra.get('unit')}" if extra.get("unit") else ""
         most, least = extra.get("most"), extra.get("least")
@@ -121,7 +133,18 @@ class Row(BaseModel):
         return value
 
 
+def _choice(value: str, choices: Any, expect: str) -> str:
+    """The allowed word ``value`` names, in its canonical spelling."""
+    word = value.strip().lower()
+    for choice in choices:
+        if word == choice.lower():
+            return str(choice)
+    raise ValueError(f"{expect} (not '{value}')")
+
+
 Id = str
+CAPEX_ACCOUNTING = ("full", "annuity")
+GPU_MIX = ("any", "site", "run", "vendor")
 
 
 class SettingsModel(Row):
@@ -162,6 +185,27 @@ class SettingsModel(Row):
         default=0.9,
         gt=0,
         le=1,
+    )
+    capex_accounting: str = col(
+        "full: capex counts whole in the year an asset comes online; annuity: as the "
+        "capital-recovery annuity at discount_rate over the asset's life, paid each year "
+        "in service within the horizon (the rest is the value left at end_year)",
+        default="full",
+        choices=CAPEX_ACCOUNTING,
+    )
+    facility_life_years: int = col(
+        "Life of shells, cooling, and of transformers and fiber with no life_years (annuity)",
+        "years",
+        default=15,
+        ge=1,
+        le=100,
+        kind="int",
+    )
+    idle_gpus_draw_power: bool = col(
+        "TRUE: every installed GPU draws power every year; FALSE: GPUs no run uses in a year "
+        "occupy IT capacity but draw no power that year",
+        default=True,
+        kind="bool",
     )
 
 
@@ -215,6 +259,9 @@ class PowerSourceRow(Row):
         "Years from start_year until new capacity can be online", "years", ge=0, le=50, kind="int"
     )
     co2_t_per_mwh: float = col("Emissions", "t CO2/MWh", default=0.0, ge=0)
+    life_years: int = col(
+        "Life of new capacity (capex annuity)", "years", default=20, ge=1, le=100, kind="int"
+    )
 
 
 class SitePowerRow(Row):
@@ -244,6 +291,14 @@ class TransformerRow(Row):
     lead_years: int = col(
         "Years from start_year until a new unit can be online", "years", ge=0, le=50, kind="int"
     )
+    life_years: int | None = col(
+        "Life of a unit (capex annuity); blank means Settings.facility_life_years",
+        "years",
+        default=None,
+        ge=1,
+        le=100,
+        kind="int",
+    )
 
 
 class GpuRow(Row):
@@ -268,9 +323,18 @@ class GpuRow(Row):
 
 class SupplyRow(Row):
     year: int = col("Year of supply", "year", ge=2000, le=2200, kind="year")
-    resource: str = col("cowos_wafers, hbm_stacks, transformer_units or gpu:<gpu_id>", kind="text")
+    resource: str = col(
+        "cowos_wafers, hbm_stacks, transformer_units, gpu:<gpu_id>, gpus (GPUs of any type) "
+        "or h100e (GPUs weighted by bf16_tflops / 989)",
+        kind="text",
+    )
     capacity: float = col(
         "How much this buyer can get in that year", "units/year", ge=0, most=MAX_COUNT
+    )
+    country: str = col(
+        "Only what is bought at this country's sites (blank: every site)",
+        default="",
+        kind="text",
     )
 
 
@@ -293,6 +357,14 @@ class FiberLinkRow(Row):
     om_usd_per_year: float = col(
         "O&M per year once built", "USD/year", default=0.0, ge=0, most=MAX_USD
     )
+    life_years: int | None = col(
+        "Life of the link (capex annuity); blank means Settings.facility_life_years",
+        "years",
+        default=None,
+        ge=1,
+        le=100,
+        kind="int",
+    )
 
 
 class RunRow(Row):
@@ -305,6 +377,12 @@ class RunRow(Row):
     mfu: float = col("Model FLOP utilization", "fraction", gt=0, le=1, least=MIN_MFU)
     max_sites: int = col(
         "Most sites the run may span (1 = a single site)", "sites", ge=1, le=100, kind="int"
+    )
+    gpu_mix: str = col(
+        "GPUs the run uses: any mix; site: one GPU type at each of its sites; run: one type "
+        "for the whole run; vendor: one GPUs.vendor for the whole run",
+        default="any",
+        choices=GPU_MIX,
     )
 
 
@@ -361,6 +439,23 @@ class SheetSpec:
     def required_columns(self) -> list[str]:
         return [f.alias or name for name, f in self.model.model_fields.items() if f.is_required()]
 
+    def key_of(self, row: Row) -> tuple[str, ...]:
+        """The row's id: its key columns' values, trailing optional blanks left out (a
+        Supply row with no country keeps the id ``year:resource`` it always had)."""
+        key = [str(getattr(row, self.attr(k))) for k in self.key]
+        while (
+            len(key) > 1 and key[-1] == "" and not self.field(self.key[len(key) - 1]).is_required()
+        ):
+            key.pop()
+        return tuple(key)
+
+    def attr(self, column: str) -> str:
+        """The row model's attribute name for a column."""
+        for name, f in self.model.model_fields.items():
+            if (f.alias or name) == column:
+                return name
+        return column
+
 
 SETTINGS_SHEET = "Settings"
 SETTINGS_COLUMNS = ("key", "value")
@@ -393,7 +488,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     SheetSpec(
         "Supply",
         SupplyRow,
-        ("year", "resource"),
+        ("year", "resource", "country"),
         True,
         "Yearly supply available to this buyer; no row means unlimited",
     ),
@@ -415,7 +510,11 @@ STUDY_SHEETS: tuple[SheetSpec, ...] = (
 
 SHEET_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS + STUDY_SHEETS}
 
-SUPPLY_RESOURCES = ("cowos_wafers", "hbm_stacks", "transformer_units")
+# Volume caps on purchases: GPUs of any type, and H100-equivalents (export-control regimes
+# count chips weighted by performance; an H100 has 989 dense BF16 TFLOP/s).
+GPU_COUNT_RESOURCES = ("gpus", "h100e")
+H100_BF16_TFLOPS = 989.0
+SUPPLY_RESOURCES = ("cowos_wafers", "hbm_stacks", "transformer_units", *GPU_COUNT_RESOURCES)
 GPU_RESOURCE_PREFIX = "gpu:"
 # What one GPU bought consumes of a shared Supply resource: (GPUs column, amount per unit
 # of that column). The model, the diagnosis and the independent check all read this.
@@ -434,6 +533,18 @@ def per_gpu(gpu: GpuRow, resource: str) -> float:
     """Units of a shared Supply resource one GPU of this type consumes when bought."""
     column, factor = GPU_MATERIALS[resource]
     return float(getattr(gpu, column)) * factor
+
+
+def gpu_use(gpu: GpuRow, resource: str) -> float:
+    """Units of any purchase-counted Supply resource one GPU of this type uses when bought
+    (0 for transformer_units and resources it does not consume)."""
+    if resource == "gpus":
+        return 1.0
+    if resource == "h100e":
+        return gpu.bf16_tflops / H100_BF16_TFLOPS
+    if resource in GPU_MATERIALS:
+        return per_gpu(gpu, resource)
+    return 1.0 if resource == gpu_resource(gpu.gpu_id) else 0.0
 
 
 def field_unit(f: FieldInfo) -> str:

@@ -22,6 +22,7 @@ from planner.inputs.schema import (
     GPU_RESOURCE_PREFIX,
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
+    SHEET_BY_NAME,
     SHEETS,
     STUDY_SHEETS,
     SUPPLY_RESOURCES,
@@ -166,7 +167,7 @@ def _read_table(
                 )
             continue
         if spec.key:
-            key = tuple(str(getattr(row, _attr(spec, k))) for k in spec.key)
+            key = spec.key_of(row)
             if key in seen:
                 problems.append(
                     Problem(
@@ -183,13 +184,6 @@ def _read_table(
         rows.append(row)
     cells.rows[spec.name] = seen
     return rows
-
-
-def _attr(spec: SheetSpec, column: str) -> str:
-    for name, f in spec.model.model_fields.items():
-        if (f.alias or name) == column:
-            return name
-    return column
 
 
 def _validate_row(
@@ -546,9 +540,11 @@ def _check_fiber_link_refs(d: PlanningData, sites: set[str]) -> Iterator[Problem
 
 
 def _check_supply_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
-    """Supply rows whose resource is neither a known resource nor gpu:<a GPU in GPUs>."""
+    """Supply rows whose resource is neither a known resource nor gpu:<a GPU in GPUs>,
+    and countries no site is in (a warning: the row caps nothing)."""
+    countries = {s.country for s in d.sites}
     for sup in d.supply:
-        key = (str(sup.year), sup.resource)
+        key = SHEET_BY_NAME["Supply"].key_of(sup)
         res = sup.resource
         if res.startswith(GPU_RESOURCE_PREFIX):
             if res.removeprefix(GPU_RESOURCE_PREFIX) not in gpus:
@@ -561,6 +557,16 @@ def _check_supply_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
                 "resource",
                 res,
                 f"must be one of {', '.join(SUPPLY_RESOURCES)} or gpu:<gpu_id>",
+            )
+        if sup.country and sup.country not in countries:
+            yield _at(
+                d,
+                "Supply",
+                key,
+                "country",
+                sup.country,
+                "no site is in this country, so the row caps nothing",
+                severity="warning",
             )
 
 
@@ -602,7 +608,7 @@ def _check_years(d: PlanningData) -> Iterator[Problem]:
             yield _at(
                 d,
                 "Supply",
-                (str(sup.year), sup.resource),
+                SHEET_BY_NAME["Supply"].key_of(sup),
                 "year",
                 sup.year,
                 f"is outside the plan's years {start}-{end} and is ignored",

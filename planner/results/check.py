@@ -11,11 +11,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from planner.inputs.data import PlanningData
-from planner.inputs.schema import GPU_MATERIALS, gpu_resource, per_gpu
+from planner.inputs.schema import SUPPLY_RESOURCES, gpu_resource, gpu_use
 from planner.results.tables import Plan
 
 REL_TOL = 1e-5
@@ -107,25 +108,33 @@ def _check_gpus(d: PlanningData, plan: Plan) -> Iterator[Violation]:
 
 
 def _check_supply(d: PlanningData, plan: Plan) -> Iterator[Violation]:
+    """Each Supply row against what the year's purchases use: at every site (blank
+    country) or at the country's sites."""
     gpus = {g.gpu_id: g for g in d.gpus}
-    df = plan["GPUs"]
-    used: dict[tuple[str, int], float] = defaultdict(float)
-    for _, r in df.iterrows():
+    country = {s.site_id: s.country for s in d.sites}
+    used: dict[tuple[str, str, int], float] = defaultdict(float)
+
+    def use(resource: str, site: str, year: int, amount: float) -> None:
+        for where in ("", country.get(site, "")):
+            used[(resource, where, year)] += amount
+
+    for _, r in plan["GPUs"].iterrows():
         g, y, n = gpus.get(r.gpu_id), int(r.year), float(r.purchased)
         if g is None:
             continue
-        for resource in GPU_MATERIALS:
-            used[(resource, y)] += n * per_gpu(g, resource)
-        used[(gpu_resource(g.gpu_id), y)] += n
+        for resource in (*SUPPLY_RESOURCES, gpu_resource(g.gpu_id)):
+            use(resource, str(r.site_id), y, n * gpu_use(g, resource))
     for _, r in plan["Transformers"].iterrows():
-        used[("transformer_units", int(r.year))] += float(r.units_added)
+        use("transformer_units", str(r.site_id), int(r.year), float(r.units_added))
     for s in d.supply:
-        got = used.get((s.resource, s.year), 0.0)
+        got = used.get((s.resource, s.country, s.year), 0.0)
         if _over(got, s.capacity):
+            where = f" at {s.country}'s sites" if s.country else ""
             yield Violation(
                 "GPUs" if s.resource != "transformer_units" else "Transformers",
                 None,
-                f"{s.year} uses {got:,.1f} {s.resource}, above the supply of {s.capacity:,.1f}",
+                f"{s.year} uses {got:,.1f} {s.resource}{where}, above the supply of "
+                f"{s.capacity:,.1f}",
             )
 
 
@@ -136,24 +145,45 @@ def _site_pue(d: PlanningData, site_id: str, cooling_id: object) -> float | None
     return options.get(str(cooling_id)) if isinstance(cooling_id, str) else None
 
 
+def _drawing_mw(d: PlanningData, plan: Plan) -> dict[tuple[str, int], float]:
+    """IT MW the GPUs that draw power need per (site, year): every installed GPU, or,
+    when idle GPUs draw no power, those the year's runs use."""
+    if d.settings.idle_gpus_draw_power:
+        return _installed_mw(plan)
+    kw = {g.gpu_id: g.it_kw for g in d.gpus}
+    ready = {r.run_id: r.ready_year for r in d.runs}
+    mw: dict[tuple[str, int], float] = defaultdict(float)
+    for _, a in plan["RunGPUs"].iterrows():
+        if a.run_id in ready and a.gpu_id in kw:
+            mw[(str(a.site_id), ready[a.run_id])] += float(a.gpus) * kw[a.gpu_id] / 1000.0
+    return mw
+
+
+def _installed_mw(plan: Plan) -> dict[tuple[str, int], float]:
+    mw: dict[tuple[str, int], float] = defaultdict(float)
+    for _, r in plan["GPUs"].iterrows():
+        mw[(r.site_id, int(r.year))] += float(r.it_mw)
+    return mw
+
+
 def _check_sites(d: PlanningData, plan: Plan) -> Iterator[Violation]:
     sites = {s.site_id: s for s in d.sites}
-    it_from_gpus: dict[tuple[str, int], float] = defaultdict(float)
-    for _, r in plan["GPUs"].iterrows():
-        it_from_gpus[(r.site_id, int(r.year))] += float(r.it_mw)
+    drawing, installed = _drawing_mw(d, plan), _installed_mw(plan)
     cooling = {r.site_id: r.cooling_id for _, r in plan["Sites"].iterrows()}
     for row, r in _rows(plan["SiteYears"]):
         s, y = sites[r.site_id], int(r.year)
-        load = it_from_gpus.get((s.site_id, y), 0.0)
+        load, held = drawing.get((s.site_id, y), 0.0), installed.get((s.site_id, y), 0.0)
         if _differs(float(r.it_load_mw), load):
             yield Violation(
                 "SiteYears",
                 row,
-                f"it_load_mw = {r.it_load_mw} but the GPUs installed draw {load:g} MW",
+                f"it_load_mw = {r.it_load_mw} but the GPUs drawing power need {load:g} MW",
             )
-        if _over(load, float(r.it_capacity_mw)):
+        if _over(held, float(r.it_capacity_mw)):
             yield Violation(
-                "SiteYears", row, f"IT load {load:g} MW exceeds the {r.it_capacity_mw:g} MW built"
+                "SiteYears",
+                row,
+                f"installed GPUs need {held:g} MW of IT, above the {r.it_capacity_mw:g} MW built",
             )
         if _over(float(r.it_capacity_mw), s.max_it_mw):
             yield Violation(
@@ -310,6 +340,9 @@ def _check_runs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         host = r.host_site if isinstance(r.host_site, str) else None
         if len(sites) > run.max_sites:
             yield Violation("Runs", row, f"spans {len(sites)} sites, max_sites is {run.max_sites}")
+        mixed = _mixed(run.gpu_mix, mine[mine.gpus > 0], gpus)
+        if mixed:
+            yield Violation("Runs", row, f"gpu_mix is {run.gpu_mix} but the run uses {mixed}")
         factor = st.multi_site_efficiency if len(sites) > 1 else 1.0
         seconds = run.duration_days * SECONDS_PER_DAY
         delivered = factor * sum(
@@ -332,6 +365,20 @@ def _check_runs(d: PlanningData, plan: Plan) -> Iterator[Violation]:
                 f"runs of {y} use {n:g} {g} at {s}, but only "
                 f"{installed.get((s, g, y), 0.0):g} are installed",
             )
+
+
+def _mixed(mix: str, used: pd.DataFrame, gpus: dict[str, Any]) -> str:
+    """What breaks a run's gpu_mix in its RunGPUs rows ("" when nothing does)."""
+    if mix == "site":
+        for site, group in used.groupby("site_id"):
+            if group.gpu_id.nunique() > 1:
+                return f"{', '.join(sorted(set(group.gpu_id)))} at {site}"
+    if mix == "run" and used.gpu_id.nunique() > 1:
+        return ", ".join(sorted(set(used.gpu_id)))
+    vendors = {gpus[g].vendor.strip().lower() for g in used.gpu_id if g in gpus}
+    if mix == "vendor" and len(vendors) > 1:
+        return "GPUs of " + ", ".join(sorted(vendors))
+    return ""
 
 
 def _check_network(
@@ -390,6 +437,30 @@ def _check_network(
             )
 
 
+class _Ledger(dict[tuple[int, str], float]):
+    """Nominal USD by (year, category); capex is booked by ``Settings.capex_accounting``."""
+
+    def __init__(self, d: PlanningData) -> None:
+        super().__init__()
+        self.settings = d.settings
+
+    def add(self, year: int, category: str, usd: float) -> None:
+        self[(year, category)] = self.get((year, category), 0.0) + usd
+
+    def capex(self, year: int, category: str, usd: float, life: int) -> None:
+        """Whole in ``year`` (full), or the level payment whose present value, paid at
+        the end of each of ``life`` years, is ``usd`` (the capital-recovery annuity), in
+        each year from ``year`` on within the horizon."""
+        st = self.settings
+        if st.capex_accounting == "full":
+            self.add(year, category, usd)
+            return
+        growth = 1.0 + st.discount_rate
+        payment = usd / sum(growth**-k for k in range(1, life + 1))
+        for z in range(year, min(year + life, st.end_year + 1)):
+            self.add(z, category, payment)
+
+
 def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]:
     """Nominal USD by (year, category), from plan quantities and input prices only."""
     st = d.settings
@@ -401,31 +472,34 @@ def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]
     links = {lk.link_id: lk for lk in d.fiber_links}
     cooling_capex = {(c.site_id, c.cooling_id): c.capex_usd_per_mw for c in d.cooling}
     chosen = {r.site_id: r.cooling_id for _, r in plan["Sites"].iterrows()}
-    cost: dict[tuple[int, str], float] = defaultdict(float)
+    cost = _Ledger(d)
+    shell_life = st.facility_life_years
     for _, r in plan["SiteYears"].iterrows():
         s, y = sites[r.site_id], int(r.year)
         extra = cooling_capex.get((s.site_id, str(chosen.get(s.site_id))), 0.0)
-        cost[(y, "site_capex")] += float(r.it_added_mw) * (s.shell_capex_usd_per_mw + extra)
-        cost[(y, "site_om")] += float(r.it_capacity_mw) * s.om_usd_per_mw_year
+        rate = s.shell_capex_usd_per_mw + extra
+        cost.capex(y, "site_capex", float(r.it_added_mw) * rate, shell_life)
+        cost.add(y, "site_om", float(r.it_capacity_mw) * s.om_usd_per_mw_year)
     for _, r in plan["Power"].iterrows():
         src, sp, y = sources[r.source_id], site_power[(r.site_id, r.source_id)], int(r.year)
         price = (
             sp.energy_usd_per_mwh if sp.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
         )
-        cost[(y, "power_capex")] += float(r.mw_added) * src.capex_usd_per_mw
-        cost[(y, "power_om")] += (float(r.mw_total) - sp.existing_mw) * src.om_usd_per_mw_year
-        cost[(y, "energy")] += float(r.mwh) * price
+        cost.capex(y, "power_capex", float(r.mw_added) * src.capex_usd_per_mw, src.life_years)
+        cost.add(y, "power_om", (float(r.mw_total) - sp.existing_mw) * src.om_usd_per_mw_year)
+        cost.add(y, "energy", float(r.mwh) * price)
     for _, r in plan["Transformers"].iterrows():
-        cost[(int(r.year), "transformer_capex")] += (
-            float(r.units_added) * units[r.transformer_id].capex_usd
-        )
+        unit = units[r.transformer_id]
+        usd = float(r.units_added) * unit.capex_usd
+        cost.capex(int(r.year), "transformer_capex", usd, unit.life_years or shell_life)
     for _, r in plan["GPUs"].iterrows():
-        cost[(int(r.year), "gpu_capex")] += float(r.purchased) * gpus[r.gpu_id].capex_usd
+        g = gpus[r.gpu_id]
+        cost.capex(int(r.year), "gpu_capex", float(r.purchased) * g.capex_usd, g.life_years)
     for _, r in plan["Fiber"].iterrows():
         link = links[r.link_id]
-        cost[(int(r.built_year), "fiber_capex")] += link.capex_usd
+        cost.capex(int(r.built_year), "fiber_capex", link.capex_usd, link.life_years or shell_life)
         for y in range(int(r.built_year), st.end_year + 1):
-            cost[(y, "fiber_om")] += link.om_usd_per_year
+            cost.add(y, "fiber_om", link.om_usd_per_year)
     return {k: v for k, v in cost.items() if abs(v) > 1e-6}
 
 

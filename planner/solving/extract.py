@@ -16,6 +16,7 @@ from models.linear import Terms, value_of
 from models.network import GBPS_PER_TBPS
 from models.sets import FLOP_UNIT, HOURS_PER_YEAR, MUSD, ModelData
 from planner.results.tables import PLAN_COLUMNS, Plan
+from planner.solving.attribution import run_costs, value_left_usd
 
 TOL = 1e-7
 
@@ -45,9 +46,8 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     tables["Fiber"] = _fiber_table(m, d)
     tables["FiberFlows"] = _flows_table(m, d)
     tables["Costs"] = _costs_table(m, d)
-    total = float(tables["Costs"]["discounted_usd"].sum())
-    tables["RunGPUs"], tables["Runs"] = _run_tables(m, d, total)
-    return Plan(tables=tables)
+    tables["RunGPUs"], tables["Runs"] = _run_tables(m, d)
+    return Plan(tables=tables, summary=_economics(m, tables))
 
 
 def _gpus_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
@@ -245,12 +245,23 @@ def _costs_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PLAN_COLUMNS["Costs"])
 
 
-def _run_tables(
-    m: pyo.ConcreteModel, d: ModelData, total_cost: float
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _economics(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """What the runs cost, what no run uses, and the value left at end_year (USD)."""
+    runs, costs = tables["Runs"], tables["Costs"]
+    nominal = float(costs.nominal_usd.sum()) if len(costs) else 0.0
+    used = float(runs.cost_usd.sum()) if len(runs) else 0.0
+    hours = float(runs.h100e_hours.sum()) if len(runs) else 0.0
+    return {
+        "runs_cost_usd": used,
+        "unused_cost_usd": nominal - used,
+        "value_left_usd": value_left_usd(m),
+        "cost_per_h100e_hour_used_usd": used / hours if hours else 0.0,
+    }
+
+
+def _run_tables(m: pyo.ConcreteModel, d: ModelData) -> tuple[pd.DataFrame, pd.DataFrame]:
     eff = d.inputs.settings.multi_site_efficiency
     alloc, runs = [], []
-    total_flop = sum(r.flop for r in d.inputs.runs) / FLOP_UNIT
     for r in d.run_gpus:
         run = d.run(r)
         multi = r in d.multi_runs and (r in m.run_multi) and _count(m.run_multi[r]) == 1
@@ -269,7 +280,6 @@ def _run_tables(
         )
         sites = sorted({s for _, s, *_ in used} | ({host} if host else set()))
         delivered = sum(u[4] for u in used)
-        rate = total_cost / total_flop if total_flop else 0.0
         runs.append(
             (
                 r,
@@ -280,10 +290,30 @@ def _run_tables(
                 run.flop,
                 delivered,
                 multi,
-                rate,
             )
         )
-    return (
-        pd.DataFrame(alloc, columns=PLAN_COLUMNS["RunGPUs"]),
-        pd.DataFrame(runs, columns=PLAN_COLUMNS["Runs"]),
-    )
+    alloc_df = pd.DataFrame(alloc, columns=PLAN_COLUMNS["RunGPUs"])
+    return alloc_df, _with_run_costs(m, d, alloc_df, runs)
+
+
+def _with_run_costs(
+    m: pyo.ConcreteModel, d: ModelData, alloc: pd.DataFrame, runs: list[tuple[Any, ...]]
+) -> pd.DataFrame:
+    """The Runs table: each run's facts, then its cost (``planner.solving.attribution``)."""
+    costs = run_costs(m, d, alloc)
+    rows = []
+    for row in runs:
+        r = row[0]
+        usd = costs.usd.get(r, 0.0)
+        hours = costs.gpu_hours.get(r, 0.0)
+        rows.append(
+            (
+                *row,
+                usd,
+                hours,
+                costs.h100e_hours.get(r, 0.0),
+                usd / hours if hours else 0.0,
+                usd / (d.run(r).flop / FLOP_UNIT),
+            )
+        )
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS["Runs"])

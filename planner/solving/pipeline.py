@@ -123,7 +123,7 @@ def solve(
         plan, violations = extract_and_check(data, m, md, cm, res.values, timings)
     res = decide_status(res, violations, infeasible_message)
     if plan is not None:
-        plan.summary = summary_facts(data, res, plan)
+        plan.summary = summary_facts(data, res, plan) | plan.summary
     return PlanResult(
         data,
         res,

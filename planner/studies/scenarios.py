@@ -169,21 +169,10 @@ def expand_sweeps(data: PlanningData) -> tuple[list[Scenario], list[Problem]]:
 # ---------------------------------------------------------------- applying changes
 
 
-def _attr(spec: SheetSpec, column: str) -> str:
-    for name, f in spec.model.model_fields.items():
-        if (f.alias or name) == column:
-            return name
-    return column
-
-
-def row_key(spec: SheetSpec, row: Row) -> tuple[str, ...]:
-    return tuple(str(getattr(row, _attr(spec, k))) for k in spec.key)
-
-
 def _selects(spec: SheetSpec, row: Row, row_id: str) -> bool:
     if row_id == "*":
         return True
-    key = row_key(spec, row)
+    key = spec.key_of(row)
     return row_id == ":".join(key) or (len(key) > 1 and row_id == key[0])
 
 
@@ -287,7 +276,7 @@ def _apply_table(
                 change.column,
             )
         ]
-    attr = _attr(spec, change.column)
+    attr = spec.attr(change.column)
     f = spec.field(change.column)
     selected = [i for i, r in enumerate(rows) if _selects(spec, r, change.row_id)]
     if not selected:
@@ -317,7 +306,7 @@ def _apply_table(
                 out[i] = checked
                 continue
             error = (
-                f"the new value {new!r} for row {':'.join(row_key(spec, rows[i]))} "
+                f"the new value {new!r} for row {':'.join(spec.key_of(rows[i]))} "
                 f"is invalid: {change.column} {error}"
             )
         return rows, [_problem(change, error or "invalid")]

@@ -36,15 +36,27 @@ def reference() -> PlanningData:
 
 
 def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
-    """The plain model, the elastic model of the diagnosis, and a model with a lock."""
+    """The plain model, the elastic model of the diagnosis, a model with a lock, and one
+    with every switch away from its default (idle GPUs draw no power, each gpu_mix)."""
     d = build_model_data(data)
     plain = build_model(d)
+    mixes = ["site", "run", "vendor"]
+    switched = dataclasses.replace(
+        data,
+        settings=data.settings.model_copy(
+            update={"idle_gpus_draw_power": False, "capex_accounting": "annuity"}
+        ),
+        runs=[
+            r.model_copy(update={"gpu_mix": mixes[i % 3], "run_id": f"{r.run_id}-{i}"})
+            for i, r in enumerate(data.runs * 2)
+        ],
+    )
     elastic = build_model(build_model_data(loosen(data)))
     add_elastic(elastic, d)
     locked = build_model(d)
     site = next(k for k in locked.SITE_BUILD)
     fix_locks(locked, Locks(sites=[(site[0], site[2], None, None)]))
-    return [plain, elastic, locked]
+    return [plain, elastic, locked, build_model(switched)]
 
 
 def unregistered(
