@@ -90,6 +90,9 @@ SETTINGS = _rows(
     ("power_factor", 0.9),
     ("gbps_per_pflops", 1.0),
     ("multi_site_efficiency", 0.9),
+    ("capex_accounting", "annuity"),
+    ("facility_life_years", 15),
+    ("idle_gpus_draw_power", False),
 )
 
 SITES = _rows(
@@ -232,9 +235,9 @@ FIBER_LINKS = _rows(
 )
 
 RUNS = _rows(
-    "run_id ready_year flop duration_days mfu max_sites",
-    ("frontier-2027", 2027, 1e27, 120, 0.4, 2),
-    ("frontier-2029", 2029, 1e28, 180, 0.4, 3),
+    "run_id ready_year flop duration_days mfu max_sites gpu_mix",
+    ("frontier-2027", 2027, 1e27, 120, 0.4, 2, "site"),
+    ("frontier-2029", 2029, 1e28, 180, 0.4, 3, "site"),
 )
 
 SHEETS: dict[str, list[dict[str, object]]] = {
@@ -260,6 +263,9 @@ SOURCES: list[dict[str, str]] = _rows(
     # Settings
     ("Settings", "discount_rate", "0.08", "est.", "2026", "typical infrastructure WACC; change freely"),
     ("Settings", "avg_power_fraction", "0.8", "est.", "2026", "training clusters draw ~80 % of nameplate IT power on average"),
+    ("Settings", "capex_accounting", "annuity", "est.; Epoch AI cost model (amortised hardware)", "2024", "a run is charged capital-recovery annuities, not whole capex; the rest is value left at end_year"),
+    ("Settings", "facility_life_years", "15", "est.; SemiAnalysis data-center TCO model", "2024", "shell, electrical and cooling depreciated over ~15 years"),
+    ("Settings", "idle_gpus_draw_power", "FALSE", "est.", "2026", "GPUs no run uses are held in reserve, powered down"),
     ("Settings", "power_factor", "0.9", "est.", "2026", "MW per MVA of transformer rating for large loads"),
     ("Settings", "gbps_per_pflops", "1.0", "Epoch AI 2025 via " + _RD, "2025", "derived: 10 GW run over 23 sites needs ~6 Pbps"),
     ("Settings", "multi_site_efficiency", "0.9", "est.; NVIDIA Nemotron-4 two-site training via " + _RD, "2024", "10 % throughput loss for cross-site training"),

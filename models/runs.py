@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 import pyomo.environ as pyo
 
@@ -314,13 +313,15 @@ def _add_run_gpu_share(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> Non
     )
 
 
-def _run_gpu_vars(m: pyo.ConcreteModel, ix: _RunIndex) -> dict[RunUse, list[Any]]:
-    """The GPU-count variables of each (run, site, GPU type), both modes."""
-    uses: dict[RunUse, list[Any]] = defaultdict(list)
+def _run_gpu_flop(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> dict[RunUse, list[Term]]:
+    """The FLOP each (run, site, GPU type) delivers, both modes:
+    flop(r,g) * gpus_single[r,s,g] and eff * flop(r,g) * gpus_multi[r,s,g]."""
+    eff = d.inputs.settings.multi_site_efficiency
+    uses: dict[RunUse, list[Term]] = defaultdict(list)
     for k in ix.single:
-        uses[k].append(m.gpus_single[k])
+        uses[k].append((d.flop_per_gpu(k[0], k[2]), m.gpus_single[k]))
     for k in ix.multi:
-        uses[k].append(m.gpus_multi[k])
+        uses[k].append((eff * d.flop_per_gpu(k[0], k[2]), m.gpus_multi[k]))
     return uses
 
 
@@ -333,20 +334,19 @@ def _add_run_gpu_mix(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
     """Homogeneous clusters (``Runs.gpu_mix``), on the GPUs the run uses. ``site``:
 
     run_mix_site_one[r,s]:    sum_g run_site_gpu[r,s,g]  <=  1
-    run_mix_site_use[r,s,g]:  gpus_single[r,s,g] + gpus_multi[r,s,g]
-                              - ub(r,s,g) * run_site_gpu[r,s,g]  <=  0
+    run_mix_site_use[r,s,g]:  flop(r,g) * (gpus_single[r,s,g] + eff * gpus_multi[r,s,g])
+                              - cap_r * run_site_gpu[r,s,g]  <=  0
 
     ``run`` (group k = g) and ``vendor`` (group k = vendor(g), compared case-insensitively):
 
     run_mix_one[r]:      sum_k run_gpu_group[r,k]  <=  1
-    run_mix_use[r,g]:    sum_s (gpus_single + gpus_multi)[r,s,g]
-                         - n(r,g) * run_gpu_group[r,k(g)]  <=  0
+    run_mix_use[r,g]:    sum_s flop(r,g) * (gpus_single + eff * gpus_multi)[r,s,g]
+                         - cap_r * run_gpu_group[r,k(g)]  <=  0
 
-    with ub(r,s,g) the larger bound of the two count variables and n(r,g) =
-    ceil(F_r / (eff_r * flop(r,g))) the most GPUs of g the run could use (eff_r = eff for
-    multi-site runs, else 1).
+    The big-M is the run's FLOP cap (``run_single_off`` and ``run_multi_off`` already
+    hold the run's FLOP under it), so the rows keep the FLOP scale of ``run_flop``.
     """
-    uses = _run_gpu_vars(m, ix)
+    uses = _run_gpu_flop(m, d, ix)
     mix = {r: d.run(r).gpu_mix for r in ix.reachable}
     site_keys = sorted(k for k in uses if mix.get(k[0]) == "site")
     types_at: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -361,11 +361,7 @@ def _add_run_gpu_mix(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
     m.run_mix_site_use = pyo.Constraint(
         site_keys,
         rule=lambda _m, r, s, g: (
-            linear(
-                [(1, v) for v in uses[(r, s, g)]]
-                + [(-max(v.ub for v in uses[(r, s, g)]), m.run_site_gpu[r, s, g])]
-            )
-            <= 0
+            linear(uses[(r, s, g)] + [(-d.run_flop_cap(r), m.run_site_gpu[r, s, g])]) <= 0
         ),
         doc="GPUs of a type at a site only when the run chose that type there",
     )
@@ -373,13 +369,12 @@ def _add_run_gpu_mix(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
 
 
 def _add_run_mix_groups(
-    m: pyo.ConcreteModel, d: ModelData, uses: dict[RunUse, list[Any]], runs: list[str]
+    m: pyo.ConcreteModel, d: ModelData, uses: dict[RunUse, list[Term]], runs: list[str]
 ) -> None:
     """``run_gpu_group``, ``run_mix_one`` and ``run_mix_use`` of ``_add_run_gpu_mix``."""
-    eff = d.inputs.settings.multi_site_efficiency
-    by_type: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for (r, _, g), vs in uses.items():
-        by_type[(r, g)].extend(vs)
+    by_type: dict[tuple[str, str], list[Term]] = defaultdict(list)
+    for (r, _, g), terms in uses.items():
+        by_type[(r, g)].extend(terms)
     chosen = set(runs)
     types = sorted(k for k in by_type if k[0] in chosen)
     groups: dict[str, set[str]] = defaultdict(set)
@@ -393,17 +388,11 @@ def _add_run_mix_groups(
         rule=lambda _m, r: sum(m.run_gpu_group[r, k] for k in groups[r]) <= 1,
         doc="One GPU type (or vendor) for the whole run (gpu_mix = run | vendor)",
     )
-
-    def most(r: str, g: str) -> float:
-        factor = eff if d.run(r).max_sites > 1 else 1.0
-        return float(math.ceil(d.run_flop(r) / (factor * d.flop_per_gpu(r, g)) - 1e-9))
-
     m.run_mix_use = pyo.Constraint(
         types,
         rule=lambda _m, r, g: (
             linear(
-                [(1, v) for v in by_type[(r, g)]]
-                + [(-most(r, g), m.run_gpu_group[r, _mix_group(d, r, g)])]
+                by_type[(r, g)] + [(-d.run_flop_cap(r), m.run_gpu_group[r, _mix_group(d, r, g)])]
             )
             <= 0
         ),

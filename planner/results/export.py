@@ -12,6 +12,7 @@ import pandas as pd
 
 from planner.inputs.data import PlanningData
 from planner.inputs.excel import new_workbook, save_atomic, write_table
+from planner.results.calibration import calibration
 from planner.results.charts import add_charts
 from planner.results.check import Violation
 from planner.results.tables import PLAN_COLUMNS, Plan
@@ -82,6 +83,14 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
         ("solve_seconds", round(res.seconds, 3), "s"),
         ("total_gpus_purchased", s.get("total_gpus_purchased"), "GPUs"),
         ("peak_facility_mw", s.get("peak_facility_mw"), "MW, all sites in one year"),
+        ("runs_cost_usd", s.get("runs_cost_usd"), "USD, GPU-hours runs use x amortised rates"),
+        ("unused_cost_usd", s.get("unused_cost_usd"), "USD, horizon cost no run uses"),
+        ("value_left_usd", s.get("value_left_usd"), "USD at end_year, capex still to pay"),
+        (
+            "cost_per_h100e_hour_used_usd",
+            s.get("cost_per_h100e_hour_used_usd"),
+            "USD per H100-equivalent hour runs use",
+        ),
         ("check_violations", len(result.violations), "independent re-check"),
         ("model_size", ", ".join(f"{k} {v:,}" for k, v in result.model_size.items()), ""),
         (
@@ -94,11 +103,12 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
         for _, r in plan["Runs"].iterrows():
             rows.append((f"run {r.run_id} flop_required", r.flop_required, "FLOP"))
             rows.append((f"run {r.run_id} flop_delivered", r.flop_delivered, "FLOP"))
+            rows.append((f"run {r.run_id} cost_usd", r.cost_usd, "USD, GPU-hours x rates"))
             rows.append(
                 (
                     f"run {r.run_id} cost_usd_per_1e24_flop",
                     r.cost_usd_per_1e24_flop,
-                    "USD per 1e24 FLOP (plan cost pro rata to FLOP)",
+                    "USD per 1e24 FLOP of its target",
                 )
             )
     for extra_key in ("top_constraints",):
@@ -127,6 +137,10 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
             df = plan.tables[sheet]
             extra = [c for c in df.columns if c not in columns]
             write_table(wb.create_sheet(sheet), columns + extra, _records(df, columns + extra))
+        cal = calibration(result.data, plan)
+        write_table(
+            wb.create_sheet("Calibration"), list(cal.columns), _records(cal, list(cal.columns))
+        )
         add_charts(wb, plan)
     for name, df in result.extra_sheets.items():
         write_table(wb.create_sheet(name), list(df.columns), _records(df, list(df.columns)))
