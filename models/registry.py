@@ -56,8 +56,11 @@ class Family:
     instance: Callable[[ModelData, Index], str] | None = None
     # A setting that multiplies ``model_per_price`` (MVA -> MW: power_factor).
     scale_setting: str | None = None
-    # The limit a plan sets itself (transformer MVA built), read off the solved model.
+    # The limit a plan sets itself (transformer MVA built), read off the solved model,
+    # what of it the plan uses (workbook units), and the cells beyond ``limit`` it sums.
     solved_limit: Callable[[Any, Index], float] | None = None
+    solved_use: Callable[[Any, ModelData, Index], float] | None = None
+    limit_also: str = ""
     # Whether a row limits a solved plan at all (a link's bandwidth only once it is built).
     in_plan: Callable[[Any, ModelData, Index], bool] | None = None
     noun: str = ""  # what the diagnosis adds: "wafers", "MW", ...
@@ -125,6 +128,17 @@ def _supply_row(i: Index) -> tuple[str, ...]:
 
 def _where(i: Index) -> str:
     return f" at {i[1]}'s sites" if i[1] else ""
+
+
+def _grid_mva_used(m: Any, d: ModelData, i: Index) -> float:
+    """MVA the grid power served at site ``i[0]`` in year ``i[1]`` takes (MW / power factor)."""
+    s, y = i
+    mw = sum(
+        m.power_served_mw[s, p, y].value or 0.0
+        for site, p in d.site_power
+        if site == s and d.source(p).via_grid
+    )
+    return mw / d.inputs.settings.power_factor
 
 
 def _power_room(d: ModelData, i: Index) -> float:
@@ -206,6 +220,8 @@ PRICED: tuple[Family, ...] = (
         what=lambda _d, i: f"one more MVA of transformer capacity at {i[0]} in {i[1]}",
         scale_setting="power_factor",
         solved_limit=lambda m, i: m.transformer_mva.value((i[0], i[1])),
+        solved_use=_grid_mva_used,
+        limit_also="units the plan adds (plan Transformers sheet) x Transformers.mva",
     ),
     Family(
         "site_max_it",

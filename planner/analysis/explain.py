@@ -232,6 +232,9 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
         price = 0.0
     slack = p.slack_c / abs(per_unit) * display if per_unit else 0.0
     used = limit - slack if upper else limit + slack
+    if fam.solved_use is not None:  # the plan's own reading, not the row's slack
+        used = fam.solved_use(m, d, idx)
+        slack = limit - used
     # Binding: priced, or exactly at a limit that is actually used (a zero limit with
     # nothing used and no price is noise, e.g. transformers at a site with no grid power).
     at_limit = slack <= SLACK_TOL * max(abs(limit), 1.0)
@@ -240,7 +243,7 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
     return {
         "family": fam.name,
         "instance": fam.name_of(d, idx),
-        "limit_cell": fam.cell(d, idx),
+        "limit_cell": fam.cell(d, idx) + (f" + {fam.limit_also}" if fam.limit_also else ""),
         "limit_value": limit,
         "used": used,
         "slack": slack,
