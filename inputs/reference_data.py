@@ -9,61 +9,73 @@ estimate, "derived" marks arithmetic on other figures.
 
 SIZING ARITHMETIC (why the default workbook is comfortably feasible)
 ====================================================================
+GPU basis (docs/reference-sources.md): capex = server-level price per GPU / 0.81 (Epoch
+AI: cluster network = 19 % of cluster cost); it_kw = server-level kW per GPU / 0.9
+(SemiAnalysis: storage, switches, optics ~10 % of cluster IT power).
+  USD per dense BF16 TFLOP/s: VR200 16.1, MI300X 20.0, B200 24.0, GB200 24.0,
+  GB300 27.4, MI325X 28.5, H200 41.4, H100 42.2. IT W per TFLOP/s: VR200 0.43,
+  B200 0.88, GB200 0.90, GB300 0.98, MI300X 1.10, H100 1.44.
+  H100 check: 41.7k over 5 y at 8 % = 1.19 USD/h + shell, O&M, power, energy ~0.35
+  = ~1.55 USD per H100-hour, vs the seed's ~1.70 USD/h all-in.
+
 FLOP per GPU = bf16 * 1e12 * mfu * days * 86400; multi-site runs x 0.9.
   120 d = 1.0368e7 s, 180 d = 1.5552e7 s.
 
 frontier-2027: 1e27 FLOP, ready 2027, 120 d, mfu 0.4, max 2 sites
-  GB200: 1e27 / (2.5e15 * 0.4 * 1.0368e7) = 96.5k GPU  -> 193 MW IT (2.0 kW)
-  B200 : 1e27 / (2.25e15* 0.4 * 1.0368e7) = 107.2k GPU -> 171.5 MW IT (1.6 kW)
-  two sites (x0.9): 119.1k B200 = 190.5 MW IT.
-  CoWoS 107.2k * 66.7/1000 = 7.1k wafers; HBM 107.2k * 8 = 0.86 M stacks.
+  needs 1e27 / (0.4 * 1.0368e7) = 2.41e20 FLOP/s peak
+  VR200: 29.1k GPU -> 103 MW IT (3.55 kW)   [gpu:VR200 2027 cap 60k: 2.1x]
+  GB200/GB300: 96.5k -> 216 / 237 MW IT; B200: 107.2k -> 213 MW IT
+  two sites (x0.9): 32.3k VR200 = 115 MW IT.
+  CoWoS 29.1k * 115/1000 = 3.3k wafers; HBM 29.1k * 8 = 0.23 M stacks.
 frontier-2029: 1e28 FLOP, ready 2029, 180 d, mfu 0.4, max 3 sites
-  cluster must sustain 1e28 / (0.4 * 0.9 * 1.5552e7) = 1.79e21 FLOP/s = 1.79 M PFLOP/s
-  B200 : 794k GPU -> 1,270 MW IT; CoWoS 52.9k wafers; HBM 6.35 M stacks
-  GB200: 714k GPU -> 1,429 MW IT; CoWoS 47.6k wafers; HBM 5.72 M stacks
-  (2027 GPUs live 5 years, so they can be part of the 2029 cluster.)
+  cluster must sustain 1e28 / (0.4 * 0.9 * 1.5552e7) = 1.79e21 FLOP/s (1.61e21 on 1 site)
+  VR200: 194k (1 site) - 215k GPU -> 687-764 MW IT; CoWoS 22-25k wafers; HBM 1.5-1.7 M
+  without VR200: 714k GB200/GB300 -> 1,600-1,760 MW IT (GB300 cap 650k over 2026-29)
+  rubin-2x-b200 (VR200 at 4,500): 357k (1 site) -> 1,268 MW IT; CoWoS 41k
+  (GPUs live 5 years, so 2027 GPUs can be part of the 2029 cluster.)
 
-Chip supply (this buyer, Supply sheet), cumulative 2026-2029 (GPUs bought 2026+ live
-to 2030):
-  CoWoS 15k+22k+32k+42k = 111k wafers vs 52.9k need -> 2.1x (halved: 55.5k, still
-    >= 52.9k B200 / 47.6k GB200, so "cowos-halved" stays feasible but binds).
-  HBM 1.5+2.2+3.0+3.8 = 10.5 M stacks vs 6.35 M -> 1.65x. Discounting pushes
-    purchases late and 2029 alone allows 3.8 M/8 = 475k B200, so the per-year HBM /
-    CoWoS caps are the chip limits that bind in the base plan (2028 buys forced).
-  By 2027: CoWoS 37k vs 7.1k, HBM 3.7 M vs 0.86 M (5x / 4x).
+Chip supply (this buyer, Supply sheet):
+  VR200 caps 60k+250k+400k = 710k by 2029 vs 194-215k need -> 3.3x.
+  CoWoS 2027-29 22k+32k+42k = 96k wafers vs 22-25k -> 3.9x (halved: 48k, still
+    feasible); HBM 2.2+3.0+3.8 = 9.0 M stacks vs 1.7 M.
+  Phase-out caps keep B200 / GB200 / GB300 / Hopper from being bought after their
+    successors ship (B200 to 2028, GB200 to 2027, GB300 to 2029, H100 to 2027, H200 to 2028).
   The buyer is one frontier program: ~1.2-1.6 % of est. world CoWoS per year
   (a top hyperscaler gets ~4-5 %); at 10-20 % CoWoS would never bind.
 
-Power (facility = IT x PUE; firm = firm_fraction x nameplate; new power online from
-2026 + lead: recip 2027, hydro 2027, solar+storage 2028, nuclear 2029, grid 2030,
-CCGT 2031 = after the horizon, so only existing CCGT could count):
-  2027, non-China, firm MW -> supportable IT MW:
-    US-ABI recip 360*0.9 = 324 -> 294 IT (PUE 1.1)   [alone 1.7x the 171.5 need]
+Power (facility = IT x PUE; firm = firm_fraction x nameplate; solar_storage firm 0.2
+(Ember); new power online from 2026 + lead: recip 2027, hydro 2027, solar+storage 2028,
+nuclear 2029, grid 2030, CCGT 2031 = after the horizon, so only existing CCGT could count):
+  2027, non-China, firm MW -> supportable IT MW (need 103-237):
+    US-ABI recip 360*0.9 = 324 -> 294 IT (PUE 1.1)
     US-MEM grid 135 + recip 420*0.9 = 513 -> 300 IT (site max)
     US-DEN existing grid 260 -> 168 IT (air 1.55) / 170 cap with liquid cooling
     AE-ABU existing grid 200 + recip 540 = 740 -> 592 IT
     MY-JHR existing grid 270 -> 207 IT
   2029, best three non-China sites:
-    AE-ABU 200 + 540 + solar 2500*0.4 = 1740 (+ Barakah nuclear 450 if 3 new 250 MVA
-      transformers) -> 1392-1752 IT, site cap 1500
-    US-ABI 324 + solar 480 + nuclear 270 (needs 2 x 250 MVA) = 1074 -> 976 IT
-    US-MEM 135 + 378 + solar 80 = 593 -> 300 IT (site cap)
-    total ~2,670-2,780 MW IT vs 1,270-1,429 need -> ~1.9x.
-  Single site (scenario single-site, no 0.9): 714k B200 = 1,143 MW IT = 1,429 MW at
-    PUE 1.25: only AE-ABU fits (1,740 firm without nuclear: 22 % slack).
-  No new gas: 2027 on existing grid (US-DEN 170 + MY-JHR 207 IT); 2029 AE-ABU
-    (1320 IT with solar + nuclear) + US-ABI (682) + MY-JHR (300) -> feasible.
+    AE-ABU 200 + 540 + solar 2500*0.2 = 1240 (+ Barakah nuclear 450 if 2 new 250 MVA
+      transformers) -> 992-1352 IT, site cap 1500
+    US-ABI 324 + solar 1200*0.2 = 240 + nuclear 270 (needs 2 x 250 MVA) = 834 -> 758 IT
+    US-MEM 135 + 378 + solar 40 = 553 -> 300 IT (site cap)
+    total ~2,050-2,410 MW IT vs 687-764 need (VR200) -> ~3x; vs 1,600-1,760 without it.
+  Single site (scenario single-site, no 0.9): 194k VR200 = 687 MW IT = 859 MW at
+    PUE 1.25: AE-ABU (1,240 firm without nuclear: 44 % slack); rubin-2x-b200 needs
+    1,268 IT = 1,585 MW facility: AE-ABU only with the nuclear PPA (1,690).
+  No new gas: 2027 on existing grid (US-DEN 170 + MY-JHR 207 + AE-ABU 160 IT); 2029
+    AE-ABU (920 IT with solar + nuclear) + US-ABI (464) + MY-JHR (254) -> feasible.
   Transformers +2 years: no new via_grid power by 2029; 2029 still fits on
-    AE-ABU 1392 + US-ABI 731 (recip + solar).
+    AE-ABU 992 + US-ABI 513 (recip + solar).
   Transformers: nuclear at US-ABI / AE-ABU and grid growth need them; supply caps of
     4-8 units/yr; a 250 MVA unit carries 225 MW at power factor 0.9.
 Fibre: a 3-site 2029 run needs at most 1.79 M PFLOP/s * 1 Gbps = 1.79 Pbps across
   its links; each candidate link carries 3 Pbps (~100 fibre pairs x 30 Tbps), 68 %
-  slack. (Links of 30-100 Tbps would cap a remote site at 12-40k GB200.)
-Export controls: China sites may only run H20 / Ascend910C; they are not needed for
-  feasibility. "china-only" is expected INFEASIBLE for 2029 (2.29 M Ascend = 3.3 GW
-  IT on 2 sites, above the 1.85 M Ascend supply); its 2027 run alone would fit
-  (309k Ascend = 451 MW IT at CN-IMG). "impossible-2027" is infeasible by design.
+  slack. (Links of 30-100 Tbps would cap a remote site at 4-12k VR200.)
+Export controls (Jan 2026 BIS rule, case by case below TPP 21,000): China sites may run
+  H100 / H200 / MI300X / MI325X / H20 / Ascend910C, not Blackwell or Rubin; they are not
+  needed for feasibility. "china-only" is expected INFEASIBLE for 2029: the allowed
+  supply (1.85 M Ascend + 380k Hopper/MI3xx, ~1.9e21 FLOP/s) would need ~3.6 GW IT on
+  2 sites capped at 1.8 GW; its 2027 run alone would fit (309k Ascend = 500 MW IT at
+  CN-IMG). "impossible-2027" is infeasible by design.
 """
 
 from __future__ import annotations
@@ -128,7 +140,7 @@ POWER_SOURCES = _rows(
     ("grid", True, 150_000, 70.0, 0, 1.0, 4, 0.37),
     ("gas_ccgt", False, 2_350_000, 35.0, 15_000, 0.9, 5, 0.35),
     ("recip_engines", False, 1_250_000, 60.0, 25_000, 0.9, 1, 0.50),
-    ("solar_storage", False, 2_000_000, 5.0, 30_000, 0.4, 2, 0.0),
+    ("solar_storage", False, 2_000_000, 5.0, 30_000, 0.2, 2, 0.0),
     ("nuclear_ppa", True, 100_000, 112.0, 0, 0.9, 3, 0.0),
     ("hydro", True, 100_000, 40.0, 0, 0.6, 1, 0.0),
 )
@@ -176,14 +188,16 @@ TRANSFORMERS = _rows(
 GPUS = _rows(
     "gpu_id vendor available_year bf16_tflops it_kw capex_usd life_years "
     "cowos_wafers_per_kgpu hbm_stacks",
-    ("H100", "NVIDIA", 2023, 989, 1.275, 33_750, 5, 35, 5),
-    ("H200", "NVIDIA", 2024, 989, 1.275, 35_000, 5, 35, 6),
-    ("B200", "NVIDIA", 2025, 2250, 1.6, 35_000, 5, 67, 8),
-    ("GB200", "NVIDIA", 2025, 2500, 2.0, 43_000, 5, 67, 8),
-    ("MI300X", "AMD", 2024, 1307, 1.3, 12_500, 5, 60, 8),
-    ("MI325X", "AMD", 2025, 1307, 1.6, 21_500, 5, 60, 8),
-    ("Ascend910C", "Huawei", 2025, 780, 1.46, 28_000, 5, 0, 8),
-    ("H20", "NVIDIA", 2024, 148, 0.8, 12_500, 5, 35, 6),
+    ("H100", "NVIDIA", 2023, 989, 1.42, 41_700, 5, 35, 5),
+    ("H200", "NVIDIA", 2024, 989, 1.42, 40_900, 5, 35, 6),
+    ("B200", "NVIDIA", 2025, 2250, 1.99, 54_000, 5, 67, 8),
+    ("GB200", "NVIDIA", 2025, 2500, 2.24, 60_000, 5, 67, 8),
+    ("GB300", "NVIDIA", 2025, 2500, 2.46, 68_600, 5, 67, 8),
+    ("VR200", "NVIDIA", 2027, 8300, 3.55, 133_800, 5, 115, 8),
+    ("MI300X", "AMD", 2024, 1307, 1.44, 26_200, 5, 60, 8),
+    ("MI325X", "AMD", 2025, 1307, 1.78, 37_300, 5, 60, 8),
+    ("Ascend910C", "Huawei", 2025, 780, 1.62, 26_400, 5, 0, 8),
+    ("H20", "NVIDIA", 2024, 148, 0.89, 26_200, 5, 35, 6),
 )
 
 _SUPPLY_CAPS: dict[str, list[int]] = {
@@ -194,7 +208,11 @@ _SUPPLY_CAPS: dict[str, list[int]] = {
     "gpu:H200": [60_000, 60_000, 30_000, 0, 0],
     "gpu:MI300X": [40_000, 30_000, 0, 0, 0],
     "gpu:MI325X": [40_000, 40_000, 20_000, 0, 0],
-    "gpu:H20": [200_000, 200_000, 100_000, 100_000, 50_000],
+    "gpu:B200": [200_000, 150_000, 50_000, 0, 0],
+    "gpu:GB200": [150_000, 100_000, 0, 0, 0],
+    "gpu:GB300": [200_000, 250_000, 150_000, 50_000, 0],
+    "gpu:VR200": [0, 60_000, 250_000, 400_000, 500_000],
+    "gpu:H20": [20_000, 0, 0, 0, 0],
     "gpu:Ascend910C": [300_000, 400_000, 500_000, 650_000, 800_000],
 }
 # Country volume caps (resource, country) -> yearly caps: GPUs bought at that country's
@@ -211,9 +229,8 @@ SUPPLY = _rows(
 _NON_CHINA = ["US", "Malaysia", "UAE", "Kuwait", "Ethiopia"]
 EXPORT_CONTROLS = _rows(
     "country gpu_id allowed",
-    *[("China", g, False) for g in ["H100", "H200", "B200", "GB200", "MI300X", "MI325X"]],
-    ("China", "H20", True),
-    ("China", "Ascend910C", True),
+    *[("China", g, True) for g in ["H100", "H200", "MI300X", "MI325X", "H20", "Ascend910C"]],
+    *[("China", g, False) for g in ["B200", "GB200", "GB300", "VR200"]],
     *[(c, "Ascend910C", False) for c in _NON_CHINA],
 )
 
@@ -258,6 +275,11 @@ SHEETS: dict[str, list[dict[str, object]]] = {
 # Sources: one row per figure or group of figures.
 # ---------------------------------------------------------------------------
 _RD = "reference-data.md"
+_DOC = " (docs/reference-sources.md)"
+_EPOCH_NET = "Epoch AI training-cost-trends: CLUSTER_INTERCONNECT_COST_FRACTION = 0.19 (github.com/epoch-research/training-cost-trends); Cottier et al. 2024, arXiv 2405.21015"
+_SA_100K = "SemiAnalysis, 100,000 H100 Clusters (Jun 2024, semianalysis.substack.com/p/100000-h100-clusters-power-network)"
+_MS_RACK = "Morgan Stanley rack BOM estimates via press (Tom's Hardware; buysellram.com/blog/why-nvidias-vera-rubin-racks-cost-double), May 2026"
+_BIS_2026 = "BIS final rule 13/15 Jan 2026 (case-by-case for TPP < 21,000 and DRAM < 6,500 GB/s; tomshardware.com, introl.com/blog/bis-export-policy-h200-mi325x-china-case-by-case-2026)"
 SOURCES: list[dict[str, str]] = _rows(
     "sheet item value source year note",
     # Settings
@@ -301,15 +323,16 @@ SOURCES: list[dict[str, str]] = _rows(
     ("PowerSources", "recip_engines capex", "1.25 M USD/MW", "industry 2026 via " + _RD + " (est.)", "2026", "1.0-1.5 M USD/MW"),
     ("PowerSources", "recip_engines energy", "60 USD/MWh", "derived (est.)", "2026", "fuel + VOM; the 80-150 USD/MWh all-in range includes capital/rental"),
     ("PowerSources", "recip_engines lead_years", "1", "industry 2026 via " + _RD, "2026", "12-18 months"),
-    ("PowerSources", "firm_fraction gas", "0.9", "est.", "2026", "N+1 redundancy / forced outages"),
+    ("PowerSources", "firm_fraction gas", "0.9", "est. (checked 2026)", "2026", "N+1 redundancy / forced outages; CCGT and engine plants reach ~0.85-0.92 equivalent availability"),
     ("PowerSources", "solar_storage capex / energy", "2.0 M USD/MW nameplate, 5 USD/MWh", "est.", "2025", "owned PV + 4 h battery; Lazard 2025 LCOE 50-131 USD/MWh as cross-check"),
-    ("PowerSources", "solar_storage firm_fraction", "0.4", "est.", "2026", "share of nameplate deliverable around the clock"),
+    ("PowerSources", "solar_storage firm_fraction", "0.2", "Ember white paper 'Solar electricity every hour of every day' (2025) via " + _RD + _DOC, "2025", "100 W of PV averages ~20 W; with batteries sized for 24/365 the round-the-clock output is ~0.2 of nameplate (was 0.4)"),
     ("PowerSources", "solar_storage lead_years", "2", "Lazard 2025 via " + _RD, "2025", "18-20 months"),
     ("PowerSources", "nuclear_ppa energy", "112 USD/MWh", "Microsoft-Constellation 2024 via " + _RD + " (est.)", "2024", "110-115 USD/MWh; restart cost 1.9 M USD/MW borne by the plant owner"),
     ("PowerSources", "nuclear_ppa lead_years", "3", "Microsoft-Constellation 2024 via " + _RD, "2024", "2024 deal online 2028; deals already in negotiation assumed"),
-    ("PowerSources", "nuclear_ppa firm_fraction", "0.9", "est.", "2024", "US nuclear capacity factor ~0.9"),
+    ("PowerSources", "nuclear_ppa firm_fraction", "0.9", "est.; EIA (US fleet capacity factor ~0.93 in 2023)", "2024", "checked: a one-plant PPA kept slightly below the fleet average for refuelling outages"),
     ("PowerSources", "nuclear/hydro capex", "0.1 M USD/MW", "est.", "2026", "interconnection share; energy price covers the plant"),
-    ("PowerSources", "hydro energy / firm / lead", "40 USD/MWh, 0.6, 1", "est.", "2026", "existing dams: only substation/line needed; firm share covers dry season"),
+    ("PowerSources", "hydro energy / firm / lead", "40 USD/MWh, 0.6, 1", "est. (checked 2026)", "2026", "existing dams: only substation/line needed; GERD 5.15 GW / ~15.7 TWh a year = capacity factor ~0.35, Three Gorges ~0.5; a 400 MW block on a multi-GW reservoir is firmer than the plant average, 0.6 kept"),
+    ("PowerSources", "grid firm_fraction", "1.0", "est. (checked 2026)", "2026", "contracted grid capacity is firm; curtailable large-load tariffs are not modelled"),
     # Site power
     ("SitePower", "US-ABI recip_engines 360 MW", "360", "press reports (Crusoe Abilene on-site gas turbines)", "2025", "est."),
     ("SitePower", "US-MEM grid 135 existing / recip 420", "135, 420", "seed podcast; press 2024-25 (xAI Memphis 150 MW grid + mobile gas turbines + Megapacks)", "2025", "~35 turbines ~420 MW reported"),
@@ -329,37 +352,62 @@ SOURCES: list[dict[str, str]] = _rows(
     ("Transformers", "LPT-250 capex", "8.0 M USD", "est.; Wood Mackenzie via " + _RD, "2025", "~4.5 M USD pre-2019 x 1.8"),
     ("Transformers", "lead_years", "2-3", "Wood Mackenzie; PwC 2026 via " + _RD, "2026", "128-160 weeks; 250 MVA units at the long end"),
     # GPUs
+    # GPU basis: capex = server-level price per GPU / (1 - 0.19); it_kw = server-level kW per GPU / 0.9
+    ("GPUs", "capex_usd basis (all GPUs)", "server-level price per GPU / 0.81", _EPOCH_NET, "2024", "server (or NVL72 / CloudMatrix rack) price over its GPU count, incl. CPUs, DRAM, NICs and scale-up NVLink; the cluster (scale-out) network is 19 % of cluster cost, so x 1/(1-0.19) = x 1.235"),
+    ("GPUs", "capex_usd host share (chip-priced GPUs)", "8,750 USD per GPU", "derived: DGX H100 ~270k (SemiAnalysis 2023) - 8 x ~25k H100 chip (press 2023-24)", "2023", "CPUs, DRAM, NICs, baseboard, chassis; added to the chip price of H200, B200, MI300X, MI325X, H20"),
+    ("GPUs", "it_kw basis (all GPUs)", "server-level kW per GPU / 0.9", _SA_100K, "2024", "server or rack max power over its GPU count (incl. CPUs, in-rack NVSwitch); storage, switches and optics ~10 % of cluster IT power; check: 100k H100 x 1.42 kW = 142 MW vs >150 MW reported"),
     ("GPUs", "bf16_tflops H100/H200/B200/GB200/H20", "989/989/2250/2500/148", "NVIDIA spec via " + _RD, "2024", "dense BF16 peak"),
+    ("GPUs", "bf16_tflops GB300", "2500", "NVIDIA GB300 NVL72 spec (360 PF FP16/BF16 with sparsity per rack)", "2025", "derived: 360 / 2 / 72 = 2.5 PF dense; Blackwell Ultra adds FP4, not BF16"),
+    ("GPUs", "bf16_tflops VR200", "8300", "NVIDIA GTC 2025: Vera Rubin NVL144 1.2 EF FP8 training = 3.3x GB300 NVL72" + _DOC, "2025", "derived est.: 1.2 EF / 72 packages = 16.7 PF FP8; BF16 = FP8 / 2 as on Hopper and Blackwell; NVIDIA says ~2x B200 in production throughput (scenario rubin-2x-b200)"),
     ("GPUs", "bf16_tflops MI300X/MI325X", "1307", "AMD spec via " + _RD, "2024", "dense BF16 peak"),
     ("GPUs", "bf16_tflops Ascend910C", "780", "SemiAnalysis 2025 via " + _RD + " (est.)", "2025", ""),
-    ("GPUs", "it_kw H100/H200", "1.275", "derived: DGX H100 10.2 kW / 8", "2023", ""),
-    ("GPUs", "it_kw GB200", "2.0", "derived: NVL72 145 kW / 72", "2025", ""),
-    ("GPUs", "it_kw Ascend910C", "1.46", "derived: CloudMatrix 384 559 kW / 384 (SemiAnalysis 2025)", "2025", ""),
-    ("GPUs", "it_kw B200/MI300X/MI325X/H20", "1.6/1.3/1.6/0.8", "est. via " + _RD, "2025", ""),
-    ("GPUs", "capex H100", "33,750", "derived: DGX ~270k / 8 (Epoch AI hardware prices)", "2023", "server-level prices throughout; cluster network excluded"),
-    ("GPUs", "capex H200", "35,000", "est. via " + _RD, "2026", ""),
-    ("GPUs", "capex B200", "35,000", "NVIDIA 2024 via " + _RD, "2024", "30-40k mid-point"),
-    ("GPUs", "capex GB200", "43,000", "derived: rack ~3.1 M / 72 (SemiAnalysis 2025)", "2025", "~70k with external network (est.)"),
-    ("GPUs", "capex MI300X", "12,500", "Citi 2024 via " + _RD, "2024", "10-15k mid-point"),
-    ("GPUs", "capex MI325X", "21,500", "est. via " + _RD, "2025", "20-23k"),
-    ("GPUs", "capex Ascend910C", "28,000", "est.", "2025", "price not published"),
-    ("GPUs", "capex H20", "12,500", "SemiAnalysis via FT 2024", "2024", "12-13k"),
-    ("GPUs", "life_years", "5", "est.", "2026", "accounting life of accelerators"),
-    ("GPUs", "cowos_wafers_per_kgpu H100/H200/H20", "35", "derived: 1000 / ~29 packages per wafer (est.)", "2024", ""),
-    ("GPUs", "cowos_wafers_per_kgpu B200/GB200", "67", "derived: 1000 / ~15 two-die packages per wafer (est.)", "2025", ""),
-    ("GPUs", "cowos_wafers_per_kgpu MI300X/MI325X", "60", "est.", "2024", "large CoWoS-S interposer"),
+    ("GPUs", "available_year GB300", "2025", "NVIDIA GTC 2025; first production GB300 NVL72 to CoreWeave Jul 2025 (Dell)", "2025", "buyer can take delivery from the first plan year"),
+    ("GPUs", "available_year VR200", "2027", "NVIDIA CES 2026 (Rubin in full production, volume H2 2026); Azure first VR NVL72 rack Mar 2026", "2026", "first full year of volume for a buyer planning in years"),
+    ("GPUs", "it_kw H100/H200", "1.42", "NVIDIA DGX H100/H200 spec (10.2 kW per 8 GPUs); " + _SA_100K, "2024", "derived: 10.2 / 8 = 1.275, / 0.9 (was 1.275 server-only)"),
+    ("GPUs", "it_kw B200", "1.99", "NVIDIA DGX B200 user guide (14.3 kW max per 8 GPUs, docs.nvidia.com/dgx/dgxb200-user-guide)", "2025", "derived: 14.3 / 8 = 1.79, / 0.9 (was 1.6 est.)"),
+    ("GPUs", "it_kw GB200", "2.24", "NVL72 ~145 kW per 72 GPUs via " + _RD, "2025", "derived: 145 / 72 = 2.01, / 0.9 (was 2.0 rack-only)"),
+    ("GPUs", "it_kw GB300", "2.46", "B300 1,400 W vs 1,200 W per GPU in GB200 (NVIDIA; Morgan Stanley via Tom's Hardware, Nov 2025)", "2025", "derived: (145 + 72 x 0.2) / 72 = 2.21 kW rack-level, / 0.9"),
+    ("GPUs", "it_kw VR200", "3.55", "Vera Rubin NVL72 190-230 kW per rack (Max-Q / Max-P); Rubin 1.8-2.3 kW TGP (SemiAnalysis via press 2026)", "2026", "derived: 230 / 72 = 3.19 kW rack-level (training at Max-P), / 0.9"),
+    ("GPUs", "it_kw MI300X", "1.44", "est. via " + _RD, "2024", "derived: 1.3 kW server share (750 W TDP), / 0.9"),
+    ("GPUs", "it_kw MI325X", "1.78", "est. via " + _RD, "2025", "derived: 1.6 kW server share (1,000 W TDP), / 0.9"),
+    ("GPUs", "it_kw Ascend910C", "1.62", "CloudMatrix 384: 559 kW / 384 GPUs (SemiAnalysis 2025)", "2025", "derived: 1.46 (incl. optical scale-up network), / 0.9"),
+    ("GPUs", "it_kw H20", "0.89", "est. via " + _RD, "2024", "derived: 0.8 kW server share (400 W TDP), / 0.9"),
+    ("GPUs", "capex H100", "41,700", "DGX H100 ~270k / 8 = 33,750 (SemiAnalysis 2023, Epoch AI Hardware prices.csv)", "2023", "derived: 33,750 / 0.81; cf. 47-52k per H100 incl. InfiniBand and facility share (H100 Freakonomics, 2024)"),
+    ("GPUs", "capex H200", "40,900", "China channel price of an 8-GPU H200 HGX module RMB 1.4 M ~ 195k USD (Tencent Technology, Dec 2025)", "2025", "derived est.: 24.4k per GPU + 8.75k host = 33.2k server, / 0.81 (was 35,000 est.)"),
+    ("GPUs", "capex B200", "54,000", "chip 30-40k (NVIDIA CEO 2024) via " + _RD, "2024", "derived est.: 35k + 8.75k host = 43.75k server, / 0.81 (was 35,000 chip); DGX B200 list ~515k / 8 = 64.4k is a list-price ceiling"),
+    ("GPUs", "capex GB200", "60,000", "NVL72 rack 3.5-4.0 M (Morgan Stanley 2026); 3.4 M compute hardware of a 5.9 M all-in rack (Bernstein 2025)", "2025", "derived: 3.5 M / 72 = 48.6k, / 0.81 (was 43,000 rack-only)"),
+    ("GPUs", "capex GB300", "68,600", "GB300 NVL72 rack ~4.0 M (" + _MS_RACK + ")", "2026", "derived: 4.0 M / 72 = 55.6k, / 0.81"),
+    ("GPUs", "capex VR200", "133,800", "VR200 NVL72 rack 7,803,148 USD (" + _MS_RACK + ")", "2026", "derived: 7.80 M / 72 = 108.4k, / 0.81; other estimates 3.5-8.8 M per rack"),
+    ("GPUs", "capex MI300X", "26,200", "chip 10-15k (Citi 2024) via " + _RD, "2024", "derived est.: 12.5k + 8.75k host = 21.25k server, / 0.81 (was 12,500 chip)"),
+    ("GPUs", "capex MI325X", "37,300", "chip ~20-23k (est.) via " + _RD, "2025", "derived est.: 21.5k + 8.75k host = 30.25k server, / 0.81 (was 21,500 chip)"),
+    ("GPUs", "capex Ascend910C", "26,400", "CloudMatrix 384 reported up to ~8.2 M USD per system via " + _RD, "2025", "derived: 8.2 M / 384 = 21.4k system-level, / 0.81 (was 28,000 est.)"),
+    ("GPUs", "capex H20", "26,200", "chip 12-13k (SemiAnalysis via FT 2024)", "2024", "derived est.: 12.5k + 8.75k host = 21.25k server, / 0.81 (was 12,500 chip); China channel 8-GPU module RMB 0.88-1.05 M = 15-18k per GPU (Tencent Technology 2025)"),
+    ("GPUs", "life_years", "5", "Epoch AI training-cost-trends (server life 5 years for hardware from 2023)", "2024", "accounting life of accelerators, all types incl. GB300 and VR200"),
+    ("GPUs", "cowos_wafers_per_kgpu H100/H200/H20", "35", "~29 H100/H200 packages per 300 mm CoWoS-S wafer (TrendForce/Digitimes via press 2024)", "2024", "checked: 1000 / (29 x ~0.98 yield) = 35"),
+    ("GPUs", "cowos_wafers_per_kgpu B200/GB200/GB300", "67", "16 B200 per 12-inch CoWoS-L wafer at 100 % yield; NVIDIA >140k CoWoS wafers in 2025 (TrendForce/Digitimes via press)", "2025", "checked: ~3.3x-reticle interposer (2,831 mm2, TSMC); 1000 / (16 x ~0.94) = 67; B300 uses the same two-die package"),
+    ("GPUs", "cowos_wafers_per_kgpu VR200", "115", "Rubin CoWoS-L interposer ~4,700 mm2 (5.5x reticle; TSMC roadmap via press 2024-26)", "2026", "derived est.: 16 x 2,831 / 4,719 = 9.6 gross, ~90 % yield = 8.7 good, 1000 / 8.7 = 115; reports of 4 per wafer would mean ~250"),
+    ("GPUs", "cowos_wafers_per_kgpu MI300X/MI325X", "60", "TSMC: MI300X on the 3.3x-reticle interposer class, smaller than B200 (via press 2024)", "2024", "checked est.: ~17 good packages per wafer"),
     ("GPUs", "cowos_wafers_per_kgpu Ascend910C", "0", "est.", "2025", "domestic (non-TSMC) packaging: buyer's TSMC CoWoS cap does not apply; volume capped by gpu:Ascend910C"),
-    ("GPUs", "hbm_stacks", "5/6/8/8/8/8/8/6", "derived from memory size: 80/141/192/192/192/256/128/96 GB", "2025", "H100 80 GB = 5 active stacks"),
+    ("GPUs", "hbm_stacks", "5/6/8/8/8/8/8/8/8/6", "derived from memory size: 80/141/192/192/288/288/192/256/128/96 GB", "2026", "H100 80 GB = 5 active 16 GB stacks of 6 sites (6 if the sixth is a disabled real stack); H200 6 x 24; B200/GB200 8 x 24; GB300 8 x 36 (12-Hi); VR200 8 x 36 HBM4 (NVIDIA: 8 HBM4 stacks per GPU); MI300X 8 x 24; MI325X 8 x 32; 910C 8 x 16; H20 6 x 16"),
     # Supply
     ("Supply", "cowos_wafers", "15k-48k / yr", "derived from TrendForce via " + _RD, "2025", "world est. 1.2/1.7/2.1/2.5/2.8 M wafers 2026-30 (12-130k/month trajectory); buyer ~1.2-1.7 %"),
     ("Supply", "hbm_stacks", "1.5-4.5 M / yr", "est.", "2026", "~100 stacks per CoWoS wafer of allocation; slightly tighter than CoWoS for Blackwell (120/wafer)"),
     ("Supply", "transformer_units", "4-8 / yr", "est.; Wood Mackenzie, PwC 2026 via " + _RD, "2026", "sold-out LPT factories"),
     ("Supply", "gpu:H100/H200/MI300X/MI325X", "phase-out caps", "est.; Epoch AI (1.5-2 M H100 in 2024)", "2026", "older models winding down; 0 = no longer sold"),
-    ("Supply", "gpu:H20", "50-200k / yr", "seed podcast; SemiAnalysis (>1 M H20 to China 2024) via " + _RD, "2024", "est. buyer share; 2025 licensing uncertain"),
+    ("Supply", "gpu:H20", "20k in 2026, then 0", "NVIDIA: no H20 sold to China in Q2 FY26 (Aug 2025), ~50 M USD of H20 in Q3 FY26 (CFO, via press)", "2025", "est.: remaining inventory only; China discouraged H20 purchases (was 50-200k / yr)"),
+    ("Supply", "gpu:B200", "200k/150k/50k/0/0", "est.; HGX B300 replaces HGX B200 from late 2025", "2026", "phase-out cap for this buyer"),
+    ("Supply", "gpu:GB200", "150k/100k/0/0/0", "est.; GB300 is most NVL72 output from Q4 2025", "2026", "phase-out cap for this buyer"),
+    ("Supply", "gpu:GB300", "200k/250k/150k/50k/0", "est.; superseded by Vera Rubin from 2027", "2026", "ramp then phase-out for this buyer"),
+    ("Supply", "gpu:VR200", "0/60k/250k/400k/500k", "est.; Rubin volume from H2 2026 (NVIDIA CES 2026)", "2026", "ramp for this buyer; 250k x 115 / 1000 = 28.8k wafers ~ the buyer's 2028 CoWoS cap"),
     ("Supply", "gpu:Ascend910C", "300-800k / yr", "US Commerce; SemiAnalysis (0.2-0.8 M in 2025) via " + _RD, "2025", "est. growth; a centralised Chinese program could get most of it (seed podcast)"),
     ("Supply", "gpus UAE", "500k / yr", "US-UAE AI agreement, May 2025 (Reuters: up to 500,000 of Nvidia's most advanced chips a year)", "2025", "a cap for every buyer at UAE sites together; this buyer could get at most all of it"),
     # Export controls
-    ("ExportControls", "China", "H20 and Ascend910C only", "US export controls (BIS 2022-25)", "2025", "H20 allowed as in 2024-25 licensing"),
+    ("ExportControls", "China H200", "allowed", "Trump announcement 8 Dec 2025 (25 % fee); " + _BIS_2026 + "; China approved >400k H200 for ByteDance/Alibaba/Tencent (Reuters 28 Jan 2026)" + _DOC, "2026", "licences case by case, China-bound volume <= 50 % of US volume; no shipments reported by late Feb 2026 (NVIDIA guidance excludes China); was not allowed"),
+    ("ExportControls", "China MI325X", "allowed", _BIS_2026, "2026", "named in the rule: TPP 20,800, 6 TB/s; was not allowed"),
+    ("ExportControls", "China H100 / MI300X", "allowed", _BIS_2026, "2026", "below both thresholds (H100 TPP 15,832, 3.35 TB/s; MI300X TPP ~20,900, 5.3 TB/s): 'less advanced' chips get the same case-by-case review; was not allowed"),
+    ("ExportControls", "China H20", "allowed", "US licences Aug 2025 (15 % revenue share); below the 2026 thresholds", "2026", "China's regulators discouraged purchases and H20 sales fell to ~zero: volume capped in Supply"),
+    ("ExportControls", "China B200 / GB200 / GB300 / VR200", "not allowed", _BIS_2026 + "; White House blocked the Blackwell-based B30A (The Information / Reuters, Nov 2025)", "2026", "Blackwell and Rubin excluded from the Dec 2025 decision (B200 TPP 36,000 > 21,000)"),
+    ("ExportControls", "China Ascend910C", "allowed", "domestic chip", "2025", "China also requires state-funded data centres to use domestic chips (Reuters, Nov 2025): not expressible as allowed TRUE/FALSE"),
     ("ExportControls", "Ascend910C outside China", "not allowed", "est.", "2025", "Huawei does not export it; US guidance (2025) warns against using Ascend chips"),
     # Fiber
     ("FiberLinks", "capex per km", "53,000 USD/km", "Cartesian 2023 via " + _RD, "2023", "underground, median 16.25 USD/ft; DWDM optics excluded"),
@@ -368,8 +416,8 @@ SOURCES: list[dict[str, str]] = _rows(
     ("FiberLinks", "om_usd_per_year", "2 % of capex", "est.", "2026", ""),
     ("FiberLinks", "lead_years", "1", "est.", "2026", "NVIDIA Nemotron-4 trained across sites 1,000 km apart"),
     # Runs
-    ("Runs", "frontier-2027", "1e27 FLOP, 120 d, MFU 0.4", "derived; " + _RD + " end-to-end check (~240k H100)", "2026", "~107k B200 or ~96k GB200"),
-    ("Runs", "frontier-2029", "1e28 FLOP, 180 d, MFU 0.4", "Epoch AI 2024 via " + _RD + " (1-5 GW campus supports 1e28-3e29)", "2024", "~0.8 M B200, ~1.3-1.4 GW IT"),
+    ("Runs", "frontier-2027", "1e27 FLOP, 120 d, MFU 0.4", "derived; " + _RD + " end-to-end check (~240k H100)", "2026", "~29k VR200, ~96k GB200/GB300 or ~107k B200"),
+    ("Runs", "frontier-2029", "1e28 FLOP, 180 d, MFU 0.4", "Epoch AI 2024 via " + _RD + " (1-5 GW campus supports 1e28-3e29)", "2024", "~0.19-0.22 M VR200 = 0.69-0.76 GW IT (~0.71 M GB200 = 1.6 GW without Rubin)"),
     ("Runs", "mfu", "0.4", "Meta 2024 (38-43 % Llama 3 405B) via " + _RD, "2024", ""),
 )
 
@@ -405,6 +453,7 @@ SCENARIOS: list[dict] = _rows(
     ],
     ("single-site", "Runs", "*", "max_sites", "set", 1, "multi-site training forbidden"),
     ("gpu-price-30", "GPUs", "*", "capex_usd", "scale", 0.7, "GPU prices -30 %"),
+    ("rubin-2x-b200", "GPUs", "VR200", "bf16_tflops", "set", 4500, "Rubin at NVIDIA's ~2x B200 production throughput instead of the 3.3x GB300 FP8 peak"),
     ("impossible-2027", "Runs", "frontier-2027", "flop", "set", 1e30, "deliberately infeasible"),
 )
 
