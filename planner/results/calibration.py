@@ -34,71 +34,77 @@ class Anchor:
     moves_it: str  # what usually explains a plan far from the anchor
 
 
+# Facility MW per H100-equivalent at Stargate Abilene: 1.2 GW for ~400k GB200 (2.5 PF).
+_ABILENE_MW_PER_H100E = 1200.0 / (400_000 * 2500.0 / H100_BF16_TFLOPS)
+_H100E_PER_1E27 = 1e27 / (H100_BF16_TFLOPS * 1e12 * 0.4 * 120 * 86400.0)
+_SOURCES = "docs/reference-sources.md section 5"
+
 ANCHORS: tuple[Anchor, ...] = (
     Anchor(
         "cost_per_h100e_hour_used_usd",
         "USD per H100-equivalent GPU-hour",
         1.70,
-        "SemiAnalysis (D. Patel) via the seed: natural cost of an H100-hour incl. capital, 2024",
-        "GPU prices per FLOP (newer GPUs give more H100e per USD), capex_accounting",
+        "SemiAnalysis (D. Patel) via the seed: natural cost of an H100-hour incl. capital "
+        f"(2024); H100 1-year contracts 1.70-2.65 USD/h in 2025-26 ({_SOURCES})",
+        "the GPU generation: the anchor is an H100-hour, and newer GPUs give several "
+        "H100e per USD (a VR200 ~0.56, a GB200 ~0.9 USD per H100e-hour amortised)",
     ),
     Anchor(
         "energy_share_of_cost",
         "fraction of nominal cost",
-        0.06,
-        "Epoch AI, 'The rising costs of training frontier AI models' (2024): energy 2-6 % "
-        "of amortised hardware and energy cost",
+        0.04,
+        "Cottier et al. 2024 (arXiv 2405.21015): energy 2-6 % of frontier training cost",
         "energy prices, idle_gpus_draw_power, capex_accounting",
     ),
     Anchor(
         "power_share_of_cost",
         "fraction of nominal cost",
         0.12,
-        "SemiAnalysis AI cloud TCO model (2024): power and electrical ~10-15 % of cluster TCO",
-        "on-site generation capex, energy prices",
+        "seed (SemiAnalysis): power under 15 % of H100 cost of ownership, often under 10 %",
+        "on-site generation capex, energy prices, GPU prices",
     ),
     Anchor(
         "capex_per_gw_it_usd",
         "USD per GW of IT capacity",
-        50e9 * 1.2,
-        "NVIDIA FY2026 Q2 call (Aug 2025): 50-60 B USD per GW of AI factory, incl. compute; "
-        "x PUE 1.2 per GW of IT (derived)",
+        38e9,
+        "Epoch AI data-center cost breakdown: 1 GW of IT on GB200 NVL72 ~38 B USD up front "
+        f"(2026); Morgan Stanley (May 2026) 23 B (H100) to 41 B (Vera Rubin) ({_SOURCES})",
         "GPU prices, capacity built ahead of later runs",
     ),
     Anchor(
         "capex_per_gw_facility_usd",
         "USD per GW of facility power",
-        50e9,
-        "NVIDIA FY2026 Q2 call (Aug 2025): 50-60 B USD per GW of AI factory, incl. compute",
+        35e9,
+        f"Bernstein (2025): ~35 B USD per GW on GB200, 5.9 M USD per NVL72 rack ({_SOURCES})",
         "GPU prices, PUE, capacity built ahead of later runs",
     ),
     Anchor(
         "facility_mw_per_1000_gpus",
         "MW of facility power per 1,000 GPUs",
-        1.5,
-        "Epoch AI / SemiAnalysis: xAI Colossus, 100k H100 at ~150 MW (2024)",
-        "GPU generation (B200/GB200 draw 1.6-2 kW), PUE",
+        3.0,
+        "Stargate Abilene: 1.2 GW for ~400k GB200 (Bloomberg/FT 2025); H100 ~1.65-1.9",
+        "the GPU generation (H100 ~1.7, GB200 ~3, VR200 ~4), PUE",
     ),
     Anchor(
         "peak_flops_per_facility_mw",
         "dense BF16 FLOP/s per MW of facility power",
-        100_000 * H100_BF16_TFLOPS * 1e12 / 150.0,
-        "derived: 100k H100 x 989 TFLOP/s over Colossus' ~150 MW (Epoch AI, 2024)",
-        "GPU generation: Blackwell gives ~1.5-2x the FLOP/s per MW of H100",
+        400_000 * 2500e12 / 1200.0,
+        "derived: Abilene, 400k GB200 x 2.5 PFLOP/s over 1.2 GW; H100 ~6e17, VR200 ~2.1e18",
+        "the GPU generation (VR200 ~2.5x GB200 per MW), PUE",
     ),
     Anchor(
         "h100e_per_1e27_flop",
         "H100-equivalents per 1e27 FLOP of run target",
-        1e27 / (H100_BF16_TFLOPS * 1e12 * 0.4 * 120 * 86400.0),
-        "derived: 1e27 FLOP / (989 TFLOP/s x MFU 0.4 x 120 days)",
+        _H100E_PER_1E27,
+        "derived: 1e27 FLOP / (989 TFLOP/s x MFU 0.4 x 120 days); Epoch AI median MFU ~0.38",
         "run durations and MFU in Runs",
     ),
     Anchor(
         "mw_per_1e27_flop",
         "MW of facility power per 1e27 FLOP of run target",
-        1e27 / (H100_BF16_TFLOPS * 1e12 * 0.4 * 120 * 86400.0) * 1.5 / 1000.0,
-        "derived: h100e_per_1e27_flop x 1.5 MW per 1,000 H100 (Colossus)",
-        "run durations, MFU, GPU generation, PUE",
+        _H100E_PER_1E27 * _ABILENE_MW_PER_H100E,
+        "derived: h100e_per_1e27_flop x Abilene's facility MW per H100e (GB200 class)",
+        "run durations, MFU, the GPU generation, PUE",
     ),
 )
 
