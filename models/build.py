@@ -16,7 +16,7 @@ from models.registry import variables_where
 from models.runs import add_runs
 from models.sets import ModelData, build_model_data
 from models.sites import add_sites
-from models.supply import add_supply
+from models.supply import add_emissions_cap, add_supply
 from planner.inputs.data import PlanningData
 
 # Integer variables whose values run to hundreds of thousands (GPU counts). The solve
@@ -39,6 +39,7 @@ def build_model(data: PlanningData | ModelData) -> pyo.ConcreteModel:
         add_transformers(m, d)
         add_compute(m, d)
         add_supply(m, d)
+        add_emissions_cap(m, d)
         add_runs(m, d)
         add_compute_use(m, d)
         add_network(m, d)

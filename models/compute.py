@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 from models.costs import add_capex
 from models.linear import Term, linear, quantity
 from models.sets import MUSD, ModelData
-from planner.inputs.schema import gpu_resource, per_gpu
+from planner.inputs.schema import gpu_resource
 
 GpuBuy = tuple[str, str, int]  # (site, GPU type, year)
 
@@ -167,8 +167,8 @@ def _add_compute_shared_supply(m: pyo.ConcreteModel, d: ModelData, ix: _FleetInd
                               <=  S[hbm_stacks, y] / 1000
     """
     by_year = ix.by_year
-    wafers = {g.gpu_id: per_gpu(g, "cowos_wafers") for g in d.inputs.gpus}
-    stacks = {g.gpu_id: per_gpu(g, "hbm_stacks") for g in d.inputs.gpus}
+    wafers = {g.gpu_id: d.use(g.gpu_id, "cowos_wafers") for g in d.inputs.gpus}
+    stacks = {g.gpu_id: d.use(g.gpu_id, "hbm_stacks") for g in d.inputs.gpus}
     m.compute_cowos_supply = pyo.Constraint(
         _supply_years(d, ix, "cowos_wafers", wafers),
         rule=lambda _m, y: (

@@ -33,6 +33,7 @@ COST_CATEGORIES = (
     "gpu_capex",
     "fiber_capex",
     "fiber_om",
+    "carbon",
 )
 CAPEX_CATEGORIES = frozenset(c for c in COST_CATEGORIES if c.endswith("capex"))
 

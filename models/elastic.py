@@ -29,9 +29,9 @@ from typing import Any
 import pyomo.environ as pyo
 
 from models.registry import EARLY_BUILDS, FAMILIES, Family
-from models.sets import ModelData
+from models.sets import HOURS_PER_YEAR, ModelData
 from planner.inputs.data import PlanningData
-from planner.inputs.schema import GPU_MATERIALS, per_gpu
+from planner.inputs.schema import CO2_RESOURCE, gpu_use
 
 COST_TIE_BREAK = 1e-6  # weight of the (scaled) plan cost next to the penalties
 
@@ -67,14 +67,16 @@ def loosen(data: PlanningData, factor: float = 2.0) -> PlanningData:
     mw = factor * n_gpus * it_kw / 1000.0 * max(pues, default=1.0) + 1.0
     firm = {p.source_id: p.firm_fraction for p in data.power_sources}
     min_mva = min((t.mva for t in data.transformers), default=1.0)
-    most = {r: max((per_gpu(g, r) for g in gpus), default=0.0) for r in GPU_MATERIALS}
+    materials = data.materials
+    co2 = max((p.co2_t_per_mwh for p in data.power_sources), default=0.0)
 
     def supply_need(resource: str) -> float:
-        if resource in most:
-            return factor * n_gpus * most[resource] + 1.0
         if resource == "transformer_units":
             return float(math.ceil(factor * mw / max(st.power_factor * min_mva, 1e-9)) + 1)
-        return factor * n_gpus + 1.0
+        if resource == CO2_RESOURCE:  # every MW at the dirtiest source all year
+            return factor * mw * HOURS_PER_YEAR * co2 + 1.0
+        most = max((gpu_use(g, resource, materials) for g in gpus), default=0.0)
+        return factor * n_gpus * most + 1.0
 
     return dataclasses.replace(
         data,

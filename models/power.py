@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 
 import pyomo.environ as pyo
 
@@ -16,7 +17,6 @@ from models.sets import HOURS_PER_YEAR, MUSD, ModelData
 
 def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Power capacity by source, the share each serves, and their costs."""
-    st = d.inputs.settings
     builds: dict[tuple[str, str], list[int]] = defaultdict(list)
     for s, p, y in d.power_build:
         builds[(s, p)].append(y)
@@ -76,6 +76,20 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
         doc="Facility power is served by the site's sources (MW)",
     )
 
+    _add_power_costs(m, d, builds, new_mw)
+
+
+def _add_power_costs(
+    m: pyo.ConcreteModel,
+    d: ModelData,
+    builds: dict[tuple[str, str], list[int]],
+    new_mw: Callable[[str, str, int], Terms],
+) -> None:
+    """Costs per site and source: ``energy`` (served MW x h x price), ``carbon`` (served
+    MW x h x co2_t_per_mwh x co2_price_usd_per_t), ``power_om`` (per MW of new capacity in
+    service) and ``power_capex`` (per MW added, by ``add_capex``), MUSD; h =
+    avg_power_fraction x 8,760."""
+    st = d.inputs.settings
     hours = st.avg_power_fraction * HOURS_PER_YEAR
     for s, p in d.site_power:
         src, row = d.source(p), d.site_power_row(s, p)
@@ -83,9 +97,12 @@ def add_power(m: pyo.ConcreteModel, d: ModelData) -> None:
             row.energy_usd_per_mwh if row.energy_usd_per_mwh is not None else src.energy_usd_per_mwh
         )
         at = (s, "")
+        carbon = st.co2_price_usd_per_t * src.co2_t_per_mwh * hours / MUSD
         for y in d.years:
             if price:
                 add_cost(m, "energy", y, price * hours / MUSD, m.power_served_mw[s, p, y], at)
+            if carbon:
+                add_cost(m, "carbon", y, carbon, m.power_served_mw[s, p, y], at)
             if src.om_usd_per_mw_year:
                 add_cost(m, "power_om", y, src.om_usd_per_mw_year / MUSD, new_mw(s, p, y), at)
         for y in builds.get((s, p), ()):

@@ -208,6 +208,18 @@ PRICED: tuple[Family, ...] = (
         rhs_inputs=frozenset({"Supply.capacity"}),
     ),
     Family(
+        "emissions_cap",
+        "a year's emissions at the row's sites within Supply co2_t",
+        Limit("Supply", "capacity", _supply_row, lambda d, i: d.supply_caps[i]),
+        "USD per t CO2",
+        model_per_price=1e-3,
+        what=lambda _d, i: f"one more t CO2{_where(i)} in {i[2]}",
+        instance=lambda _d, i: f"co2_t{' ' + i[1] if i[1] else ''} {i[2]}",
+        noun="t CO2",
+        relax="limit",
+        rhs_inputs=frozenset({"Supply.capacity"}),
+    ),
+    Family(
         "transformer_capacity",
         "grid power at a site within its transformers x power_factor",
         Limit(
@@ -400,7 +412,14 @@ COST_INPUTS: frozenset[str] = frozenset(
     }
 )
 # Input columns no constraint or cost reads yet (reported, never modelled).
-UNMODELLED_INPUTS: frozenset[str] = frozenset({"PowerSources.co2_t_per_mwh"})
+UNMODELLED_INPUTS: frozenset[str] = frozenset()
 SETTINGS_OUTSIDE_MATRIX: frozenset[str] = frozenset(
-    {"discount_rate", "mip_gap", "time_limit_s", "capex_accounting", "facility_life_years"}
+    {
+        "discount_rate",
+        "mip_gap",
+        "time_limit_s",
+        "capex_accounting",
+        "facility_life_years",
+        "co2_price_usd_per_t",
+    }
 )

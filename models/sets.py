@@ -18,6 +18,7 @@ from planner.inputs.schema import (
     RunRow,
     SitePowerRow,
     SiteRow,
+    gpu_use,
 )
 
 MUSD = 1e6
@@ -80,6 +81,11 @@ class ModelData:
         """FLOP one GPU delivers over a run at the run's MFU, in units of 1e24."""
         return self._flop_per_gpu[(run_id, gpu_id)]
 
+    def use(self, gpu_id: str, resource: str) -> float:
+        """What one GPU of a type uses of a purchase-counted Supply resource when bought
+        (GPUs columns and GPUMaterials rows; ``planner.inputs.schema.gpu_use``)."""
+        return gpu_use(self._gpus[gpu_id], resource, self._materials)
+
     def run_flop(self, run_id: str) -> float:
         return self.run(run_id).flop / FLOP_UNIT
 
@@ -95,6 +101,7 @@ class ModelData:
         self._runs = {r.run_id: r for r in d.runs}
         self._links = {link.link_id: link for link in d.fiber_links}
         self._site_power = {(sp.site_id, sp.source_id): sp for sp in d.site_power}
+        self._materials = d.materials
         # Computed once: constraint rules ask for these for every row.
         self._flop_per_gpu = {
             (r.run_id, g.gpu_id): g.bf16_tflops

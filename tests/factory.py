@@ -9,6 +9,7 @@ from planner.inputs.schema import (
     CoolingRow,
     ExportControlRow,
     FiberLinkRow,
+    GpuMaterialRow,
     GpuRow,
     PowerSourceRow,
     RunRow,
@@ -132,6 +133,10 @@ def link(link_id: str = "L1", site_a: str = "S1", site_b: str = "S2", **kw: Any)
 
 def supply(year: int, resource: str, capacity: float, country: str = "") -> SupplyRow:
     return SupplyRow(year=year, resource=resource, capacity=capacity, country=country)
+
+
+def material(gpu_id: str, resource: str, amount: float) -> GpuMaterialRow:
+    return GpuMaterialRow(gpu_id=gpu_id, resource=resource, amount_per_gpu=amount)
 
 
 def export_control(country: str, gpu_id: str, allowed: bool) -> ExportControlRow:

@@ -8,6 +8,7 @@ from planner.inputs.schema import (
     CoolingRow,
     ExportControlRow,
     FiberLinkRow,
+    GpuMaterialRow,
     GpuRow,
     PowerSourceRow,
     RunRow,
@@ -53,11 +54,17 @@ class PlanningData:
     cooling: list[CoolingRow] = field(default_factory=list)
     export_controls: list[ExportControlRow] = field(default_factory=list)
     fiber_links: list[FiberLinkRow] = field(default_factory=list)
+    gpu_materials: list[GpuMaterialRow] = field(default_factory=list)
     scenarios: list[ScenarioRow] = field(default_factory=list)
     sweeps: list[SweepRow] = field(default_factory=list)
     cells: CellMap = field(default_factory=CellMap)
     source_name: str = ""
     source_sha256: str = ""
+
+    @property
+    def materials(self) -> dict[tuple[str, str], float]:
+        """GPUMaterials amounts by (gpu_id, resource)."""
+        return {(r.gpu_id, r.resource): r.amount_per_gpu for r in self.gpu_materials}
 
     @property
     def years(self) -> list[int]:
@@ -75,6 +82,7 @@ SHEET_ATTRS: dict[str, str] = {
     "Supply": "supply",
     "ExportControls": "export_controls",
     "FiberLinks": "fiber_links",
+    "GPUMaterials": "gpu_materials",
     "Runs": "runs",
     "Scenarios": "scenarios",
     "Sweeps": "sweeps",

@@ -8,6 +8,7 @@ Each row model field carries ``json_schema_extra`` with its ``unit`` and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,6 +202,13 @@ class SettingsModel(Row):
         le=100,
         kind="int",
     )
+    co2_price_usd_per_t: float = col(
+        "Carbon price on the emissions of energy served (cost category carbon)",
+        "USD/t CO2",
+        default=0.0,
+        ge=0,
+        most=MAX_USD_PER_MWH,
+    )
     idle_gpus_draw_power: bool = col(
         "TRUE: every installed GPU draws power every year; FALSE: GPUs no run uses in a year "
         "occupy IT capacity but draw no power that year",
@@ -367,6 +375,17 @@ class FiberLinkRow(Row):
     )
 
 
+class GpuMaterialRow(Row):
+    gpu_id: Id = col("GPU type", kind="text")
+    resource: str = col(
+        "Supply resource one GPU consumes when bought, e.g. wafers_n4, cowos_l_wafers",
+        kind="text",
+    )
+    amount_per_gpu: float = col(
+        "How much of the resource one GPU uses", "units/GPU", ge=0, most=MAX_PER_GPU
+    )
+
+
 class RunRow(Row):
     run_id: Id = col("Unique training run id", kind="text")
     ready_year: int = col(
@@ -393,7 +412,9 @@ class ScenarioRow(Row):
         "Id in the sheet's first column, * for every row, or a Settings key", kind="text"
     )
     column: str = col("Column to change (value for Settings)", kind="text")
-    op: str = col("set, scale or add", kind="text")
+    op: str = col(
+        "set, scale, add, or insert (a new row: row_id gives its key columns)", kind="text"
+    )
     value: float | str | bool = col("New value, factor or increment", kind="text")
     note: str = col("Free text", default="", kind="text")
 
@@ -486,6 +507,13 @@ SHEETS: tuple[SheetSpec, ...] = (
     ),
     SheetSpec("GPUs", GpuRow, ("gpu_id",), True, "Accelerator types"),
     SheetSpec(
+        "GPUMaterials",
+        GpuMaterialRow,
+        ("gpu_id", "resource"),
+        False,
+        "What one GPU consumes of any Supply resource when bought (logic wafers, ...)",
+    ),
+    SheetSpec(
         "Supply",
         SupplyRow,
         ("year", "resource", "country"),
@@ -514,7 +542,9 @@ SHEET_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS + STUDY_SHEETS}
 # count chips weighted by performance; an H100 has 989 dense BF16 TFLOP/s).
 GPU_COUNT_RESOURCES = ("gpus", "h100e")
 H100_BF16_TFLOPS = 989.0
-SUPPLY_RESOURCES = ("cowos_wafers", "hbm_stacks", "transformer_units", *GPU_COUNT_RESOURCES)
+CO2_RESOURCE = "co2_t"  # a year's emissions, t CO2 (energy served x co2_t_per_mwh)
+BUILTIN_RESOURCES = ("cowos_wafers", "hbm_stacks", "transformer_units", *GPU_COUNT_RESOURCES)
+SUPPLY_RESOURCES = (*BUILTIN_RESOURCES, CO2_RESOURCE)
 GPU_RESOURCE_PREFIX = "gpu:"
 # What one GPU bought consumes of a shared Supply resource: (GPUs column, amount per unit
 # of that column). The model, the diagnosis and the independent check all read this.
@@ -535,9 +565,17 @@ def per_gpu(gpu: GpuRow, resource: str) -> float:
     return float(getattr(gpu, column)) * factor
 
 
-def gpu_use(gpu: GpuRow, resource: str) -> float:
+def gpu_use(
+    gpu: GpuRow, resource: str, materials: Mapping[tuple[str, str], float] | None = None
+) -> float:
     """Units of any purchase-counted Supply resource one GPU of this type uses when bought
-    (0 for transformer_units and resources it does not consume)."""
+    (0 for transformer_units and resources it does not consume). ``materials``: the
+    GPUMaterials amounts by (gpu_id, resource), which add to the GPUs columns."""
+    extra = (materials or {}).get((gpu.gpu_id, resource), 0.0)
+    return extra + _builtin_use(gpu, resource)
+
+
+def _builtin_use(gpu: GpuRow, resource: str) -> float:
     if resource == "gpus":
         return 1.0
     if resource == "h100e":

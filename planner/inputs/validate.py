@@ -19,6 +19,9 @@ from planner.inputs.data import SHEET_ATTRS, CellMap, PlanningData
 from planner.inputs.problems import InputError, Problem, short
 from planner.inputs.reader import RawSheet, RawWorkbook, read_workbook
 from planner.inputs.schema import (
+    BUILTIN_RESOURCES,
+    CO2_RESOURCE,
+    GPU_MATERIALS,
     GPU_RESOURCE_PREFIX,
     SETTINGS_COLUMNS,
     SETTINGS_SHEET,
@@ -448,6 +451,59 @@ def _check_references(d: PlanningData) -> Iterator[Problem]:
     yield from _check_export_control_refs(d, gpus)
     yield from _check_fiber_link_refs(d, sites)
     yield from _check_supply_refs(d, gpus)
+    yield from _check_material_refs(d, gpus)
+
+
+def _check_material_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
+    """GPUMaterials rows for an unknown GPU, or repeating a GPUs column (a resource
+    counted twice), and Supply resources no GPU consumes (a warning: they cap nothing)."""
+    columns = {g.gpu_id: g for g in d.gpus}
+    for r in d.gpu_materials:
+        key = (r.gpu_id, r.resource)
+        if r.gpu_id not in gpus:
+            yield _at(d, "GPUMaterials", key, "gpu_id", r.gpu_id, "no GPU with this id in GPUs")
+        elif r.resource in GPU_MATERIALS and r.gpu_id in columns:
+            column, _ = GPU_MATERIALS[r.resource]
+            if getattr(columns[r.gpu_id], column):
+                yield _at(
+                    d,
+                    "GPUMaterials",
+                    key,
+                    "resource",
+                    r.resource,
+                    f"GPUs.{column} of {r.gpu_id} already counts {r.resource}: set one or "
+                    "the other",
+                )
+        counted = r.resource in (*BUILTIN_RESOURCES, CO2_RESOURCE)
+        if (counted or r.resource.startswith(GPU_RESOURCE_PREFIX)) and (
+            r.resource not in GPU_MATERIALS
+        ):
+            yield _at(
+                d,
+                "GPUMaterials",
+                key,
+                "resource",
+                r.resource,
+                "is counted by the planner itself, not per GPU",
+            )
+    yield from _unused_supply(d)
+
+
+def _unused_supply(d: PlanningData) -> Iterator[Problem]:
+    """Supply rows of a GPUMaterials resource that no GPU consumes (amounts all zero)."""
+    named = {r.resource for r in d.gpu_materials} - set(GPU_MATERIALS)
+    used = {r.resource for r in d.gpu_materials if r.amount_per_gpu > 0}
+    for sup in d.supply:
+        if sup.resource in named - used:
+            yield _at(
+                d,
+                "Supply",
+                SHEET_BY_NAME["Supply"].key_of(sup),
+                "resource",
+                sup.resource,
+                "no GPU consumes this resource (GPUMaterials), so the row caps nothing",
+                severity="warning",
+            )
 
 
 def _check_cooling_refs(d: PlanningData, sites: set[str]) -> Iterator[Problem]:
@@ -543,20 +599,22 @@ def _check_supply_refs(d: PlanningData, gpus: set[str]) -> Iterator[Problem]:
     """Supply rows whose resource is neither a known resource nor gpu:<a GPU in GPUs>,
     and countries no site is in (a warning: the row caps nothing)."""
     countries = {s.country for s in d.sites}
+    materials = {r.resource for r in d.gpu_materials}
     for sup in d.supply:
         key = SHEET_BY_NAME["Supply"].key_of(sup)
         res = sup.resource
         if res.startswith(GPU_RESOURCE_PREFIX):
             if res.removeprefix(GPU_RESOURCE_PREFIX) not in gpus:
                 yield _at(d, "Supply", key, "resource", res, "no GPU with this id in GPUs")
-        elif res not in SUPPLY_RESOURCES:
+        elif res not in SUPPLY_RESOURCES and res not in materials:
             yield _at(
                 d,
                 "Supply",
                 key,
                 "resource",
                 res,
-                f"must be one of {', '.join(SUPPLY_RESOURCES)} or gpu:<gpu_id>",
+                f"must be one of {', '.join(SUPPLY_RESOURCES)}, gpu:<gpu_id>, or a resource "
+                "of GPUMaterials",
             )
         if sup.country and sup.country not in countries:
             yield _at(

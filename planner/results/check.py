@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from planner.inputs.data import PlanningData
-from planner.inputs.schema import SUPPLY_RESOURCES, gpu_resource, gpu_use
+from planner.inputs.schema import CO2_RESOURCE, SUPPLY_RESOURCES, gpu_resource, gpu_use
 from planner.results.tables import Plan
 
 REL_TOL = 1e-5
@@ -118,20 +118,27 @@ def _check_supply(d: PlanningData, plan: Plan) -> Iterator[Violation]:
         for where in ("", country.get(site, "")):
             used[(resource, where, year)] += amount
 
+    materials = d.materials
+    resources = {*SUPPLY_RESOURCES, *(res for _, res in materials)}
     for _, r in plan["GPUs"].iterrows():
         g, y, n = gpus.get(r.gpu_id), int(r.year), float(r.purchased)
         if g is None:
             continue
-        for resource in (*SUPPLY_RESOURCES, gpu_resource(g.gpu_id)):
-            use(resource, str(r.site_id), y, n * gpu_use(g, resource))
+        for resource in (*resources, gpu_resource(g.gpu_id)):
+            use(resource, str(r.site_id), y, n * gpu_use(g, resource, materials))
     for _, r in plan["Transformers"].iterrows():
         use("transformer_units", str(r.site_id), int(r.year), float(r.units_added))
+    co2 = {p.source_id: p.co2_t_per_mwh for p in d.power_sources}
+    for _, r in plan["Power"].iterrows():
+        use(CO2_RESOURCE, str(r.site_id), int(r.year), float(r.mwh) * co2.get(r.source_id, 0.0))
     for s in d.supply:
         got = used.get((s.resource, s.country, s.year), 0.0)
         if _over(got, s.capacity):
             where = f" at {s.country}'s sites" if s.country else ""
             yield Violation(
-                "GPUs" if s.resource != "transformer_units" else "Transformers",
+                {"transformer_units": "Transformers", CO2_RESOURCE: "Power"}.get(
+                    s.resource, "GPUs"
+                ),
                 None,
                 f"{s.year} uses {got:,.1f} {s.resource}{where}, above the supply of "
                 f"{s.capacity:,.1f}",
@@ -488,6 +495,7 @@ def recompute_costs(d: PlanningData, plan: Plan) -> dict[tuple[int, str], float]
         cost.capex(y, "power_capex", float(r.mw_added) * src.capex_usd_per_mw, src.life_years)
         cost.add(y, "power_om", (float(r.mw_total) - sp.existing_mw) * src.om_usd_per_mw_year)
         cost.add(y, "energy", float(r.mwh) * price)
+        cost.add(y, "carbon", float(r.mwh) * src.co2_t_per_mwh * st.co2_price_usd_per_t)
     for _, r in plan["Transformers"].iterrows():
         unit = units[r.transformer_id]
         usd = float(r.units_added) * unit.capex_usd

@@ -86,6 +86,8 @@ def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
         ("runs_cost_usd", s.get("runs_cost_usd"), "USD, GPU-hours runs use x amortised rates"),
         ("unused_cost_usd", s.get("unused_cost_usd"), "USD, horizon cost no run uses"),
         ("value_left_usd", s.get("value_left_usd"), "USD at end_year, capex still to pay"),
+        ("co2_mt", s.get("co2_mt"), "Mt CO2 of the energy served, all years"),
+        ("co2_t_per_1e24_flop", s.get("co2_t_per_1e24_flop"), "t CO2 per 1e24 FLOP delivered"),
         (
             "cost_per_h100e_hour_used_usd",
             s.get("cost_per_h100e_hour_used_usd"),

@@ -63,6 +63,7 @@ PLAN_COLUMNS: dict[str, list[str]] = {
     "RunGPUs": ["run_id", "site_id", "gpu_id", "gpus", "flop_delivered"],
     "FiberFlows": ["run_id", "link_id", "from_site", "to_site", "gbps"],
     "Costs": ["year", "category", "nominal_usd", "discounted_usd"],
+    "Emissions": ["site_id", "source_id", "year", "mwh", "co2_t_per_mwh", "co2_t"],
 }
 
 

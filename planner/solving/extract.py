@@ -42,6 +42,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData) -> Plan:
     )
     tables["Sites"] = _sites_table(m, d, tables["SiteYears"])
     tables["Power"] = _power_table(m, d, used)
+    tables["Emissions"] = _emissions_table(d, tables["Power"])
     tables["Transformers"] = _transformers_table(m, units_added)
     tables["Fiber"] = _fiber_table(m, d)
     tables["FiberFlows"] = _flows_table(m, d)
@@ -155,6 +156,17 @@ def _power_table(m: pyo.ConcreteModel, d: ModelData, used: set[str]) -> pd.DataF
     return pd.DataFrame(power, columns=PLAN_COLUMNS["Power"])
 
 
+def _emissions_table(d: ModelData, power: pd.DataFrame) -> pd.DataFrame:
+    """t CO2 per site, source and year: the energy served (as the energy cost reads it)
+    times the source's co2_t_per_mwh."""
+    rows = [
+        (s, p, y, mwh, d.source(p).co2_t_per_mwh, mwh * d.source(p).co2_t_per_mwh)
+        for s, p, y, mwh in zip(power.site_id, power.source_id, power.year, power.mwh, strict=True)
+        if mwh > 0
+    ]
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS["Emissions"])
+
+
 def _transformers_table(
     m: pyo.ConcreteModel, units_added: list[tuple[str, str, int, int]]
 ) -> pd.DataFrame:
@@ -247,7 +259,9 @@ def _costs_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 def _economics(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     """What the runs cost, what no run uses, and the value left at end_year (USD)."""
-    runs, costs = tables["Runs"], tables["Costs"]
+    runs, costs, co2 = tables["Runs"], tables["Costs"], tables["Emissions"]
+    tonnes = float(co2.co2_t.sum()) if len(co2) else 0.0
+    flop = float(runs.flop_delivered.sum()) / FLOP_UNIT if len(runs) else 0.0
     nominal = float(costs.nominal_usd.sum()) if len(costs) else 0.0
     used = float(runs.cost_usd.sum()) if len(runs) else 0.0
     hours = float(runs.h100e_hours.sum()) if len(runs) else 0.0
@@ -256,6 +270,8 @@ def _economics(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> dict[st
         "unused_cost_usd": nominal - used,
         "value_left_usd": value_left_usd(m),
         "cost_per_h100e_hour_used_usd": used / hours if hours else 0.0,
+        "co2_mt": tonnes / 1e6,
+        "co2_t_per_1e24_flop": tonnes / flop if flop else 0.0,
     }
 
 

@@ -13,7 +13,7 @@ from planner.inputs.data import PlanningData
 from planner.studies.scenarios import effective_hash
 from planner.studies.worker import CACHEABLE, Result
 
-CACHE_VERSION = 3  # 2: version and hash in each entry; 3: Constraints, model size
+CACHE_VERSION = 4  # 2: version and hash in each entry; 3: Constraints, model size; 4: co2_t
 
 
 def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float | None) -> str:

@@ -66,6 +66,7 @@ def study_table(scenarios: list[Scenario], results: dict[str, Result]) -> pd.Dat
             "delta_pct": _pct(delta, base_obj),
             "capex_usd": r.get("capex_usd"),
             "opex_usd": r.get("opex_usd"),
+            "co2_t": r.get("co2_t"),
         }
         has_plan = obj is not None
         for g in gpu_types:

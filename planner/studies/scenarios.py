@@ -1,7 +1,8 @@
 """What-if scenarios and sweeps: changes to validated inputs, validated like the inputs.
 
 A scenario is every ``Scenarios`` row with the same ``scenario`` name; each row changes one
-column of the rows it selects in one sheet (``set``, ``scale`` or ``add``). A sweep
+column of the rows it selects in one sheet (``set``, ``scale`` or ``add``), or ``insert``s
+a row the base lacks (key columns from ``row_id``, e.g. ``2028:co2_t`` in Supply). A sweep
 (``Sweeps`` sheet) expands into one scenario per step, named ``<sweep>=<value>``.
 
 Every change is checked before anything is solved: an unknown sheet, row or column, a bad
@@ -44,7 +45,7 @@ from planner.inputs.validate import _kind, coerce, cross_check
 SCENARIOS_SHEET = "Scenarios"
 SWEEPS_SHEET = "Sweeps"
 BASE = "base"
-OPS = ("set", "scale", "add")
+OPS = ("set", "scale", "add", "insert")
 SCALES = ("linear", "log")
 DATA_SHEETS: dict[str, SheetSpec] = {s.name: s for s in SHEETS}
 # Column letters of the study sheets as the template writes them (messages only).
@@ -267,6 +268,8 @@ def _apply_table(
                 change.column,
             )
         ]
+    if change.op == "insert":
+        return _insert_row(rows, spec, change)
     if change.column in spec.key:
         return rows, [
             _problem(
@@ -313,6 +316,34 @@ def _apply_table(
     return out, []
 
 
+def _insert_row(
+    rows: list[Row], spec: SheetSpec, change: Change
+) -> tuple[list[Row], list[Problem]]:
+    """``insert``: a new row whose key columns are ``row_id`` split at ``:`` (trailing
+    optional keys may be left out), with ``column`` set to ``value`` and every other
+    column at its default; later ``set`` rows of the scenario may change it."""
+    parts = change.row_id.split(":")
+    if not 1 <= len(parts) <= len(spec.key) or not all(parts):
+        return rows, [
+            _problem(
+                change,
+                f"insert needs a row id of {':'.join(spec.key)} for {spec.name}",
+                "row_id",
+                change.row_id,
+            )
+        ]
+    if any(spec.key_of(r) == tuple(parts) for r in rows):
+        return rows, [
+            _problem(change, f"{spec.name} already has row '{change.row_id}': use set", "row_id")
+        ]
+    values: dict[str, Any] = dict(zip(spec.key, parts, strict=False))
+    values[change.column] = coerce(change.value, spec.field(change.column))
+    row, error = _validated(spec.model, values)
+    if error is not None:
+        return rows, [_problem(change, f"the inserted row is invalid: {error}")]
+    return [*rows, row], []
+
+
 def apply_changes(
     data: PlanningData, changes: Sequence[Change]
 ) -> tuple[PlanningData | None, list[Problem]]:
@@ -326,7 +357,10 @@ def apply_changes(
         if change.op not in OPS:
             problems.append(
                 _problem(
-                    change, f"unknown op '{change.op}': use set, scale or add", "op", change.op
+                    change,
+                    f"unknown op '{change.op}': use set, scale, add or insert",
+                    "op",
+                    change.op,
                 )
             )
             continue

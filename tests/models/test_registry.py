@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pyomo.environ as pyo
 import pytest
 
@@ -86,7 +87,19 @@ def test_a_removed_entry_is_caught(reference: PlanningData) -> None:
     assert missing == {"compute_hbm_supply"}
 
 
-def test_every_priced_limit_names_a_workbook_cell(reference: PlanningData) -> None:
+@pytest.fixture(scope="module")
+def reference_with_co2_cap(tmp_path_factory: pytest.TempPathFactory) -> PlanningData:
+    """The reference workbook with one more Supply row: a co2_t cap (no emissions cap is
+    in the base; scenarios add one)."""
+    wb = openpyxl.load_workbook(REFERENCE)
+    wb["Supply"].append([2029, "co2_t", 5_000_000, ""])
+    path = tmp_path_factory.mktemp("co2") / "reference-co2.xlsx"
+    wb.save(path)
+    return api.load(path)
+
+
+def test_every_priced_limit_names_a_workbook_cell(reference_with_co2_cap: PlanningData) -> None:
+    reference = reference_with_co2_cap
     d = build_model_data(reference)
     m = build_model(d)
     for fam in registry.PRICED:
