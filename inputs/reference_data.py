@@ -455,6 +455,12 @@ SCENARIOS: list[dict] = _rows(
     ("gpu-price-30", "GPUs", "*", "capex_usd", "scale", 0.7, "GPU prices -30 %"),
     ("rubin-2x-b200", "GPUs", "VR200", "bf16_tflops", "set", 4500, "Rubin at NVIDIA's ~2x B200 production throughput instead of the 3.3x GB300 FP8 peak"),
     ("impossible-2027", "Runs", "frontier-2027", "flop", "set", 1e30, "deliberately infeasible"),
+    *[
+        ("net-zero-2028", "Supply", f"{y}:co2_t", "capacity", "insert", 0, "net zero from 2028: no emissions from the energy served (a row the base lacks)")
+        for y in YEARS
+        if y >= 2028
+    ],
+    ("carbon-100", "Settings", "co2_price_usd_per_t", "value", "set", 100, "carbon price of 100 USD/t CO2 on the energy served"),
 )
 
 SWEEPS: list[dict] = _rows(
