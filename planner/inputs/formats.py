@@ -55,10 +55,10 @@ class Shown:
 
 
 MONEY_M = Shown('#,##0.0,," M"', lambda v: f"{v / 1e6:,.1f} M")
-MONEY_B = Shown('#,##0.00,,," B"', lambda v: f"{v / 1e9:,.2f} B")
+MONEY_B = Shown('#,##0.000,,," B"', lambda v: f"{v / 1e9:,.3f} B")
 # A value already in M or B USD (a unit column says so): shown with the suffix only.
 IN_MILLIONS = Shown('#,##0.0" M"', lambda v: f"{v:,.1f} M")
-IN_BILLIONS = Shown('#,##0.00" B"', lambda v: f"{v:,.2f} B")
+IN_BILLIONS = Shown('#,##0.000" B"', lambda v: f"{v:,.3f} B")
 PRICE = Shown("#,##0.00", lambda v: f"{v:,.2f}")
 WHOLE_USD = Shown("#,##0", lambda v: f"{v:,.0f}")
 FLOP = Shown("0.00E+00", lambda v: f"{v:.2E}")
@@ -138,7 +138,17 @@ NAME_RULES: NameRules = (
     ),
 )
 
-BOOL_NAMES = ("multi_site", "via_grid", "allowed", "lock", "is_*", "has_*", "feasible")
+BOOL_NAMES = (
+    "multi_site",
+    "via_grid",
+    "allowed",
+    "lock",
+    "flag",
+    "*_flag",
+    "is_*",
+    "has_*",
+    "feasible",
+)
 
 # Units (the text before any comma or parenthesis), case-sensitive fnmatch patterns.
 UNIT_RULES: NameRules = (
@@ -297,10 +307,11 @@ def resolve(
 
 
 def billions(usd: float | None, *, suffix: str = " B USD") -> str:
-    """Money in a headline (CLI, Summary's headline): ``33.63 B USD``; "-" for none."""
-    if usd is None or (isinstance(usd, float) and not math.isfinite(usd)):
+    """Money in a headline (the CLI, ``MONEY_B`` in a workbook): ``33.626 B USD``; "-"
+    for none."""
+    if usd is None or not math.isfinite(usd):
         return "-"
-    return f"{usd / 1e9:,.2f}{suffix}"
+    return f"{usd / 1e9:,.3f}{suffix}"
 
 
 def as_bool(column: str, value: Any) -> Any:
