@@ -218,6 +218,7 @@ def add_charts(wb: Workbook, plan: Plan) -> None:
     (money in M USD, as the axis titles say)."""
     ws = wb.create_sheet(DATA_SHEET)
     ws.sheet_state = "hidden"  # the charts' numbers, not a plan table
+    print_setup(ws, title_row=False)  # should someone unhide and print it
     charts = wb.create_sheet(CHART_SHEET, index=1)
     print_setup(charts, title_row=False)
     top, next_row = 1, 1
@@ -243,60 +244,66 @@ def write_pngs(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    separators = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
-
-    def save(fig: Any, name: str) -> None:
-        path = out / f"{stem}-{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-
-    for name, pivot, title, ylabel, legend in (
-        (
-            "mw-by-source",
+    figures = {
+        "mw-by-source": _stacked_png(
             mw_by_source(plan),
             "Facility power served by source",
             "Power served (MW)",
             "Power source",
         ),
-        (
-            "gpu-fleet",
-            gpu_fleet(plan),
-            "GPU fleet (installed) by type",
-            "GPUs installed",
-            "GPU type",
+        "gpu-fleet": _stacked_png(
+            gpu_fleet(plan), "GPU fleet (installed) by type", "GPUs installed", "GPU type"
         ),
-    ):
-        fig, ax = plt.subplots(figsize=(9, 5))
-        if not pivot.empty:
-            pivot.rename(columns=words).plot(kind="bar", stacked=True, ax=ax, rot=0)
-            ax.legend(title=legend)
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
-        ax.set_xlabel("Year")
-        ax.yaxis.set_major_formatter(separators)
-        save(fig, name)
+        "cost-waterfall": _waterfall_png(cost_waterfall(plan)),
+        "sites-map": site_map(plan, data),
+    }
+    written: list[Path] = []
+    for name, fig in figures.items():
+        path = out / f"{stem}-{name}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
 
-    wf = cost_waterfall(plan)
+
+def _separators(ax: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def _stacked_png(pivot: pd.DataFrame, title: str, y_title: str, legend: str) -> Any:
+    """Stacked columns per year, series in words, a separated value axis."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    if not pivot.empty:
+        pivot.rename(columns=words).plot(kind="bar", stacked=True, ax=ax, rot=0)
+        ax.legend(title=legend)
+    ax.set_title(title)
+    ax.set_ylabel(y_title)
+    ax.set_xlabel("Year")
+    _separators(ax)
+    return fig
+
+
+def _waterfall_png(wf: pd.DataFrame) -> Any:
+    """Discounted cost by category (M USD), each bar starting where the last ended."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(9, 5))
     colors = ["tab:gray" if c == "total" else "tab:blue" for c in wf.index]
     ax.bar([words(c) for c in wf.index], wf["value"], bottom=wf["base"], color=colors)
     ax.set_title("Discounted cost by category, adding up to the total")
     ax.set_ylabel("Discounted cost (M USD)")
-    ax.yaxis.set_major_formatter(separators)
+    _separators(ax)
     ax.tick_params(axis="x", rotation=30)
     plt.setp(ax.get_xticklabels(), ha="right")
-    save(fig, "cost-waterfall")
-
-    fig = site_map(plan, data)
-    save(fig, "sites-map")
-    return written
+    return fig
 
 
 def site_map(plan: Plan, data: PlanningData) -> Any:
