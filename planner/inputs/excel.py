@@ -9,6 +9,7 @@ import os
 import tempfile
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +138,12 @@ def write_table(
         cell.alignment = CENTRED
         heading.append(cell)
     ws.append(heading)
+    styles: dict[StyleKey, Any] = {}
     for i, row in enumerate(cells, start=2):
         lines = _lines(row, fitted)
         if lines > 1:  # no client sizes the row for wrapped text it did not type
             ws.row_dimensions[i].height = LINE_POINTS * lines
-        ws.append([_styled(ws, value, fmt, wrap=lines > 1) for value, fmt in row])
+        ws.append([_styled(ws, value, fmt, lines > 1, styles) for value, fmt in row])
     return len(cells)
 
 
@@ -155,16 +157,31 @@ def _lines(row: list[tuple[Any, Shown | None]], widths: list[float]) -> int:
     return lines
 
 
-def _styled(ws: Any, value: Any, fmt: Shown | None, *, wrap: bool) -> Cell:
+StyleKey = tuple[str | None, str | None, bool, bool]
+
+
+def _styled(
+    ws: Any, value: Any, fmt: Shown | None, wrap: bool, styles: dict[StyleKey, Any]
+) -> Cell:
     """A cell with its number format; in a row of wrapped text every cell sits at the top
-    (text wraps), so a label stays level with the first line of its text."""
+    (text wraps), so a label stays level with the first line of its text.
+
+    openpyxl registers a style per cell assignment (a hash of every style part); a table
+    has a handful of distinct styles, so each is built once and its style array copied
+    onto the cells that share it (twice as fast on a large plan)."""
     cell = _cell(ws, value)
+    text = isinstance(cell.value, str)
+    key = (fmt.code if fmt else None, fmt.align if fmt else None, wrap, text)
+    known = styles.get(key)
+    if known is not None:
+        cell._style = copy(known)
+        return cell
     if fmt is not None:
         cell.number_format = fmt.code
-    text = isinstance(cell.value, str)
     if wrap or text or (fmt is not None and fmt.align):
         horizontal = fmt.align if fmt is not None else ("left" if text else None)
         cell.alignment = _alignment(horizontal, wrap, text)
+    styles[key] = copy(cell._style)
     return cell
 
 

@@ -250,6 +250,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
 def is_bool_column(name: str) -> bool:
     return any(fnmatchcase(str(name).lower(), p) for p in BOOL_NAMES)
 
