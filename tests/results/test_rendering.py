@@ -117,6 +117,21 @@ def test_row_valued_columns_take_the_rows_unit(tmp_path: Path) -> None:
     assert ws["D2"].number_format == fm.PRICE.code
 
 
+def test_a_headline_row_can_show_billions(tmp_path: Path) -> None:
+    """Key/value tables format by the row's name; a headline row may ask for B USD."""
+    wb = new_workbook(write_only=True)
+    rows = [["total_cost_usd", 33.6e9, "USD"], ["capex_usd", 38.5e9, "USD"]]
+    write_table(
+        wb.create_sheet("T"),
+        ["item", "value", "unit"],
+        rows,
+        formats={"total_cost_usd": fm.MONEY_B},
+    )
+    ws = openpyxl.load_workbook(save_atomic(wb, tmp_path / "t.xlsx"))["T"]
+    assert (ws["B2"].number_format, ws["B3"].number_format) == (fm.MONEY_B.code, fm.MONEY_M.code)
+    assert ws["B2"].value == 33.6e9  # the value stays in USD
+
+
 # ---------------------------------------------------------------- a plan workbook
 
 
