@@ -23,6 +23,7 @@ from planner.cli.common import (
     say,
     warn,
 )
+from planner.inputs.formats import billions
 from planner.inputs.problems import InputError, Problem
 from planner.results.tables import Plan
 from planner.solving.status import STATUS_INFEASIBLE, STATUS_NO_PLAN, Progress
@@ -43,8 +44,9 @@ class LiveProgress:
 
             self.live = Live(console=console, refresh_per_second=4, transient=True)
             self.live.start()
-        best = f"{p.best:,.1f} M USD" if p.best is not None else "none yet"
-        bound = f"{p.bound:,.1f} M USD" if p.bound is not None else "-"
+        # Progress reports the model's M USD; headlines show B USD.
+        best = billions(p.best * 1e6) if p.best is not None else "none yet"
+        bound = billions(p.bound * 1e6) if p.bound is not None else "-"
         gap = f"{p.gap * 100:.2f} %" if p.gap is not None else "-"
         self.live.update(
             f"solving: {p.elapsed:6.1f} s   best plan {best}   bound {bound}   gap {gap}"
@@ -137,9 +139,9 @@ def print_summary(result: api.PlanResult) -> None:
     table = Table(title=f"Plan: {result.result.words}", show_header=True)
     table.add_column("item")
     table.add_column("value", justify="right")
-    table.add_row("discounted total cost", f"{s['objective_usd'] / 1e9:,.3f} B USD")
-    table.add_row("capex (undiscounted)", f"{s['capex_usd'] / 1e9:,.3f} B USD")
-    table.add_row("opex (undiscounted)", f"{s['opex_usd'] / 1e9:,.3f} B USD")
+    table.add_row("discounted total cost", billions(s["objective_usd"]))
+    table.add_row("capex (undiscounted)", billions(s["capex_usd"]))
+    table.add_row("opex (undiscounted)", billions(s["opex_usd"]))
     table.add_row("MIP gap", f"{(result.result.gap or 0) * 100:.3f} %")
     table.add_row("GPUs purchased", f"{s['total_gpus_purchased']:,}")
     table.add_row("peak facility power", f"{s['peak_facility_mw']:,.1f} MW")

@@ -20,6 +20,7 @@ from planner.cli.common import (
     warn,
     writable_folder,
 )
+from planner.inputs.formats import billions
 from planner.inputs.problems import InputError, Problem
 from planner.studies.executors import SchedulerUnreachable
 from planner.studies.study import FAILED, run_study, write_study
@@ -176,7 +177,7 @@ def print_table(study: Any) -> None:
         table.add_row(
             str(r["scenario"]),
             str(r["status"]),
-            f"{obj / 1e9:,.3f}" if obj == obj and obj is not None else "-",
+            billions(obj if obj == obj else None, suffix=""),
             f"{pct:+.1f} %" if pct == pct and pct is not None else "-",
         )
     console.print(table)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,12 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+from planner.inputs.formats import Shown, as_bool, from_row, resolve, row_source
+
+# The font named: a client without a default for an unnamed font picks a serif one.
+HEADER_FONT = Font(name="Calibri", bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 FORMULA_LEADS = ("=", "+", "-", "@")
 CENTRED = Alignment(horizontal="center")
@@ -40,18 +47,61 @@ def _cell(ws: Any, value: Any) -> Cell:
     return cell
 
 
-def number_format(column: str, value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if column == "year" or column.endswith("_year") or column in ("start_year", "end_year"):
-        return "0"
-    if column in ("flop", "flop_required", "flop_delivered") or column.startswith("flop"):
-        return "0.00E+00"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
-        return "#,##0"
-    if abs(value) >= 1000:
-        return "#,##0"
-    return "#,##0.###"
+# Text wider than this wraps in its cell instead of widening the column.
+TEXT_WIDTH = 60
+LINE_POINTS = 15.0  # one line of the default 11 pt font
+CHARS_PER_WIDTH = 1.1  # text characters a column-width unit holds (proportional font)
+HEADER_ROW = "1:1"
+
+
+def print_setup(ws: Any, *, title_row: bool = True) -> None:
+    """Landscape, one page wide and as many tall as it takes, the header row on every
+    page. Call before the first row of a write-only sheet: its properties go first."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if title_row:
+        ws.print_title_rows = HEADER_ROW
+
+
+def _formatted(
+    header: list[str],
+    rows: Iterable[Sequence[Any]],
+    units: Mapping[str, str],
+    overrides: Mapping[str, Shown],
+) -> list[list[tuple[Any, Shown | None]]]:
+    """Every cell's safe value and format (``planner.inputs.formats``)."""
+    sources = [row_source(name, header) for name in header]
+    out = []
+    for raw in rows:
+        row = [
+            as_bool(header[j], safe_value(v)) if j < len(header) else safe_value(v)
+            for j, v in enumerate(raw)
+        ]
+        key = overrides.get(row[0]) if row and isinstance(row[0], str) else None
+        cells = []
+        for j, value in enumerate(row):
+            name = header[j] if j < len(header) else ""
+            fmt = None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                fmt = overrides.get(name) or key
+            if fmt is None:
+                row_fmt = from_row(row, sources[j]) if j < len(sources) and sources[j] else None
+                fmt = resolve(name, value, row_format=row_fmt, unit=units.get(name))
+            cells.append((value, fmt))
+        out.append(cells)
+    return out
+
+
+def _widths(header: list[str], rows: list[list[tuple[Any, Shown | None]]]) -> list[float]:
+    """Column widths that fit the formatted values and the (bold) header."""
+    widest = [len(name) * 1.15 for name in header]
+    for row in rows:
+        for j, (value, fmt) in enumerate(row[: len(header)]):
+            text = fmt.text(value) if fmt is not None else _shown(value)
+            widest[j] = max(widest[j], min(len(text), TEXT_WIDTH))
+    return [max(8.0, w + 3) for w in widest]
 
 
 def write_table(
@@ -59,47 +109,94 @@ def write_table(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     widths: dict[str, float] | None = None,
+    *,
+    units: Mapping[str, str] | None = None,
+    formats: Mapping[str, Shown] | None = None,
 ) -> int:
-    """Header + rows, frozen header, number formats and widths; returns the row count.
+    """Header + rows, frozen header, number formats by unit, widths and page setup;
+    returns the row count.
 
-    Rows are appended as cells, so ``ws`` may be a write-only sheet (``new_workbook(
-    write_only=True)``: streamed to disk, several times faster on large plans); widths
-    and the frozen header are therefore set before the first row.
+    Formats come from ``planner.inputs.formats`` (the column's name, or a row's unit);
+    ``units`` gives columns a declared unit (an input sheet's schema), ``formats`` fixes
+    a column's or a key/value row's format. Rows are appended as cells, so ``ws`` may be
+    a write-only sheet (streamed to disk, several times faster on large plans); widths,
+    the frozen header and the page setup are therefore set before the first row.
     """
-    rows = [list(r) for r in rows]
-    longest = [len(str(c)) for c in columns]
-    for row in rows:
-        for j, value in enumerate(row[: len(longest)]):
-            longest[j] = max(longest[j], min(len(_shown(safe_value(value))), 60))
-    for j, name in enumerate(columns, start=1):
-        width = (widths or {}).get(name, longest[j - 1] + 3)
-        ws.column_dimensions[get_column_letter(j)].width = max(8, width)
+    header = [str(c) for c in columns]
+    cells = _formatted(header, rows, units or {}, formats or {})
+    fitted = _widths(header, cells)
+    for j, name in enumerate(header):
+        fitted[j] = (widths or {}).get(name, fitted[j])
+        ws.column_dimensions[get_column_letter(j + 1)].width = fitted[j]
     ws.freeze_panes = "A2"
-    header = []
-    for name in columns:
+    print_setup(ws)
+    heading = []
+    for name in header:
         cell = _cell(ws, name)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = CENTRED
-        header.append(cell)
-    ws.append(header)
-    for row in rows:
-        cells = []
-        for j, value in enumerate(row):
-            cell = _cell(ws, value)
-            fmt = number_format(columns[j] if j < len(columns) else "", cell.value)
-            if fmt:
-                cell.number_format = fmt
-            cells.append(cell)
-        ws.append(cells)
-    return len(rows)
+        heading.append(cell)
+    ws.append(heading)
+    styles: dict[StyleKey, Any] = {}
+    for i, row in enumerate(cells, start=2):
+        lines = _lines(row, fitted)
+        if lines > 1:  # no client sizes the row for wrapped text it did not type
+            ws.row_dimensions[i].height = LINE_POINTS * lines
+        ws.append([_styled(ws, value, fmt, lines > 1, styles) for value, fmt in row])
+    return len(cells)
+
+
+def _lines(row: list[tuple[Any, Shown | None]], widths: list[float]) -> int:
+    """How many lines the row's longest wrapped text takes in its column."""
+    lines = 1
+    for (value, _fmt), width in zip(row, widths, strict=False):
+        fits = int((width - 1) * CHARS_PER_WIDTH)
+        if isinstance(value, str) and len(value) > fits:
+            lines = max(lines, len(textwrap.wrap(value, max(1, fits))))
+    return lines
+
+
+StyleKey = tuple[str | None, str | None, bool, bool]
+
+
+def _styled(
+    ws: Any, value: Any, fmt: Shown | None, wrap: bool, styles: dict[StyleKey, Any]
+) -> Cell:
+    """A cell with its number format; in a row of wrapped text every cell sits at the top
+    (text wraps), so a label stays level with the first line of its text.
+
+    openpyxl registers a style per cell assignment (a hash of every style part); a table
+    has a handful of distinct styles, so each is built once and its style array copied
+    onto the cells that share it (twice as fast on a large plan)."""
+    cell = _cell(ws, value)
+    text = isinstance(cell.value, str)
+    key = (fmt.code if fmt else None, fmt.align if fmt else None, wrap, text)
+    known = styles.get(key)
+    if known is not None:
+        cell._style = copy(known)
+        return cell
+    if fmt is not None:
+        cell.number_format = fmt.code
+    if wrap or text or (fmt is not None and fmt.align):
+        horizontal = fmt.align if fmt is not None else ("left" if text else None)
+        cell.alignment = _alignment(horizontal, wrap, text)
+    styles[key] = copy(cell._style)
+    return cell
+
+
+@functools.lru_cache(maxsize=32)
+def _alignment(horizontal: str | None, wrap: bool, text: bool) -> Alignment:
+    return Alignment(
+        horizontal=horizontal,
+        vertical="top" if wrap else None,
+        wrap_text=(wrap and text) or None,
+        # Text starts a space in: a right-aligned number beside it does not touch it.
+        indent=1 if text else 0,
+    )
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 1e9 else f"{value:.2e}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
     return "" if value is None else str(value)
 
 

@@ -91,14 +91,15 @@ def write_input_workbook(
         wb.create_sheet("Guide"),
         list(GUIDE_COLUMNS),
         guide_rows(),
-        widths={"description": 80, "allowed": 40},
     )
     return save_atomic(wb, out)
 
 
 def _write_rows(ws: Any, spec: SheetSpec, rows: Sequence[Mapping[str, Any]]) -> None:
+    """A contract sheet, each column formatted by its schema unit (money as typed)."""
     columns = spec.columns
-    write_table(ws, columns, [[r.get(c) for c in columns] for r in rows])
+    units = {c: field_unit(spec.field(c)) for c in columns}
+    write_table(ws, columns, [[r.get(c) for c in columns] for r in rows], units=units)
 
 
 def write_template(out: Path) -> Path:

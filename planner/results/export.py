@@ -131,7 +131,6 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
         wb.create_sheet("Summary"),
         SUMMARY_COLUMNS,
         summary_rows(result),
-        widths={"value": 40, "item": 36, "unit": 40},
     )
     plan = result.plan
     if plan is not None:

@@ -4,6 +4,7 @@ one plan file per scenario."""
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,9 +183,12 @@ def write_study(
     wb = new_workbook()
     _study_sheet(wb, study.table(), files)
     _scenarios_sheet(wb, study)
-    for sweep in dict.fromkeys(sc.sweep for sc in study.scenarios if sc.sweep):
-        _sweep_sheet(wb, study, sweep)
+    sweeps = [s for s in dict.fromkeys(sc.sweep for sc in study.scenarios) if s]
+    curves = _sweep_curves(wb, study, sweeps)
+    for sweep in sweeps:
+        _sweep_sheet(wb, study, sweep, curves[sweep])
     _about_sheet(wb, study, data, settings)
+    wb.move_sheet(CHART_DATA, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(CHART_DATA))
     return save_atomic(wb, out, inputs=[inputs] if inputs else [])
 
 
@@ -228,13 +232,15 @@ def _study_sheet(wb: Workbook, table: pd.DataFrame, files: dict[str, str]) -> No
         [*(_native(r[c]) for c in columns[:-1]), files.get(r["scenario"])]
         for _, r in table.iterrows()
     ]
-    write_table(ws, columns, rows, widths={"reason": 50, "plan_file": 40})
+    write_table(ws, columns, rows)
     link_col = len(columns)
     for i, row in enumerate(rows, start=2):  # row 1 is the header
         if row[-1]:
             cell = ws.cell(row=i, column=link_col)
+            alignment = copy(cell.alignment)  # the named style would reset it
             cell.hyperlink = row[-1]
             cell.style = "Hyperlink"
+            cell.alignment = alignment
 
 
 def _scenarios_sheet(wb: Workbook, study: StudyResult) -> None:
@@ -249,48 +255,140 @@ def _scenarios_sheet(wb: Workbook, study: StudyResult) -> None:
     )
 
 
-def _sweep_sheet(wb: Workbook, study: StudyResult, sweep: str) -> None:
+CHART_DATA = "ChartData"
+CHART_DATA_COLUMNS = ["sweep", "swept_value", "status", "chart_usd"]
+NO_PLAN = "no plan at this value (see status)"
+
+
+@dataclass(frozen=True)
+class SweepChart:
+    """What a sweep's chart shows besides its curve: the x range (the sweep's own ends),
+    and the ChartData rows marking the steps that have no plan (None: every step has one)."""
+
+    low: float
+    high: float
+    no_plan_rows: tuple[int, int] | None
+
+
+def _sweep_curves(wb: Workbook, study: StudyResult, sweeps: list[str]) -> dict[str, SweepChart]:
+    """Each sweep's x range, and a hidden ``ChartData`` table (sweep, swept_value,
+    status, chart_usd) of the steps without a plan, drawn at 0 USD as their own
+    series: a step with no plan is marked on the chart, not dropped from it."""
+    from planner.inputs.excel import write_table
+
+    rows: list[list[Any]] = []
+    out: dict[str, SweepChart] = {}
+    for sweep in sweeps:
+        curve = sweep_table(study, sweep)
+        failed = curve[curve.objective_usd.isna()]
+        span = (len(rows) + 2, len(rows) + 1 + len(failed)) if len(failed) else None
+        rows += [[sweep, _native(r.swept_value), r.status, 0.0] for r in failed.itertuples()]
+        xs = curve.swept_value.astype(float)
+        out[sweep] = SweepChart(float(xs.min()), float(xs.max()), span)
+    ws = wb.create_sheet(CHART_DATA)
+    ws.sheet_state = "hidden"  # the charts' marks, not a study table
+    write_table(ws, CHART_DATA_COLUMNS, rows)
+    return out
+
+
+def guide_words(sheet: str, column: str) -> str:
+    """A workbook column as the Guide says it, with its unit: "Runs.flop: Total training
+    compute (FLOP)"; the bare name for a column the schema does not know."""
+    from planner.inputs.schema import SETTINGS_SHEET, SHEET_BY_NAME, SettingsModel, field_unit
+
+    if sheet == SETTINGS_SHEET:
+        f = SettingsModel.model_fields.get(column)
+    else:
+        spec = SHEET_BY_NAME.get(sheet)
+        f = spec.model.model_fields.get(column) if spec else None
+    if f is None:
+        return f"{sheet}.{column}"
+    unit = field_unit(f)
+    return f"{sheet}.{column}: {f.description}" + (f" ({unit})" if unit else "")
+
+
+def _sweep_sheet(wb: Workbook, study: StudyResult, sweep: str, marks: SweepChart) -> None:
     """A ``Sweep <name>`` sheet: the swept value against the discounted cost, with a
     native scatter chart of the curve beside it."""
     from planner.inputs.excel import write_table
 
     first = next(sc for sc in study.scenarios if sc.sweep == sweep)
-    column = first.changes[0].column
+    change = first.changes[0]
     curve = sweep_table(study, sweep)
     ws = wb.create_sheet(_sheet_title(f"Sweep {sweep}", wb.sheetnames))
     n = write_table(
         ws,
-        [column, "scenario", "status", "objective_usd", "delta_pct"],
+        [change.column, "scenario", "status", "objective_usd", "delta_pct"],
         [[_native(v) for v in row] for row in curve.itertuples(index=False)],
     )
-    title = f"Discounted cost against {first.changes[0].sheet}.{column} ({sweep})"
-    ws.add_chart(_sweep_chart(ws, title, column, n, log_x=first.sweep_scale == "log"), "G2")
+    title = f"Discounted cost against {change.sheet}.{change.column} ({sweep})"
+    chart = _sweep_chart(
+        ws,
+        title,
+        guide_words(change.sheet, change.column),
+        n,
+        log_x=first.sweep_scale == "log",
+    )
+    chart.x_axis.scaling.min, chart.x_axis.scaling.max = marks.low, marks.high
+    if marks.no_plan_rows is not None:
+        _no_plan_series(chart, wb[CHART_DATA], *marks.no_plan_rows)
+    ws.add_chart(chart, "G2")
 
 
 def _sweep_chart(ws: Worksheet, title: str, x_title: str, n: int, *, log_x: bool) -> ScatterChart:
     """A scatter chart of objective_usd (column D) against the swept value (column A)
-    over the ``n`` data rows under the header of ``ws``."""
+    over the ``n`` data rows under the header of ``ws``: straight lines with markers,
+    money in M USD on a separated axis from 0."""
     from openpyxl.chart import Reference, ScatterChart, Series
+
+    from planner.inputs.formats import for_name
 
     chart = ScatterChart()
     chart.title = title
     chart.style = 13
+    chart.scatterStyle = "lineMarker"
     chart.x_axis.title = x_title
-    chart.y_axis.title = "USD, discounted"
+    chart.y_axis.title = "Discounted cost (M USD)"
+    # Values stay in USD; the axis shows them in millions, with separators.
+    chart.y_axis.number_format = "#,##0,,"
+    chart.y_axis.scaling.min = 0
     # openpyxl (3.1) writes both axes as deleted unless told otherwise: Excel would then
     # draw the curve with no scale to read it against.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     if log_x:
         chart.x_axis.scaling.logBase = 10
+        chart.x_axis.majorUnit = 10  # a labelled tick at every power of ten
         chart.x_axis.number_format = "0E+0"
+    else:
+        shown = for_name(str(ws.cell(row=1, column=1).value))
+        chart.x_axis.number_format = shown.code if shown else "General"
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.numFmt.sourceLinked = False
     xs = Reference(ws, min_col=1, min_row=2, max_row=n + 1)
-    ys = Reference(ws, min_col=4, min_row=1, max_row=n + 1)  # row 1: the series title
-    series = Series(ys, xs, title_from_data=True)
+    ys = Reference(ws, min_col=4, min_row=2, max_row=n + 1)
+    series = Series(ys, xs, title="Discounted cost (plan found)")
     series.marker.symbol = "circle"
+    series.marker.size = 7
+    series.smooth = False  # LibreOffice smooths a series that does not say
     chart.series.append(series)
     chart.width, chart.height = 22, 12
     return chart
+
+
+def _no_plan_series(chart: ScatterChart, ws: Worksheet, first: int, last: int) -> None:
+    """The steps without a plan, as red crosses on the x axis (no line between them)."""
+    from openpyxl.chart import Reference, Series
+
+    xs = Reference(ws, min_col=2, min_row=first, max_row=last)
+    ys = Reference(ws, min_col=4, min_row=first, max_row=last)
+    series = Series(ys, xs, title=NO_PLAN)
+    series.marker.symbol = "x"
+    series.marker.size = 9
+    series.marker.graphicalProperties.line.solidFill = "C00000"
+    series.graphicalProperties.line.noFill = True
+    series.smooth = False
+    chart.series.append(series)
 
 
 def _about_sheet(
@@ -314,7 +412,6 @@ def _about_sheet(
         wb.create_sheet("About"),
         ["item", "value"],
         [(k, "" if v is None else v) for k, v in about],
-        widths={"value": 70},
     )
 
 
