@@ -11,8 +11,9 @@ from planner.inputs.validate import validate_path
 
 
 def add_materials(wb: Any, *rows: tuple[Any, ...]) -> None:
-    ws = wb.create_sheet("GPUMaterials")
-    ws.append(["gpu_id", "resource", "amount_per_gpu"])
+    if "GPUMaterials" not in wb.sheetnames:
+        wb.create_sheet("GPUMaterials").append(["gpu_id", "resource", "amount_per_gpu"])
+    ws = wb["GPUMaterials"]
     for row in rows:
         ws.append(list(row))
 
