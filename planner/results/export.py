@@ -12,6 +12,7 @@ import pandas as pd
 
 from planner.inputs.data import PlanningData
 from planner.inputs.excel import new_workbook, save_atomic, write_table
+from planner.inputs.formats import MONEY_B
 from planner.results.calibration import calibration
 from planner.results.charts import add_charts
 from planner.results.check import Violation
@@ -67,11 +68,40 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+HEADLINE_COST = "Total cost (discounted)"
+
+
+def headline_rows(result: PlanResult) -> list[tuple[Any, ...]]:
+    """The story first: status in words, total cost, where and what is built, the peak
+    power, and the limits that decide the plan in words."""
+    res, plan = result.result, result.plan
+    s = plan.summary if plan else {}
+    rows: list[tuple[Any, ...]] = [
+        ("Plan", res.words, res.message if res.status != "optimal" else ""),
+        (HEADLINE_COST, s.get("objective_usd"), "USD, discounted to start_year"),
+    ]
+    if plan is not None:
+        sites = plan["Sites"][plan["Sites"].it_capacity_mw > 0]
+        gpus = plan["GPUs"].groupby("gpu_id").purchased.sum()
+        rows += [
+            ("Sites built", ", ".join(map(str, sites.site_id)) or "none", ""),
+            ("Countries", ", ".join(sorted(set(map(str, sites.country)))) or "none", ""),
+            ("GPUs bought", ", ".join(f"{g} {int(n):,}" for g, n in gpus.items() if n), ""),
+            ("Peak facility power", s.get("peak_facility_mw"), "MW, all sites in one year"),
+        ]
+    limits = list(s.get("top_constraints") or [])[:3]
+    for i, line in enumerate(limits, start=1):
+        rows.append((f"Deciding limit {i}", line, ""))
+    return [*rows, ("", None, ""), ("Details", None, "")]
+
+
 def summary_rows(result: PlanResult) -> list[tuple[Any, ...]]:
-    """Summary sheet rows: status, cost, gap, runs, fleet, provenance."""
+    """Summary sheet rows: the headline block, then status, cost, gap, runs, fleet,
+    provenance."""
     res, data, plan = result.result, result.data, result.plan
     s = plan.summary if plan else {}
     rows: list[tuple[Any, ...]] = [
+        *headline_rows(result),
         ("status", res.status, ""),
         ("status_in_words", res.words, ""),
         ("message", res.message, ""),
@@ -131,6 +161,7 @@ def write_plan(result: PlanResult, out: Path, *, inputs: Path | None = None) -> 
         wb.create_sheet("Summary"),
         SUMMARY_COLUMNS,
         summary_rows(result),
+        formats={HEADLINE_COST: MONEY_B},
     )
     plan = result.plan
     if plan is not None:
