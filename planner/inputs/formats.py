@@ -156,7 +156,7 @@ UNIT_RULES: NameRules = (
     (("USD",), MONEY_M),
     (("M USD",), IN_MILLIONS),
     (("B USD",), IN_BILLIONS),
-    (("FLOP",), FLOP),
+    (("FLOP", "FLOP/s*"), FLOP),
     (("MW", "MVA"), MW),
     (("fraction", "share"), PERCENT),
     (("%", "percent"), PCT_POINTS),

@@ -87,7 +87,7 @@ ANCHORS: tuple[Anchor, ...] = (
     ),
     Anchor(
         "peak_flops_per_facility_mw",
-        "dense BF16 FLOP/s per MW of facility power",
+        "FLOP/s per MW of facility power (dense BF16)",
         400_000 * 2500e12 / 1200.0,
         "derived: Abilene, 400k GB200 x 2.5 PFLOP/s over 1.2 GW; H100 ~6e17, VR200 ~2.1e18",
         "the GPU generation (VR200 ~2.5x GB200 per MW), PUE",
