@@ -192,10 +192,19 @@ def frontier(
     if mx.status == STATUS_NO_PLAN or mx.flop <= 0:
         out.status = NO_PLAN if mx.status == STATUS_NO_PLAN else INFEASIBLE
         out.message = mx.message
-        return out
-    target = next(r.flop for r in data.runs if r.run_id == run_id)
+    else:
+        _curve_to(out, mx, points, solver, echo)
+    if earliest:
+        out.earliest = earliest_year(data, run_id, solver, echo)
+    return out
+
+
+def _curve_to(out: FrontierResult, mx: Maximum, n: int, solver: Solver, echo: Echo) -> None:
+    """The curve from the run's target (or a small run) up to F*; its last point, a
+    normal plan at F*, is the maximum's independent check."""
+    target = next(r.flop for r in out.data.runs if r.run_id == out.run_id)
     start = target if target < mx.flop else mx.flop * CURVE_START_SHARE
-    out.points = curve(data, run_id, curve_targets(start, mx.flop, points), solver, echo)
+    out.points = curve(out.data, out.run_id, curve_targets(start, mx.flop, n), solver, echo)
     out.points[0].note = "target" if start == target else "small run"
     last = out.points[-1]
     last.note = "maximum" + (", budget binds" if mx.budget_binds else "")
@@ -203,9 +212,6 @@ def frontier(
         out.status = UNVERIFIED
         out.message = f"the maximum {mx.flop:.4g} FLOP did not re-solve as a plan: {last.status}"
         out.lines.append(out.message)
-    if earliest:
-        out.earliest = earliest_year(data, run_id, solver, echo)
-    return out
 
 
 def _say(out: FrontierResult, echo: Echo, line: str) -> None:

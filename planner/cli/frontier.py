@@ -83,8 +83,7 @@ def frontier(
         threads=threads,
         echo=say,
     )
-    if result.points:
-        print_frontier(result)
+    print_frontier(result)
     written = api.export_frontier(result, target, inputs=workbook)
     say(f"frontier written to {written}")
     if written != target:
@@ -113,6 +112,21 @@ def _b(usd: float | None) -> str:
 
 def print_frontier(result: api.FrontierResult) -> None:
     """The curve as a table, then what binds the maximum and the earliest year."""
+    if result.points:
+        _print_curve(result)
+    mx = result.maximum
+    if mx is not None:
+        for lim in mx.limits.head(3).itertuples(index=False):
+            say(f"binds the maximum: {lim.limit_cell}: {lim.reading}")
+    er = result.earliest
+    if er is not None:
+        year = er.year if er.year is not None else "none in the horizon"
+        say(f"earliest ready year for the target: {year}")
+        if er.before:
+            say(f"the year before: {er.before}")
+
+
+def _print_curve(result: api.FrontierResult) -> None:
     from rich.table import Table
 
     table = Table(title=f"Frontier of run {result.run_id}", show_header=True)
@@ -137,16 +151,6 @@ def print_frontier(result: api.FrontierResult) -> None:
             f"{r['status']}{note}",
         )
     console.print(table)
-    mx = result.maximum
-    if mx is not None:
-        for lim in mx.limits.head(3).itertuples(index=False):
-            say(f"binds the maximum: {lim.limit_cell}: {lim.reading}")
-    er = result.earliest
-    if er is not None:
-        year = er.year if er.year is not None else "none in the horizon"
-        say(f"earliest ready year for the target: {year}")
-        if er.before:
-            say(f"the year before: {er.before}")
 
 
 def register(app: typer.Typer) -> None:
