@@ -49,6 +49,7 @@ CURVE_START_SHARE = 0.01  # the curve's first point when the target is out of re
 BUDGET_BINDS = 1e-3  # relative: a plan this close to the budget spends all of it
 BUDGET = "frontier_budget"
 GAIN_TOL = 1e-6  # relative to F*: a limit adding less FLOP in all does not bind
+RUN_COUNTS = ("gpus_single", "gpus_multi")  # GPUs serving runs (models/runs.py)
 POINT_COLUMNS = [
     "point",
     "flop",
@@ -315,6 +316,11 @@ def limits_at_maximum(
     for key, (_, coef) in into.items():
         cost[col_of[key]] = coef
     pure.col_cost_ = cost
+    # The run's GPU counts are bounded by what a site holds, which repeats the site's
+    # limit rows: without the bounds the rows carry the duals (as explain does).
+    upper = np.array(pure.col_upper_, dtype=float)
+    upper[[v.parent_component().name in RUN_COUNTS for v in cm.columns]] = np.inf
+    pure.col_upper_ = upper
     try:
         priced = price_rows(m, dataclasses.replace(cm, lp=pure), values, (*PRICED_FAMILIES, BUDGET))
     except RuntimeError:

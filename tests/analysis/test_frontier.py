@@ -90,6 +90,30 @@ def test_the_ceiling_bounds_but_never_caps_the_maximum() -> None:
     assert res.points[0].cost_usd == pytest.approx(11_575 * USD, rel=1e-6)  # ceil(1e24 / f)
 
 
+def test_a_multi_site_maximum_is_both_sites_at_multi_site_efficiency(tmp_path: Path) -> None:
+    """Two sites of 70 MW (70,000 GPUs each) and a link: alone a site gives 70,000 f,
+    together 0.9 x 140,000 f = 126,000 f. The ceiling (both sites at full efficiency,
+    140,000 f) sizes the bandwidth and count bounds without capping. Each site's
+    max_it_mw binds: one more MW holds 1,000 GPUs, 0.9 x 1,000 x f FLOP. The plan costs
+    140,000 GPUs + the link's 5 M USD capex + 0.1 M USD O&M in 2027."""
+    data = loaded(f.two_site_instance(), tmp_path)
+    res = api.frontier(data, "R1", points=1, echo=quiet)
+    assert res.maximum is not None
+    assert res.maximum.flop == pytest.approx(0.9 * 140_000 * F, rel=1e-9)
+    assert flop_ceiling(frontier_model_data(data, "R1"), "R1") == pytest.approx(
+        140_000 * F / 1e24, rel=1e-12
+    )
+    last = res.points[-1]
+    assert last.sites == "S1, S2" and last.gpus == "140,000 G1"
+    assert last.cost_usd == pytest.approx(140_000 * USD + 5e6 + 1e5, rel=1e-9)
+    limits = res.maximum.limits
+    assert list(limits.family) == ["site_max_it", "site_max_it"]
+    assert set(limits.limit_cell) == {
+        data.cells.cell("Sites", (s,), "max_it_mw") for s in ("S1", "S2")
+    }
+    assert limits.flop_per_unit.tolist() == pytest.approx([0.9 * 1000 * F] * 2, rel=1e-6)
+
+
 def test_a_scenario_of_the_workbook_is_applied_first() -> None:
     """``cap-halved`` scales the 2026 G1 cap to 25,000: F* = 25,000 x f."""
     row = ScenarioRow(
