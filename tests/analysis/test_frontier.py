@@ -165,6 +165,21 @@ def test_other_runs_that_cannot_be_met_leave_no_frontier() -> None:
     assert any(line.startswith("why: Runs") for line in res.lines)
 
 
+def test_a_run_that_can_get_no_gpu_by_its_ready_year_has_no_maximum() -> None:
+    """G1 is first sold in 2027; R1 is ready in 2026 (R2, ready 2027, is still met)."""
+    data = f.instance(
+        settings=f.settings(end_year=2027),
+        gpus=[f.gpu("G1", available_year=2027)],
+        runs=[f.run("R1", flop=1e25), f.run("R2", ready_year=2027, flop=1e24)],
+    )
+    res = api.frontier(data, "R1", echo=quiet)
+    assert res.status == INFEASIBLE and res.points == []
+    assert "no GPU can be bought, allowed and hosted by the ready year of run(s) R1" in (
+        res.message
+    )
+    assert res.others_cost_usd == pytest.approx(11_575 * USD, rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("run", "budget", "points", "words"),
     [
