@@ -242,7 +242,9 @@ def _others_met(out: FrontierResult, solver: Solver, echo: Echo) -> bool:
         return False
     out.others_cost_usd = cost = cost_split(res.plan["Costs"])["discounted_total_usd"]
     _say(out, echo, f"the other runs alone cost {_busd(cost)} (discounted), run {r} left out")
-    if out.budget_usd is not None and cost > out.budget_usd:
+    # Below the solve's proven bound, no plan of the other runs fits the budget.
+    least = min(cost, res.result.bound * MUSD) if res.result.bound is not None else cost
+    if out.budget_usd is not None and least > out.budget_usd:
         out.status = INFEASIBLE
         out.message = (
             f"the budget of {_busd(out.budget_usd)} is below the {_busd(cost)} the other "
@@ -279,6 +281,9 @@ def maximum(data: PlanningData, run_id: str, budget_usd: float | None, solver: S
     )
     if res.plan is None:
         words = res.result.message or res.result.words
+        unreachable = res.model is not None and res.model.unreachable_runs
+        if res.status == STATUS_INFEASIBLE and budget_usd is not None and not unreachable:
+            words = f"no plan that meets the other runs fits the budget of {_busd(budget_usd)}"
         return Maximum(0.0, res.status, message=words)
     flop = delivered(res.plan, run_id)
     if flop <= 0:
