@@ -86,17 +86,21 @@ def frontier(
     print_frontier(result)
     written = api.export_frontier(result, target, inputs=workbook)
     say(f"frontier written to {written}")
+    finish(result, written, target)
+
+
+EXIT_FOR = {INFEASIBLE: EXIT_INFEASIBLE, NO_PLAN: EXIT_NO_PLAN, UNVERIFIED: EXIT_INTERNAL}
+
+
+def finish(result: api.FrontierResult, written: Path, target: Path) -> None:
+    """Exit 2 (no frontier: the other runs, the budget, or a run that gets nothing), 3
+    (no plan in time), 4 (the maximum did not re-solve) with the reason on stderr; 5
+    when the workbook went elsewhere."""
     if written != target:
         warn(f"could not write {target}; the frontier was written to {written} instead")
-    if result.status == INFEASIBLE:
+    if result.status in EXIT_FOR:
         warn(result.message)
-        raise typer.Exit(EXIT_INFEASIBLE)
-    if result.status == NO_PLAN:
-        warn(result.message)
-        raise typer.Exit(EXIT_NO_PLAN)
-    if result.status == UNVERIFIED:
-        warn(result.message)
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_FOR[result.status])
     if written != target:
         raise typer.Exit(EXIT_NOT_WRITTEN)
 
