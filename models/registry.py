@@ -308,6 +308,7 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("network_flow_balance", "traffic conservation at each site"),
         ("elastic_rows", "the diagnosis' limits with their penalised slacks"),
         ("lock_site_built", "a locked site has its planned capacity online in its year"),
+        ("frontier_budget", "the plan's discounted cost within the frontier's --budget"),
     )
 )
 

@@ -134,13 +134,15 @@ def _add_run_vars(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     gpus_single[r,s,g] in [0, min(max_at_site(s,g), ceil(F_r / flop(r,g)))]
     gpus_multi[r,s,g]  in [0, min(max_at_site(s,g), ceil(F_r / (eff * flop(r,g))))]
+
+    (F_r: the run's ceiling instead when its FLOP is maximised, ``ModelData.run_ceiling``.)
     """
     eff = d.inputs.settings.multi_site_efficiency
     flop = d.flop_per_gpu
 
     def most(r: str, s: str, g: str, factor: float) -> float:
         # Never more GPUs than the site can hold, nor than the run alone would need.
-        need = math.ceil(d.run_flop(r) / (factor * flop(r, g)) - 1e-9)
+        need = math.ceil(d.run_flop_bound(r) / (factor * flop(r, g)) - 1e-9)
         return float(min(d.gpu_max_at_site[(s, g)], need))
 
     m.run_host = pyo.Var(m.RUN_SITE, within=pyo.Binary)

@@ -58,6 +58,9 @@ class ModelData:
     site_it_mw: dict[str, float] = field(default_factory=dict)
     # Every Supply row in the horizon by (resource, country, year); "" = every site.
     supply_caps: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    # Runs whose FLOP is maximised (``models.frontier``): the most FLOP (1e24) each could
+    # ever get, which replaces the target in every bound derived from it.
+    run_ceiling: dict[str, float] = field(default_factory=dict)
 
     def site(self, site_id: str) -> SiteRow:
         return self._sites[site_id]
@@ -89,8 +92,13 @@ class ModelData:
     def run_flop(self, run_id: str) -> float:
         return self.run(run_id).flop / FLOP_UNIT
 
+    def run_flop_bound(self, run_id: str) -> float:
+        """FLOP (1e24) a run's bounds are sized for: its target, or its ceiling."""
+        return self.run_ceiling.get(run_id, self.run_flop(run_id))
+
     def run_flop_cap(self, run_id: str) -> float:
-        """Most FLOP (1e24) a cheapest plan delivers to a run: its target plus one GPU."""
+        """Most FLOP (1e24) a cheapest plan delivers to a run: its target (or ceiling)
+        plus one GPU."""
         return self._run_flop_cap[run_id]
 
     def __post_init__(self) -> None:
@@ -114,7 +122,8 @@ class ModelData:
             for g in d.gpus
         }
         self._run_flop_cap = {
-            r: self.run_flop(r) + max((self.flop_per_gpu(r, g) for _, g in pairs), default=0.0)
+            r: self.run_flop_bound(r)
+            + max((self.flop_per_gpu(r, g) for _, g in pairs), default=0.0)
             for r, pairs in self.run_gpus.items()
         }
 

@@ -8,6 +8,7 @@
 
 ``api.plan`` is the whole flow of ``planner plan``: solve (with a reviewer's locks when
 given), then explain the plan's binding limits or diagnose why there is none.
+``api.frontier`` answers how big one run can be (``planner frontier``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 from models.locks import LockError
 from planner.analysis.diagnose import diagnose
 from planner.analysis.explain import explained
+from planner.analysis.frontier import DEFAULT_POINTS, FrontierResult, Solver
+from planner.analysis.frontier import frontier as _frontier
+from planner.analysis.frontier_book import write_frontier
 from planner.analysis.review import read_locks, review_locks
 from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError, Problem
@@ -27,8 +31,19 @@ from planner.inputs.validate import load_workbook
 from planner.results.export import write_plan
 from planner.solving.pipeline import PlanResult, count_columns, solve
 from planner.solving.status import STATUS_INFEASIBLE, Progress
+from planner.studies.frontier import question_inputs
 
-__all__ = ["PlanResult", "count_columns", "export", "load", "plan", "solve"]
+__all__ = [
+    "FrontierResult",
+    "PlanResult",
+    "count_columns",
+    "export",
+    "export_frontier",
+    "frontier",
+    "load",
+    "plan",
+    "solve",
+]
 
 Echo = Callable[[str], Any]
 
@@ -91,3 +106,52 @@ def plan(
 def export(result: PlanResult, out: Path | str, *, inputs: Path | None = None) -> Path:
     """Write the plan workbook atomically; returns where it went."""
     return write_plan(result, Path(out), inputs=inputs)
+
+
+def frontier(
+    data: PlanningData,
+    run_id: str,
+    *,
+    scenario: str | None = None,
+    ready_year: int | None = None,
+    alone: bool = False,
+    budget_usd: float | None = None,
+    points: int = DEFAULT_POINTS,
+    earliest: bool = False,
+    mip_gap: float | None = None,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    echo: Echo = print,
+) -> FrontierResult:
+    """For ``planner frontier``: the most FLOP run ``run_id`` can get (within
+    ``budget_usd``), the least-cost curve up to it and, with ``earliest``, the first
+    ready year its target is feasible; after the named ``scenario``, the run moved to
+    ``ready_year`` and, if ``alone``, the other runs left out. Export with
+    ``export_frontier``."""
+    asked = question_inputs(data, run_id, scenario=scenario, ready_year=ready_year, alone=alone)
+    solver = Solver(mip_gap=mip_gap, time_limit_s=time_limit_s, threads=threads)
+    result = _frontier(
+        asked,
+        run_id,
+        budget_usd=budget_usd,
+        points=points,
+        earliest=earliest,
+        solver=solver,
+        echo=echo,
+    )
+    result.question = {
+        "scenario": scenario,
+        "ready_year": ready_year,
+        "alone": alone,
+        "budget_usd": budget_usd,
+        "points": points,
+        "earliest": earliest,
+        "mip_gap": mip_gap,
+        "time_limit_s": time_limit_s,
+    }
+    return result
+
+
+def export_frontier(result: FrontierResult, out: Path | str, *, inputs: Path | None = None) -> Path:
+    """Write the frontier workbook atomically; returns where it went."""
+    return write_frontier(result, Path(out), inputs=inputs)

@@ -71,19 +71,22 @@ def solve(
     prepare: Callable[[pyo.ConcreteModel], None] | None = None,
     compiler: Callable[[pyo.ConcreteModel], CompiledModel] = compile_model,
     infeasible_message: str | None = None,
+    model_data: ModelData | None = None,
 ) -> PlanResult:
     """Build, solve and check; the plan is attached when one was found.
 
     ``prepare`` may change the built model before it is handed to HiGHS (e.g.
     ``models.locks.fix_locks`` for reviewed decisions); ``compiler`` hands it to HiGHS
     (``planner.solving.reuse.ReusingCompiler`` reuses matrices across study scenarios);
-    ``infeasible_message`` says why in the caller's terms when no plan exists."""
+    ``infeasible_message`` says why in the caller's terms when no plan exists;
+    ``model_data`` is built from ``data`` unless given (``models.frontier`` gives one
+    with a run's ceiling)."""
     st = data.settings
     gap = st.mip_gap if mip_gap is None else mip_gap
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    md = build_model_data(data)
+    md = build_model_data(data) if model_data is None else model_data
     m = build_model(md)
     timings["build_s"] = time.perf_counter() - t0
     if m.unreachable_runs:

@@ -21,6 +21,7 @@ import pytest
 from models import registry
 from models.build import build_model
 from models.elastic import add_elastic, loosen
+from models.frontier import add_frontier, frontier_model_data
 from models.locks import Locks, fix_locks
 from models.sets import build_model_data
 from planner import api
@@ -37,8 +38,9 @@ def reference() -> PlanningData:
 
 
 def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
-    """The plain model, the elastic model of the diagnosis, a model with a lock, and one
-    with every switch away from its default (idle GPUs draw no power, each gpu_mix)."""
+    """The plain model, the elastic model of the diagnosis, a model with a lock, one
+    with every switch away from its default (idle GPUs draw no power, each gpu_mix), and
+    a run's frontier with a budget."""
     d = build_model_data(data)
     plain = build_model(d)
     mixes = ["site", "run", "vendor"]
@@ -57,7 +59,11 @@ def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
     locked = build_model(d)
     site = next(k for k in locked.SITE_BUILD)
     fix_locks(locked, Locks(sites=[(site[0], site[2], None, None)]))
-    return [plain, elastic, locked, build_model(switched)]
+    run = data.runs[0].run_id
+    fd = frontier_model_data(data, run)
+    frontier = build_model(fd)
+    add_frontier(frontier, fd, run, budget_musd=1e5)
+    return [plain, elastic, locked, build_model(switched), frontier]
 
 
 def unregistered(
