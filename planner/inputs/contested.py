@@ -17,8 +17,8 @@ plan instead, built run by run in ready-year order on a shared ledger of IT load
   online the transformer units its load needs, year by year (``_site_transformers``);
 - supply caps are set from the witness's needs with less slack than the plain
   generator's (``CONTESTED_SLACK``): CoWoS, HBM and capped GPU types at 1.05-1.3x the
-  witness's purchases of a year, the reference trajectory at half weight; transformer
-  units at the witness's units plus two to four.
+  witness's purchases of a year, the reference trajectory and the GPU allocations at
+  a quarter weight; transformer units at the witness's units plus two to four.
 
 So the plan in ``ContestedWorkbook.joint`` exists and meets every shared limit (sites'
 IT, power and transformers; yearly GPU, CoWoS, HBM and transformer supply; GPU sharing
@@ -51,6 +51,7 @@ from planner.inputs.synth import (
     infrastructure,
     ready_years,
     supply_caps,
+    write_workbook,
 )
 
 POOL_SHARE = 0.4  # the contested pool holds this share of the runs, in sites
@@ -154,12 +155,7 @@ def generate_contested(spec: SynthSpec) -> ContestedWorkbook:
 
 def write_contested(spec: SynthSpec, out: Path | str) -> Path:
     """Generate a contested workbook and write it; returns where it went."""
-    from planner.inputs.template import write_input_workbook
-
-    wb = generate_contested(spec)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return write_input_workbook(out, wb.settings, wb.tables)
+    return write_workbook(generate_contested(spec), out)
 
 
 def _contested_runs(

@@ -272,9 +272,13 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
 
 def write_synth(spec: SynthSpec, out: Path | str) -> Path:
     """Generate and write a workbook; returns where it went."""
+    return write_workbook(generate(spec), out)
+
+
+def write_workbook(wb: SynthWorkbook, out: Path | str) -> Path:
+    """Write a generated workbook (plain or contested); returns where it went."""
     from planner.inputs.template import write_input_workbook
 
-    wb = generate(spec)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_input_workbook(out, wb.settings, wb.tables)
