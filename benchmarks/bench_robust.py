@@ -4,6 +4,8 @@
     python benchmarks/bench_robust.py --sites 30,100 --runs 2,6 --seeds 2 \\
         --generators contested --limit 60
     python benchmarks/bench_robust.py --table robust.jsonl     # reprint a run's table
+    git archive BASE | tar -x -C /tmp/base    # then, before and after in one run:
+    python benchmarks/bench_robust.py --variant base=/tmp/base --variant new=. --sites 30
 
 Every case (generator, sites, runs, seed) is a workbook written by ``planner synth``
 (``planner.inputs.synth`` or, contested, ``planner.inputs.contested``) and solved in a
@@ -43,8 +45,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# The planner code a child measures: this tree, or a variant's (``--variant``).
+CODE = Path(os.environ.get("BENCH_ROBUST_CODE", REPO))
+if str(CODE) not in sys.path:
+    sys.path.insert(0, str(CODE))
 
 # sites: (years, GPU types, power sources, links), around the issue's instances
 SIZES: dict[int, tuple[int, int, int, int]] = {
@@ -134,8 +138,8 @@ def child(path: Path, limit: float, gap: float, threads: int | None) -> dict[str
         "objective": res.objective,
         "bound": res.bound,
         "gap": res.gap,
-        "found_by": res.found_by,
-        "bound_by": res.bound_by,
+        "found_by": getattr(res, "found_by", ""),  # older code does not record phases
+        "bound_by": getattr(res, "bound_by", ""),
         "read_s": read_s,
         # What the time limit covers: build, hand-off and solve.
         "solve_wall_s": sum(
@@ -151,11 +155,14 @@ def child(path: Path, limit: float, gap: float, threads: int | None) -> dict[str
 # --------------------------------------------------------------------------- parent
 
 
-def run_case(path: Path, limit: float, gap: float, threads: int | None) -> dict[str, Any]:
-    """One case in a fresh process; its peak memory from ``wait4``. A child that outlives
-    its limit by far is killed and reported as such."""
+def run_case(
+    path: Path, limit: float, gap: float, threads: int | None, code: Path = REPO
+) -> dict[str, Any]:
+    """One case in a fresh process running the planner in ``code``; its peak memory from
+    ``wait4``. A child that outlives its limit by far is killed and reported as such."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["BENCH_ROBUST_CODE"] = str(code)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
     args = [str(path), str(limit), str(gap), str(threads or 0)]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
@@ -186,10 +193,14 @@ def proof_s(rec: dict[str, Any], gap: float) -> float:
     return float(rec["solve_wall_s"]) if proven else math.inf
 
 
-def cells(records: list[dict[str, Any]]) -> dict[tuple[str, int, int], list[dict[str, Any]]]:
-    out: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+Cell = tuple[str, int, int, str]  # generator, sites, runs, variant
+
+
+def cells(records: list[dict[str, Any]]) -> dict[Cell, list[dict[str, Any]]]:
+    out: dict[Cell, list[dict[str, Any]]] = {}
     for r in records:
-        out.setdefault((r["generator"], r["sites"], r["runs"]), []).append(r)
+        key = (r["generator"], r["sites"], r["runs"], r.get("variant", ""))
+        out.setdefault(key, []).append(r)
     return out
 
 
@@ -204,18 +215,18 @@ def counts(values: list[str]) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """One row per cell: proofs, median and worst seconds, worst gap, memory, phases."""
     head = (
-        "| generator | sites | runs | seeds | proven | median s | worst s | worst gap % "
-        "| peak MB median / max | plan found by | bound by | check |"
+        "| generator | sites | runs | variant | seeds | proven | median s | worst s "
+        "| worst gap % | peak MB median / max | plan found by | bound by | check |"
     )
-    lines = [head, "|" + "---|" * 12]
-    for (gen, sites, runs), rs in sorted(cells(records).items()):
+    lines = [head, "|" + "---|" * 13]
+    for (gen, sites, runs, variant), rs in sorted(cells(records).items()):
         limit, gap = rs[0]["limit"], rs[0]["mip_gap"]
         times = sorted(proof_s(r, gap) for r in rs)
         gaps = [r.get("gap") for r in rs]
         worst_gap = "none" if any(g is None for g in gaps) else f"{100 * max(gaps):.2f}"
         mem = [r["peak_mb"] for r in rs]
         lines.append(
-            f"| {gen} | {sites} | {runs} | {len(rs)} "
+            f"| {gen} | {sites} | {runs} | {variant or '-'} | {len(rs)} "
             f"| {sum(1 for t in times if not math.isinf(t))}/{len(rs)} "
             f"| {fmt_s(statistics.median(times), limit)} | {fmt_s(times[-1], limit)} "
             f"| {worst_gap} | {statistics.median(mem):.0f} / {max(mem):.0f} "
@@ -235,8 +246,9 @@ def worst_cases(records: list[dict[str, Any]], n: int) -> str:
     lines = []
     for r in sorted(records, key=badness, reverse=True)[:n]:
         gap = r.get("gap")
+        variant = f" [{r['variant']}]" if r.get("variant") else ""
         lines.append(
-            f"\n{r['generator']} {r['sites']} sites, {r['runs']} runs, seed {r['seed']}: "
+            f"\n{r['generator']} {r['sites']} sites, {r['runs']} runs, seed {r['seed']}{variant}: "
             f"{r['status']}, gap {'-' if gap is None else f'{100 * gap:.2f} %'}, "
             f"{r.get('solve_wall_s', 0):.1f} s, {r['peak_mb']:.0f} MB, "
             f"plan by {r.get('found_by') or '-'}, bound by {r.get('bound_by') or '-'}; "
@@ -254,18 +266,35 @@ def worst_cases(records: list[dict[str, Any]], n: int) -> str:
 
 def run_matrix(a: argparse.Namespace) -> list[dict[str, Any]]:
     seeds = range(a.first_seed, a.first_seed + a.seeds)
-    cases = [(g, s, r, k) for g in a.generators for s in a.sites for r in a.runs for k in seeds]
+    # Variants run case by case in turn, so that the machine's load hits them alike.
+    cases = [
+        (g, s, r, k, v)
+        for g in a.generators
+        for s in a.sites
+        for r in a.runs
+        for k in seeds
+        for v in a.variant
+    ]
     records = []
-    for i, (gen, sites, runs, seed) in enumerate(cases, 1):
+    for i, (gen, sites, runs, seed, (variant, code)) in enumerate(cases, 1):
         path = instance(gen, sites, runs, seed, a.workdir)
-        rec = run_case(path, a.limit, a.gap, a.threads)
-        rec.update(generator=gen, sites=sites, runs=runs, seed=seed, limit=a.limit, mip_gap=a.gap)
+        rec = run_case(path, a.limit, a.gap, a.threads, code)
+        rec.update(
+            generator=gen,
+            sites=sites,
+            runs=runs,
+            seed=seed,
+            limit=a.limit,
+            mip_gap=a.gap,
+            variant=variant,
+        )
         records.append(rec)
         with a.jsonl.open("a") as f:
             f.write(json.dumps(rec) + "\n")
         gap = rec.get("gap")
         print(
-            f"[{i}/{len(cases)}] {gen} {sites} sites {runs} runs seed {seed}: {rec['status']}, "
+            f"[{i}/{len(cases)}] {gen} {sites} sites {runs} runs seed {seed} {variant}: "
+            f"{rec['status']}, "
             f"gap {'-' if gap is None else f'{100 * gap:.2f} %'}, "
             f"{rec.get('solve_wall_s', 0):.1f} s, {rec['peak_mb']:.0f} MB, "
             f"plan {rec.get('found_by') or '-'}, bound {rec.get('bound_by') or '-'}",
@@ -277,6 +306,14 @@ def run_matrix(a: argparse.Namespace) -> list[dict[str, Any]]:
 
 def ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
+
+
+def parse_variant(text: str) -> tuple[str, Path]:
+    """NAME=DIR: a tree holding the planner's packages (``git archive`` of a commit)."""
+    name, _, code = text.partition("=")
+    if not name or not (Path(code) / "planner").is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=DIR with DIR/planner")
+    return name, Path(code).resolve()
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -296,6 +333,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--limit", type=float, default=TIME_LIMIT_S, help="seconds per case")
     p.add_argument("--gap", type=float, default=MIP_GAP, help="the gap to prove")
     p.add_argument("--threads", type=int, default=None, help="HiGHS threads (default: its own)")
+    p.add_argument(
+        "--variant",
+        type=parse_variant,
+        action="append",
+        help="NAME=DIR: measure the planner in DIR too, case by case in turn (repeatable)",
+    )
     p.add_argument("--worst", type=int, default=5, help="worst cases to profile")
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "planner-bench")
     p.add_argument("--jsonl", type=Path, help="raw results (default: in --workdir)")
@@ -304,6 +347,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     bad = [s for s in a.sites if s not in SIZES] + [g for g in a.generators if g not in GENERATORS]
     if bad:
         p.error(f"unknown sizes or generators {bad}: sizes {list(SIZES)}, {list(GENERATORS)}")
+    a.variant = a.variant or [("", REPO)]
     return a
 
 
