@@ -222,8 +222,9 @@ def table(records: list[dict[str, Any]]) -> str:
     for (gen, sites, runs, variant), rs in sorted(cells(records).items()):
         limit, gap = rs[0]["limit"], rs[0]["mip_gap"]
         times = sorted(proof_s(r, gap) for r in rs)
-        gaps = [r.get("gap") for r in rs]
-        worst_gap = "none" if any(g is None for g in gaps) else f"{100 * max(gaps):.2f}"
+        gaps = [float(g) for g in (r.get("gap") for r in rs) if g is not None]
+        # "none": some case ended without a plan, so it has no gap.
+        worst_gap = f"{100 * max(gaps):.2f}" if len(gaps) == len(rs) else "none"
         mem = [r["peak_mb"] for r in rs]
         lines.append(
             f"| {gen} | {sites} | {runs} | {variant or '-'} | {len(rs)} "
