@@ -46,22 +46,30 @@ def synth(
         int | None,
         typer.Option(min=1, help="Training runs (default: one per two years, <= sites/4)"),
     ] = None,
+    contested: Annotated[
+        bool,
+        typer.Option(
+            "--contested",
+            help="Runs compete for the same sites and supply (feasible by one joint plan)",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic workbook that is valid and feasible by construction."""
+    from planner.inputs.contested import generate_contested
     from planner.inputs.synth import SynthSpec, generate
     from planner.inputs.template import write_input_workbook
 
     spec = SynthSpec(
         sites=sites, years=years, gpus=gpus, sources=sources, links=links, seed=seed, runs=runs
     )
-    wb = generate(spec)
+    wb = generate_contested(spec) if contested else generate(spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = write_input_workbook(out, wb.settings, wb.tables)
     t = wb.tables
     say(
         f"{path}: {len(t['Sites'])} sites, {spec.years} years, {len(t['GPUs'])} GPU types, "
         f"{len(t['PowerSources'])} sources, {len(t['FiberLinks'])} links, "
-        f"{len(t['Runs'])} runs (seed {seed})"
+        f"{len(t['Runs'])} {'contested ' if contested else ''}runs (seed {seed})"
     )
 
 

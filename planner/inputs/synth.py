@@ -18,6 +18,10 @@ run's FLOP target is 35-70 % of what that cluster delivers, every supply cap of 
 with purchases is at least 1.3x the witness's need, and each witness link carries 1.5x
 the traffic a member could send. So the plan exists; the optimiser is free to find a
 cheaper one.
+
+Runs that compete for the same sites and supply, feasible by one joint witness plan
+instead of private clusters, are ``planner.inputs.contested`` (``planner synth
+--contested``), built from the pieces here.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -193,9 +197,40 @@ def _floor_sig(x: float, digits: int = 3) -> float:
     return float(math.floor(x / scale) * scale)
 
 
-def generate(spec: SynthSpec) -> SynthWorkbook:
-    """A valid, feasible planning instance of the requested size."""
-    rng = np.random.default_rng(spec.seed)
+@dataclass
+class Infrastructure:
+    """Everything of an instance but its runs and supply: what the plain and the
+    contested generator (``planner.inputs.contested``) share, drawn in one order."""
+
+    settings: Row
+    years: list[int]
+    gpus: list[Row]
+    sources: list[Row]
+    sites: list[Row]
+    cooling: list[Row]
+    site_power: list[Row]
+    links: list[Row]
+    export_controls: list[Row]
+    lookups: RunSites
+
+    def tables(self, runs: list[Row], supply: list[Row]) -> dict[str, list[Row]]:
+        """The workbook's sheets, given the runs and the supply."""
+        return {
+            "Sites": self.sites,
+            "Cooling": self.cooling,
+            "PowerSources": self.sources,
+            "SitePower": self.site_power,
+            "Transformers": [dict(t) for t in TRANSFORMERS],
+            "GPUs": self.gpus,
+            "Supply": supply,
+            "ExportControls": self.export_controls,
+            "FiberLinks": self.links,
+            "Runs": runs,
+        }
+
+
+def infrastructure(rng: np.random.Generator, spec: SynthSpec) -> Infrastructure:
+    """Settings, GPUs, sources, sites, power, transformers, links and export controls."""
     s0 = spec.start_year
     years = list(range(s0, s0 + spec.years))
     end = years[-1]
@@ -221,28 +256,29 @@ def generate(spec: SynthSpec) -> SynthWorkbook:
 
     banned = {(e["country"], e["gpu_id"]) for e in export_controls if not e["allowed"]}
     lookups = _run_sites(years, sites, cooling, site_power, sources, gpus, links, banned)
-    runs, witnesses = _runs(rng, spec, years, sites, links, lookups)
-    supply = _supply(rng, spec, years, gpus, runs, witnesses)
-    tables: dict[str, list[Row]] = {
-        "Sites": sites,
-        "Cooling": cooling,
-        "PowerSources": sources,
-        "SitePower": site_power,
-        "Transformers": [dict(t) for t in TRANSFORMERS],
-        "GPUs": gpus,
-        "Supply": supply,
-        "ExportControls": export_controls,
-        "FiberLinks": links,
-        "Runs": runs,
-    }
-    return SynthWorkbook(spec, settings, tables, witnesses)
+    return Infrastructure(
+        settings, years, gpus, sources, sites, cooling, site_power, links, export_controls, lookups
+    )
+
+
+def generate(spec: SynthSpec) -> SynthWorkbook:
+    """A valid, feasible planning instance of the requested size."""
+    rng = np.random.default_rng(spec.seed)
+    infra = infrastructure(rng, spec)
+    runs, witnesses = _runs(rng, spec, infra.years, infra.sites, infra.links, infra.lookups)
+    supply = supply_caps(rng, spec, infra.years, infra.gpus, runs, witnesses)
+    return SynthWorkbook(spec, infra.settings, infra.tables(runs, supply), witnesses)
 
 
 def write_synth(spec: SynthSpec, out: Path | str) -> Path:
     """Generate and write a workbook; returns where it went."""
+    return write_workbook(generate(spec), out)
+
+
+def write_workbook(wb: SynthWorkbook, out: Path | str) -> Path:
+    """Write a generated workbook (plain or contested); returns where it went."""
     from planner.inputs.template import write_input_workbook
 
-    wb = generate(spec)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_input_workbook(out, wb.settings, wb.tables)
@@ -472,9 +508,19 @@ def _links(rng: np.random.Generator, sites: list[Row], n_links: int) -> list[Row
 
 
 def _witness_it_mw(
-    site: Row, year: int, s0: int, rows: list[Row], sources: dict[str, Row], worst_pue: float
+    site: Row,
+    year: int,
+    s0: int,
+    rows: list[Row],
+    sources: dict[str, Row],
+    worst_pue: float,
+    growth_from: int | None = None,
 ) -> float:
-    """IT MW a site can carry in ``year`` without new transformers or grid growth."""
+    """IT MW a site can carry in ``year``: on-site sources at ``max_mw`` once their lead
+    time has passed, grid power as it exists through the existing transformers. From
+    ``growth_from`` on (the first year a new transformer can be online; None: never),
+    grid sources also grow to ``max_mw`` after their lead time, carried by new
+    transformers (the contested generator's joint witness builds them)."""
     if site["earliest_year"] > year:
         return 0.0
     grid = 0.0
@@ -482,14 +528,16 @@ def _witness_it_mw(
     for sp in rows:
         src = sources[sp["source_id"]]
         firm = float(src["firm_fraction"])
+        mw = float(sp["existing_mw"])
+        grows = not src["via_grid"] or growth_from is not None
+        if grows and s0 + int(src["lead_years"]) <= year:
+            mw = float(sp["max_mw"])
         if src["via_grid"]:
-            grid += firm * float(sp["existing_mw"])
+            grid += firm * mw
         else:
-            mw = float(sp["existing_mw"])
-            if s0 + int(src["lead_years"]) <= year:
-                mw = float(sp["max_mw"])
             onsite += firm * mw
-    grid = min(grid, POWER_FACTOR * float(site["existing_transformer_mva"]))
+    if growth_from is None or year < growth_from:
+        grid = min(grid, POWER_FACTOR * float(site["existing_transformer_mva"]))
     return 0.995 * min(float(site["max_it_mw"]), (grid + onsite) / worst_pue)
 
 
@@ -497,8 +545,21 @@ def _witness_it_mw(
 Member = tuple[str, int, Row]
 
 
+class SiteCapacity(Protocol):
+    """What drawing a run's witness cluster asks of the sites: the plain generator's
+    free sites (``RunSites``) or the contested generator's shared ledger."""
+
+    @property
+    def s0(self) -> int: ...
+
+    @property
+    def neighbours(self) -> dict[str, list[Row]]: ...
+
+    def capacity(self, site_id: str, year: int) -> tuple[int, Row | None]: ...
+
+
 @dataclass
-class _RunSites:
+class RunSites:
     """Lookups that say what a free site can carry in a year, built once for every run."""
 
     s0: int
@@ -520,17 +581,25 @@ class _RunSites:
         ]
         return max(ok, key=lambda g: (g["bf16_tflops"] / g["it_kw"], g["gpu_id"]), default=None)
 
+    def it_mw(self, site_id: str, year: int, growth_from: int | None = None) -> float:
+        """IT MW a witness may load the site with in ``year`` (``_witness_it_mw``)."""
+        return _witness_it_mw(
+            self.site_by_id[site_id],
+            year,
+            self.s0,
+            self.power_at[site_id],
+            self.src_by_id,
+            self.worst_pue[site_id],
+            growth_from,
+        )
+
     def capacity(self, site_id: str, year: int) -> tuple[int, Row | None]:
         """How many of its best GPU a site can power in ``year``, and that GPU (0, None
         when no GPU may be used there)."""
-        site = self.site_by_id[site_id]
-        g = self.best_gpu(site, year)
+        g = self.best_gpu(self.site_by_id[site_id], year)
         if g is None:
             return 0, None
-        it = _witness_it_mw(
-            site, year, self.s0, self.power_at[site_id], self.src_by_id, self.worst_pue[site_id]
-        )
-        return int(math.floor(it * 1000.0 / float(g["it_kw"]))), g
+        return int(math.floor(self.it_mw(site_id, year) * 1000.0 / float(g["it_kw"]))), g
 
 
 def _run_sites(
@@ -542,7 +611,7 @@ def _run_sites(
     gpus: list[Row],
     links: list[Row],
     banned: set[tuple[str, str]],
-) -> _RunSites:
+) -> RunSites:
     """The per-site lookups ``_runs`` needs: power rows, worst PUE, neighbouring links."""
     power_at: dict[str, list[Row]] = defaultdict(list)
     for sp in site_power:
@@ -555,7 +624,7 @@ def _run_sites(
     for lk in links:
         neighbours[lk["site_a"]].append(lk)
         neighbours[lk["site_b"]].append(lk)
-    return _RunSites(
+    return RunSites(
         s0=years[0],
         site_by_id={s["site_id"]: s for s in sites},
         power_at=power_at,
@@ -573,15 +642,14 @@ def _runs(
     years: list[int],
     sites: list[Row],
     links: list[Row],
-    lookups: _RunSites,
+    lookups: RunSites,
 ) -> tuple[list[Row], list[Witness]]:
     """The Runs rows and the witness plan of each; may widen witness links in place.
 
     Random draws, in order (the workbook of a seed depends on it): the ready years, then
     per run its duration, MFU, multi-site coin (only when there are links), site count
     (only for a multi-site run), host and FLOP fraction."""
-    ready_choices = years[1:] or years
-    ready = sorted(int(y) for y in rng.choice(ready_choices, size=spec.n_runs))
+    ready = ready_years(rng, spec, years)
     used: set[str] = set()
     runs: list[Row] = []
     witnesses: list[Witness] = []
@@ -589,13 +657,19 @@ def _runs(
         cands = _free_sites(lookups, sites, used, year)
         if not cands:
             break  # every usable site already carries a run
-        run, witness = _draw_run(rng, lookups, f"R{i + 1:03d}-{year}", year, cands, used, links)
+        run, witness = draw_run(rng, lookups, f"R{i + 1:03d}-{year}", year, cands, used, links)
         runs.append(run)
         witnesses.append(witness)
     return runs, witnesses
 
 
-def _free_sites(lookups: _RunSites, sites: list[Row], used: set[str], year: int) -> list[Member]:
+def ready_years(rng: np.random.Generator, spec: SynthSpec, years: list[int]) -> list[int]:
+    """The runs' ready years, sorted: any year but the first (when there is another)."""
+    ready_choices = years[1:] or years
+    return sorted(int(y) for y in rng.choice(ready_choices, size=spec.n_runs))
+
+
+def _free_sites(lookups: RunSites, sites: list[Row], used: set[str], year: int) -> list[Member]:
     """Sites no witness uses yet that can hold at least one GPU in ``year``, in site order."""
     cands: list[Member] = []
     for s in sites:
@@ -607,9 +681,9 @@ def _free_sites(lookups: _RunSites, sites: list[Row], used: set[str], year: int)
     return cands
 
 
-def _draw_run(
+def draw_run(
     rng: np.random.Generator,
-    lookups: _RunSites,
+    lookups: SiteCapacity,
     run_id: str,
     year: int,
     cands: list[Member],
@@ -659,7 +733,7 @@ def _pick_host(rng: np.random.Generator, cands: list[Member]) -> Member:
 
 
 def _grow_cluster(
-    lookups: _RunSites, host: Member, year: int, max_sites: int, used: set[str]
+    lookups: SiteCapacity, host: Member, year: int, max_sites: int, used: set[str]
 ) -> tuple[list[Member], list[str]]:
     """The host plus free sites linked to it by ``year`` (link id order), up to
     ``max_sites``, and the links used; each used link is widened to 1.5x the traffic its
@@ -697,16 +771,20 @@ def _run_flop(cluster: list[Member], duration: float, mfu: float, frac: float) -
     return _floor_sig(frac * eff * total, 3)
 
 
-def _supply(
-    rng: np.random.Generator,
-    spec: SynthSpec,
-    years: list[int],
-    gpus: list[Row],
-    runs: list[Row],
-    witnesses: list[Witness],
-) -> list[Row]:
-    """Yearly caps near the reference's trajectory, with slack on every witness need."""
-    s0 = years[0]
+@dataclass(frozen=True)
+class Slack:
+    """How far the supply caps sit above the witness's needs; the defaults are the plain
+    generator's (the contested one is tighter and caps transformers by its witness)."""
+
+    need: tuple[float, float] = (1.3, 2.0)  # a cap is at least the need x U(need)
+    base: float = 1.0  # weight of the reference trajectory and of the GPU allocations
+    # New transformer units the witness brings online per year; None: it builds none,
+    # and the yearly caps grow with the number of sites instead.
+    transformer_units: dict[int, int] | None = None
+
+
+def supply_needs(gpus: list[Row], witnesses: list[Witness]) -> dict[tuple[str, int], float]:
+    """What the witnesses buy per (resource, year): GPUs of a type, CoWoS, HBM."""
     gpu_by_id = {g["gpu_id"]: g for g in gpus}
     need: dict[tuple[str, int], float] = defaultdict(float)
     for w in witnesses:
@@ -715,6 +793,21 @@ def _supply(
             need[("cowos_wafers", w.year)] += count * float(g["cowos_wafers_per_kgpu"]) / 1000.0
             need[("hbm_stacks", w.year)] += count * float(g["hbm_stacks"])
             need[(f"gpu:{g['gpu_id']}", w.year)] += count
+    return need
+
+
+def supply_caps(
+    rng: np.random.Generator,
+    spec: SynthSpec,
+    years: list[int],
+    gpus: list[Row],
+    runs: list[Row],
+    witnesses: list[Witness],
+    slack: Slack = Slack(),  # noqa: B008  (frozen: one shared default is safe)
+) -> list[Row]:
+    """Yearly caps near the reference's trajectory, with slack on every witness need."""
+    s0 = years[0]
+    need = supply_needs(gpus, witnesses)
     scale = max(1.0, len(runs) / 2.0)  # the reference buyer has 2 runs
     rows: list[Row] = []
     for y in years:
@@ -724,9 +817,15 @@ def _supply(
             "hbm_stacks": 1_500_000.0 * 1.3**t * scale,
         }
         for res, b in base.items():
-            cap = max(b * rng.uniform(0.4, 0.8), need[(res, y)] * rng.uniform(1.3, 2.0))
+            cap = max(
+                b * rng.uniform(0.4, 0.8) * slack.base, need[(res, y)] * rng.uniform(*slack.need)
+            )
             rows.append(dict(year=y, resource=res, capacity=float(math.ceil(cap))))
-        units = math.ceil(rng.uniform(4, 8) * max(1.0, spec.sites / 20.0))
+        spare = rng.uniform(4, 8)
+        if slack.transformer_units is None:
+            units = math.ceil(spare * max(1.0, spec.sites / 20.0))
+        else:  # the witness's units and a few more, whatever the portfolio's size
+            units = slack.transformer_units.get(y, 0) + math.ceil(spare / 2.0)
         rows.append(dict(year=y, resource="transformer_units", capacity=float(units)))
     # Per-type caps on about half the GPU types: older ones wind down, others are allocated.
     capped = [g for g in gpus if rng.random() < 0.5]
@@ -739,8 +838,8 @@ def _supply(
             allocation = (
                 0.0
                 if age >= 4 and rng.random() < 0.6
-                else float(rng.uniform(20_000, 200_000)) * scale
+                else float(rng.uniform(20_000, 200_000)) * scale * slack.base
             )
-            cap = max(allocation, need[(f"gpu:{gid}", y)] * rng.uniform(1.3, 2.0))
+            cap = max(allocation, need[(f"gpu:{gid}", y)] * rng.uniform(*slack.need))
             rows.append(dict(year=y, resource=f"gpu:{gid}", capacity=float(math.ceil(cap))))
     return rows

@@ -39,6 +39,10 @@ class SolveResult:
     message: str = ""
     values: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
+    # Which solve phase found the plan and which the bound (``strategy.PhasedSolve``:
+    # "lp", "round:first", "round:relaxed", "relaxed", "full"); "" when none did.
+    found_by: str = ""
+    bound_by: str = ""
 
     @property
     def has_plan(self) -> bool:

@@ -65,7 +65,9 @@ def solve_compiled(
     solver = PhasedSolve(cm, mip_gap, time_limit_s, threads, on_progress, log_file)
     label = time_limit_s if limit_label_s is None else limit_label_s
     if counts is None or not counts.any() or not cm.integer.any():
-        return _final(solver.highs(cm.lp), solver.t0, label)
+        res = solver.highs(cm.lp)
+        res.found_by = res.bound_by = "full" if res.status != STATUS_INFEASIBLE else ""
+        return _final(res, solver.t0, label)
     return _final(solver.run(counts, sites), solver.t0, label)
 
 
@@ -87,6 +89,7 @@ class PhasedSolve:
         self.deadline = self.t0 + time_limit_s
         self.best = SolveResult(STATUS_NO_PLAN)
         self.bound: float | None = None
+        self.found_by = self.bound_by = ""  # the phases behind ``best`` and ``bound``
         self.rounded: list[np.ndarray] = []
         self.others = np.zeros_like(cm.integer)
 
@@ -112,18 +115,18 @@ class PhasedSolve:
             set_start(h, start)
         return run_highs(h, self.cm, time_limit_s=limit, on_progress=self.on_progress)
 
-    def keep(self, res: SolveResult) -> None:
+    def keep(self, res: SolveResult, phase: str) -> None:
         """Keep ``res`` if it is a plan cheaper than the best so far."""
         if (
             res.has_plan
             and res.objective is not None
             and (self.best.objective is None or res.objective < self.best.objective - 1e-9)
         ):
-            self.best = res
+            self.best, self.found_by = res, phase
 
-    def tighten(self, bound: float | None) -> None:
-        if bound is not None:
-            self.bound = max(self.bound if self.bound is not None else -math.inf, bound)
+    def tighten(self, bound: float | None, phase: str) -> None:
+        if bound is not None and (self.bound is None or bound > self.bound):
+            self.bound, self.bound_by = bound, phase
 
     def proven(self) -> bool:
         return _gap_of(self.best, self.bound) <= self.mip_gap + 1e-12
@@ -132,15 +135,23 @@ class PhasedSolve:
         return self.best.values if self.best.has_plan else None
 
     def run(self, counts: np.ndarray, sites: SiteColumns | None) -> SolveResult:
+        res = self.phases(counts, sites)
+        res.found_by = self.found_by if res.has_plan else ""
+        res.bound_by = self.bound_by
+        return res
+
+    def phases(self, counts: np.ndarray, sites: SiteColumns | None) -> SolveResult:
         self.others = self.cm.integer & ~counts
         lp = self.highs(copy_lp(self.cm.lp, np.zeros_like(self.cm.integer)))
         if lp.status == STATUS_INFEASIBLE:
+            self.bound_by = "lp"
             return lp
         first = self.first_plan(lp, sites, counts)
         if self.proven():
             return _optimal(self.best, self.bound)
         relaxed = self.relaxed_decisions(first, counts)
         if relaxed is not None and relaxed.status == STATUS_INFEASIBLE:
+            self.bound_by = "relaxed"
             return relaxed
         if self.proven():
             return _optimal(self.best, self.bound)
@@ -153,7 +164,7 @@ class PhasedSolve:
         which may prove it optimal without the MIP over every decision."""
         if lp.values is None:
             return None
-        self.bound = lp.objective
+        self.tighten(lp.objective, "lp")
         first = None
         for near in _neighbourhoods(self.cm, self.others, lp.values, sites):
             if self.left() <= MIN_PHASE_S:
@@ -167,7 +178,7 @@ class PhasedSolve:
             and first.values is not None
             and _gap_of(first, self.bound) <= self.mip_gap
         ):
-            self.round_counts(first.values, counts)
+            self.round_counts(first.values, counts, "round:first")
         return first
 
     def relaxed_decisions(
@@ -184,7 +195,7 @@ class PhasedSolve:
             relaxed = self.highs(copy_lp(self.cm.lp, self.others), start, share=0.6)
             if relaxed.status == STATUS_INFEASIBLE:
                 return relaxed
-            self.tighten(relaxed.bound)  # its dual bound holds even when stopped early
+            self.tighten(relaxed.bound, "relaxed")  # its dual bound holds even when stopped early
         plans = [
             p
             for p in (relaxed, first)
@@ -196,10 +207,10 @@ class PhasedSolve:
                 self.best.objective is None
                 or (cheapest.objective or math.inf) < self.best.objective - 1e-9
             ):
-                self.round_counts(cheapest.values, counts)
+                self.round_counts(cheapest.values, counts, "round:relaxed")
         return relaxed
 
-    def round_counts(self, x: np.ndarray, counts: np.ndarray) -> None:
+    def round_counts(self, x: np.ndarray, counts: np.ndarray, phase: str) -> None:
         """Every other integer fixed at ``x``; GPU counts integer (once per decision set)."""
         decisions = np.round(x[self.others])
         if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r) for r in self.rounded):
@@ -214,16 +225,18 @@ class PhasedSolve:
         if self.bound is not None and self.bound > 0 and self.mip_gap < 1:
             target = self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
         fixed = _fixed(self.cm, self.cm.integer, self.others, x)
-        self.keep(self.highs(fixed, start=up, target=target))
+        self.keep(self.highs(fixed, start=up, target=target), phase)
 
     def full_mip(self) -> SolveResult:
         """Phase 4: the full MIP in the time left, started from the best plan so far."""
         if self.left() > MIN_PHASE_S:
             full = self.highs(self.cm.lp, self.best_start())
             if full.status in (STATUS_OPTIMAL, STATUS_INFEASIBLE):
+                self.found_by = "full" if full.status == STATUS_OPTIMAL else ""
+                self.bound_by = "full"
                 return full
-            self.tighten(full.bound)
-            self.keep(full)
+            self.tighten(full.bound, "full")
+            self.keep(full, "full")
         if not self.best.has_plan:
             return SolveResult(STATUS_NO_PLAN)
         if self.proven():
