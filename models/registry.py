@@ -296,6 +296,7 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("network_flow_balance", "traffic conservation at each site"),
         ("elastic_rows", "the diagnosis' limits with their penalised slacks"),
         ("lock_site_built", "a locked site has its planned capacity online in its year"),
+        ("alternative_cost_cap", "a near-optimal plan's cost within (1 + slack) x the optimum"),
     )
 )
 

@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 import pytest
 
 from models import registry
+from models.alternatives import AlternativeSpec
 from models.build import build_model
 from models.elastic import add_elastic, loosen
 from models.locks import Locks, fix_locks
@@ -36,8 +37,9 @@ def reference() -> PlanningData:
 
 
 def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
-    """The plain model, the elastic model of the diagnosis, a model with a lock, and one
-    with every switch away from its default (idle GPUs draw no power, each gpu_mix)."""
+    """The plain model, the elastic model of the diagnosis, a model with a lock, a
+    near-optimal search model (cost cap, use objective), and one with every switch away
+    from its default (idle GPUs draw no power, each gpu_mix)."""
     d = build_model_data(data)
     plain = build_model(d)
     mixes = ["site", "run", "vendor"]
@@ -56,7 +58,9 @@ def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
     locked = build_model(d)
     site = next(k for k in locked.SITE_BUILD)
     fix_locks(locked, Locks(sites=[(site[0], site[2], None, None)]))
-    return [plain, elastic, locked, build_model(switched)]
+    near = build_model(d)
+    AlternativeSpec(cap_musd=1e9, site_weights=((site[0], 1.0),), cost_weight=1e-6)(near)
+    return [plain, elastic, locked, near, build_model(switched)]
 
 
 def unregistered(
