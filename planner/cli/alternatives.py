@@ -216,7 +216,11 @@ def print_table(result: AlternativesResult) -> None:
             str(r["status"]),
             f"{obj / 1e9:,.3f}" if obj is not None and obj == obj else "-",
             f"{pct:+.1f} %" if pct is not None and pct == pct else "-",
-            str(r["countries"] or "-"),
-            str(r["sites"] or "-"),
+            _text(r["countries"]),
+            _text(r["sites"]),
         )
     console.print(table)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) and value else "-"

@@ -58,6 +58,15 @@ class LocalSession:
             self.pool = None
 
 
+class InlineSession:
+    """Tasks run one after the other in this process (``workers=0``: notebooks, tests);
+    the task functions never raise, so neither does this."""
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        for task in tasks:
+            done(task, task.fn(task.payload))
+
+
 class DaskSession:
     """One client of a Dask scheduler for the whole session."""
 
@@ -77,14 +86,18 @@ def open_session(
     connect_timeout_s: float = 30.0,
     echo: Callable[[str], Any] | None = None,
 ) -> Iterator[Session]:
-    """Local worker processes, or the Dask scheduler at ``scheduler`` (raises
-    ``executors.SchedulerUnreachable`` when it cannot be reached or has no worker)."""
+    """Local worker processes (``workers=0``: this process), or the Dask scheduler at
+    ``scheduler`` (raises ``executors.SchedulerUnreachable`` when it cannot be reached
+    or has no worker)."""
     if scheduler:
         client = connect(scheduler, connect_timeout_s, echo)
         try:
             yield DaskSession(client)
         finally:
             client.close(timeout=5)
+        return
+    if workers <= 0:
+        yield InlineSession()
         return
     local = LocalSession(workers)
     try:
