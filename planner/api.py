@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.locks import LockError
 from planner.analysis.diagnose import diagnose
@@ -28,7 +28,10 @@ from planner.results.export import write_plan
 from planner.solving.pipeline import PlanResult, count_columns, solve
 from planner.solving.status import STATUS_INFEASIBLE, Progress
 
-__all__ = ["PlanResult", "count_columns", "export", "load", "plan", "solve"]
+if TYPE_CHECKING:
+    from planner.studies.alternatives import AlternativesResult
+
+__all__ = ["PlanResult", "alternatives", "count_columns", "export", "load", "plan", "solve"]
 
 Echo = Callable[[str], Any]
 
@@ -91,3 +94,18 @@ def plan(
 def export(result: PlanResult, out: Path | str, *, inputs: Path | None = None) -> Path:
     """Write the plan workbook atomically; returns where it went."""
     return write_plan(result, Path(out), inputs=inputs)
+
+
+def alternatives(
+    data: PlanningData, *, by: str = "site", slack: float = 0.05, count: int = 4, **kw: Any
+) -> AlternativesResult:
+    """``planner alternatives``: the optimum, up to ``count`` plans within ``slack`` of
+    its cost that differ most in ``by`` (site, country, vendor), and the cheapest plan
+    without each country and vendor the optimum relies on. ``workers=0`` (the default
+    here) solves in this process; ``planner.studies.alternatives.run_alternatives``
+    lists the other options. ``alternatives_table(result)`` in
+    ``planner.studies.alternatives_report`` is the ``Alternatives`` sheet."""
+    from planner.studies.alternatives import run_alternatives
+
+    kw.setdefault("workers", 0)
+    return run_alternatives(data, by=by, slack=slack, count=count, **kw)

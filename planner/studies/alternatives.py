@@ -231,6 +231,9 @@ class Runner:
         def done(task: Task, result: Result) -> None:
             self.out.solved += 1
             results[task.names[0]] = result
+            if self.echo is not None:
+                wall = float(result.get("wall_seconds") or 0.0)
+                self.echo(f"{task.names[0]}: {result.get('status')} ({wall:.1f} s)")
             if self.cache_dir is not None:
                 path = self.cache_dir / f"{task.key}.json"
                 try:
@@ -356,6 +359,8 @@ def run_alternatives(
 ) -> AlternativesResult:
     """The optimum, up to ``count`` alternatives within ``slack`` of its cost that differ
     in ``by``, and a hedge per country and vendor of the optimum (module docstring).
+    ``workers`` local processes (0: this process) unless a Dask ``scheduler`` is given;
+    ``cache_dir`` keeps one JSON result per solve (a rerun solves only what changed).
     Raises ``executors.SchedulerUnreachable`` for a ``scheduler`` that cannot be used."""
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}, not {by!r}")
@@ -367,7 +372,9 @@ def run_alternatives(
         runner = Runner(s, out, settings, cache_dir, echo)
         job = runner.job(OPTIMUM, plan_task, data, diagnose=True)
         result = runner.batch([job])[OPTIMUM]
-        out.entries.append(checked(Entry(OPTIMUM, OPTIMUM, "every input", data, result), data))
+        out.entries.append(
+            checked(Entry(OPTIMUM, OPTIMUM, "least cost, every input", data, result), data)
+        )
         if out.optimum.objective_usd is not None:
             Search(runner, out).run()
     out.seconds = time.perf_counter() - t0
@@ -438,6 +445,21 @@ class Search:
             if search is not None:
                 resolve = self.found(results[search.name])
                 search = self.step() if resolve is not None else None
+        self.note_cheaper()
+
+    def note_cheaper(self) -> None:
+        """A plan cheaper than the optimum's means the optimum stopped within its MIP
+        gap of the best bound, not at the least cost: say so."""
+        opt = self.out.optimum
+        base = opt.objective_usd or 0.0
+        for e in self.out.entries[1:]:
+            if e.objective_usd is not None and e.objective_usd < base * (1 - 1e-9):
+                gap = opt.result.get("gap")
+                within = f" (the optimum is within its MIP gap of {gap:.3%})" if gap else ""
+                self.out.notes.append(
+                    f"{e.name} costs {base - e.objective_usd:,.0f} USD less than the "
+                    f"optimum's plan{within}"
+                )
 
     def step(self) -> Job | None:
         """The next search step, with weights counting the earlier plans' choices."""

@@ -197,6 +197,20 @@ def test_an_infeasible_base_has_no_alternative() -> None:
     assert "reachable" in result.optimum.result["diagnosis"]
 
 
+def test_a_co2_column_appears_when_the_plans_report_emissions() -> None:
+    from planner import api
+
+    result = api.alternatives(two_countries(1e6), by="country", slack=0.15, count=1)
+    assert "co2_t" not in alternatives_table(result).columns
+    tonnes = {"optimum": 100.0, "alternative 1": 200.0}
+    for e in result.entries:
+        if e.name in tonnes:
+            e.result["summary"]["co2_t"] = tonnes[e.name]
+    table = alternatives_table(result).set_index("plan")
+    assert table.co2_t["optimum"] == 100.0 and table.co2_t["alternative 1"] == 200.0
+    assert math.isnan(table.co2_t["without US"])  # no emissions reported for it
+
+
 def comparable(result: AlternativesResult) -> pd.DataFrame:
     return alternatives_table(result).drop(columns=["solve_seconds"])
 
