@@ -16,10 +16,17 @@ where ``U_s = sum_{c,y} it_capacity_add[s,c,y]`` is the IT MW built at site ``s`
 count how many earlier plans used the site (or its country) or the type (or its vendor)
 (hop-skip-jump: Brill et al. 1982; PyPSA's ``optimization/mga.py`` has the cost cap
 and the alternative objective in the same form). The integer decisions (run hosts,
-cooling designs, links, GPU counts) stay integer. ``tau`` orders plans of equal use by
-cost without outweighing one MW of use.
+cooling designs, links, GPU counts) stay integer.
 
-``AlternativeSpec`` carries both as plain data (picklable, for worker processes); called
+An alternative found by a search step is then re-solved at least cost with the *use
+caps* of what it kept of earlier plans' choices, at the search plan's levels:
+
+    alternative_use_cap[i]:  sum_{s in S_i} U_s(x) <= a_i   (S_i: a site, a country's sites)
+                             sum_{g in G_j} N_g(x) <= b_j   (G_j: a vendor's GPU types)
+
+``tau`` orders plans of equal use by cost without outweighing one MW of use.
+
+``AlternativeSpec`` carries them as plain data (picklable, for worker processes); called
 on a built model it adds them (``planner.solving.pipeline.solve``'s ``prepare`` hook).
 """
 
@@ -46,6 +53,9 @@ class AlternativeSpec:
     site_weights: tuple[tuple[str, float], ...] = ()
     gpu_weights: tuple[tuple[str, float], ...] = ()
     cost_weight: float = 0.0
+    # (sites, most MW built there) and (GPU types, most bought): the use caps.
+    site_caps: tuple[tuple[tuple[str, ...], float], ...] = ()
+    gpu_caps: tuple[tuple[tuple[str, ...], float], ...] = ()
 
     @property
     def searches(self) -> bool:
@@ -55,6 +65,8 @@ class AlternativeSpec:
     def __call__(self, m: pyo.ConcreteModel) -> None:
         if self.cap_musd is not None:
             add_cost_cap(m, self.cap_musd)
+        if self.site_caps or self.gpu_caps:
+            add_use_caps(m, self.site_caps, self.gpu_caps)
         if self.searches:
             add_use_objective(m, dict(self.site_weights), dict(self.gpu_weights), self.cost_weight)
 
@@ -74,6 +86,25 @@ def add_cost_cap(m: pyo.ConcreteModel, cap_musd: float) -> None:
     m.alternative_cost_cap = pyo.Constraint(
         expr=body <= cap_musd - constant,
         doc="Total discounted cost within the near-optimal cap (MUSD)",
+    )
+
+
+def add_use_caps(
+    m: pyo.ConcreteModel,
+    site_caps: tuple[tuple[tuple[str, ...], float], ...],
+    gpu_caps: tuple[tuple[tuple[str, ...], float], ...],
+) -> None:
+    """``alternative_use_cap[i]``: ``sum_{s in S_i} U_s <= a_i`` for each site group and
+    ``sum_{g in G_j} N_g <= b_j`` for each GPU-type group (what an alternative may keep
+    of the choices earlier plans made: no more than the search step that found it)."""
+    sites, gpus = site_use_terms(m), gpu_use_terms(m)
+    rows = [([t for s in group for t in sites.get(s, [])], cap) for group, cap in site_caps]
+    rows += [([t for g in group for t in gpus.get(g, [])], cap) for group, cap in gpu_caps]
+    m.ALTERNATIVE_CAP = pyo.RangeSet(0, len(rows) - 1)
+    m.alternative_use_cap = pyo.Constraint(
+        m.ALTERNATIVE_CAP,
+        rule=lambda _m, i: linear(rows[i][0]) <= rows[i][1] if rows[i][0] else pyo.Constraint.Skip,
+        doc="Use of earlier plans' sites, countries or vendors within the search's (MW, GPUs)",
     )
 
 

@@ -208,7 +208,7 @@ def print_table(result: AlternativesResult) -> None:
         ("countries", "left"),
         ("sites", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "sites")  # type: ignore[arg-type]
     for _, r in alternatives_table(result).iterrows():
         obj, pct = r["objective_usd"], r["delta_pct"]
         table.add_row(

@@ -16,9 +16,12 @@ a Dask scheduler, each task a pure function of its payload, results cached):
    no plan or nothing new.
 3. **Each alternative at its own least cost**: re-solved with the normal objective on
    the inputs restricted to its choices (the other sites, countries' sites or vendors'
-   GPU types removed) under the same cost cap, so it is reported at the cheapest cost of
-   those choices, not at the cost the search stopped at. An alternative that re-solves
-   to the choices of an earlier plan is dropped (noted).
+   GPU types removed), under the same cost cap and with its use of the choices it keeps
+   of earlier plans capped at the search step's (``alternative_use_cap``: a plan that
+   moves 300 MW out of the UAE keeps at most the rest there), so it is reported at the
+   cheapest cost of what defines it, not at the cost the search stopped at. An
+   alternative that still re-solves to the choices of an earlier plan is dropped
+   (noted).
 4. **Hedges**: for every country and every GPU vendor the optimum relies on, the
    cheapest plan without it (its sites, or its GPU types, removed), its cost delta, or,
    when there is none, the first line of the diagnosis of the restricted inputs.
@@ -175,6 +178,16 @@ class Job:
     fn: Callable[[dict[str, Any]], Result]
     payload: dict[str, Any]
     key: str
+
+
+@dataclass
+class Pending:
+    """A search step's alternative waiting for its re-solve."""
+
+    job: Job
+    data: PlanningData
+    defined_by: str
+    search_cost_usd: float | None
 
 
 class Runner:
@@ -429,18 +442,18 @@ class Search:
     def run(self) -> None:
         hedges = self.hedges()
         search = self.step()
-        resolve: tuple[Job, set[str], float | None] | None = None
+        resolve: Pending | None = None
         first = True
         while first or search is not None or resolve is not None:
             jobs = [j for j, _ in hedges if j is not None] if first else []
-            jobs += [j for j in (search, resolve[0] if resolve else None) if j is not None]
+            jobs += [j for j in (search, resolve.job if resolve else None) if j is not None]
             results = self.runner.batch(jobs)
             if first:
                 for job, entry in hedges:
                     self.add_hedge(entry, results[job.name] if job is not None else None)
                 first = False
             if resolve is not None:
-                self.accept(resolve[1], results[resolve[0].name], resolve[2])
+                self.accept(resolve, results[resolve.job.name])
                 resolve = None
             if search is not None:
                 resolve = self.found(results[search.name])
@@ -485,7 +498,7 @@ class Search:
         )
         return self.runner.job(f"search {self.steps}", search_task, self.data, spec)
 
-    def found(self, result: Result) -> tuple[Job, set[str], float | None] | None:
+    def found(self, result: Result) -> Pending | None:
         """The re-solve job for a search step's choices, or None when the search ends."""
         k = self.steps
         gpus = [(str(s), str(g), float(n)) for s, g, n in result.get("gpus") or []]
@@ -500,23 +513,47 @@ class Search:
                 f"({_listing(keep)}): no other choice fits within the slack"
             )
             return None
+        spec, limits = self.use_caps(keep, result, gpus)
         self.history.append(keep)
         restricted, why = restricted_to(self.data, self.by, keep)
         if restricted is None:
             self.out.notes.append(f"search step {k}: {why}")
             return None
-        job = self.runner.job(
-            f"alternative {k}",
-            plan_task,
-            restricted,
-            AlternativeSpec(cap_musd=self.cap_musd),
-            diagnose=True,
-        )
-        return job, keep, result.get("cost_usd")
+        words = "; ".join([defined_by(self.by, keep), *limits])
+        job = self.runner.job(f"alternative {k}", plan_task, restricted, spec, diagnose=True)
+        return Pending(job, restricted, words, result.get("cost_usd"))
 
-    def accept(self, keep: set[str], result: Result, search_cost: float | None) -> None:
+    def use_caps(
+        self, keep: set[str], result: Result, gpus: list[tuple[str, str, float]]
+    ) -> tuple[AlternativeSpec, list[str]]:
+        """The cost cap and, for each choice the step keeps of earlier plans', a cap at
+        the step's use of it (IT MW built, or GPUs bought), with the caps in words."""
+        earlier = set().union(*self.history) & keep
+        mw: dict[str, float] = result.get("sites_mw") or {}
+        site_caps: list[tuple[tuple[str, ...], float]] = []
+        gpu_caps: list[tuple[tuple[str, ...], float]] = []
+        words: list[str] = []
+        where, whose = country_of(self.data), vendor_of(self.data)
+        for e in sorted(earlier):
+            if self.by == "vendor":
+                group = tuple(sorted(g for g, v in whose.items() if v == e))
+                n = float(sum(c for _, g, c in gpus if g in group))
+                gpu_caps.append((group, n))
+                words.append(f"at most {n:,.0f} {e} GPUs")
+                continue
+            group = (
+                (e,) if self.by == "site" else tuple(sorted(s for s, c in where.items() if c == e))
+            )
+            total = sum(float(mw.get(s, 0.0)) for s in group)
+            site_caps.append((group, total * (1 + 1e-7) + 1e-6))
+            words.append(f"at most {total:,.1f} MW {'at' if self.by == 'site' else 'in'} {e}")
+        spec = AlternativeSpec(
+            cap_musd=self.cap_musd, site_caps=tuple(site_caps), gpu_caps=tuple(gpu_caps)
+        )
+        return spec, words
+
+    def accept(self, pending: Pending, result: Result) -> None:
         """Add a re-solved alternative, unless it uses the choices of an earlier plan."""
-        restricted, _ = restricted_to(self.data, self.by, keep)
         used = choices(self.data, self.by, plan_gpus(result))
         for e in self.out.entries:
             if (
@@ -525,7 +562,7 @@ class Search:
                 and used == choices(self.data, self.by, plan_gpus(e.result))
             ):
                 self.out.notes.append(
-                    f"the plan on {defined_by(self.by, keep)} re-solves to the "
+                    f"the plan on {pending.defined_by} re-solves to the "
                     f"{PLURAL[self.by]} of {e.name} ({_listing(used)}); not repeated"
                 )
                 return
@@ -533,10 +570,10 @@ class Search:
         entry = Entry(
             f"alternative {n}",
             "alternative",
-            defined_by(self.by, keep),
-            restricted or self.data,
+            pending.defined_by,
+            pending.data,
             result,
-            search_cost_usd=search_cost,
+            search_cost_usd=pending.search_cost_usd,
         )
         self.out.entries.append(checked(entry, self.data))
 

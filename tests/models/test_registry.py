@@ -59,7 +59,13 @@ def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
     site = next(k for k in locked.SITE_BUILD)
     fix_locks(locked, Locks(sites=[(site[0], site[2], None, None)]))
     near = build_model(d)
-    AlternativeSpec(cap_musd=1e9, site_weights=((site[0], 1.0),), cost_weight=1e-6)(near)
+    AlternativeSpec(
+        cap_musd=1e9,
+        site_weights=((site[0], 1.0),),
+        cost_weight=1e-6,
+        site_caps=(((site[0],), 100.0),),
+        gpu_caps=(((next(iter(near.GPU_BUY))[1],), 1000.0),),
+    )(near)
     return [plain, elastic, locked, near, build_model(switched)]
 
 
