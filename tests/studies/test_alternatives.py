@@ -154,6 +154,27 @@ def test_the_slack_caps_every_alternative_and_each_is_at_its_own_least_cost() ->
     assert alt["objective_usd"] <= 1.15 * BASE_USD
 
 
+def test_an_alternative_keeps_no_more_of_the_optimum_than_its_search_step() -> None:
+    """Acme GPUs at 10,000 USD, Brio GPUs at 11,000 USD, same speed, any mix. Within 5 %
+    (cap 1,215,280,500 USD) the search moves n_B <= 57,870.5 GPUs to Brio: 57,871 Acme
+    and 57,870 Brio. Re-solved at least cost with at most 57,871 Acme GPUs, it stays
+    there: 1,157,410,000 + 57,870 x 1,000 = 1,215,280,000 USD (without the cap it would
+    re-solve to the all-Acme optimum)."""
+    data = factory.instance(
+        gpus=[
+            factory.gpu("G1", vendor="Acme"),
+            factory.gpu("G2", vendor="Brio", capex_usd=11_000.0),
+        ]
+    )
+    result = run_alternatives(data, by="vendor", slack=0.05, count=1, workers=0, mip_gap=1e-7)
+    alt = rows(result)["alternative 1"]
+    assert (alt["gpus_Acme"], alt["gpus_Brio"]) == (57_871, 57_870)
+    assert alt["objective_usd"] == pytest.approx(1_215_280_000.0)
+    assert alt["delta_usd"] == pytest.approx(57_870_000.0)
+    assert alt["defined_by"] == "only Acme, Brio GPUs; at most 57,871 Acme GPUs"
+    assert_checked(result)
+
+
 def test_a_hedge_with_no_plan_gives_the_diagnosis_first_line() -> None:
     """Canada holds only 50 MW: 50,000 GPUs x 8.64e19 = 4.32e24 FLOP of the 1e25."""
     result = run_alternatives(two_countries(1e6, s2_max_it_mw=50.0), by="site", count=0, workers=0)
