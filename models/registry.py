@@ -309,6 +309,8 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("elastic_rows", "the diagnosis' limits with their penalised slacks"),
         ("lock_site_built", "a locked site has its planned capacity online in its year"),
         ("frontier_budget", "the plan's discounted cost within the frontier's --budget"),
+        ("alternative_cost_cap", "a near-optimal plan's cost within (1 + slack) x the optimum"),
+        ("alternative_use_cap", "an alternative keeps no more of earlier plans' choices"),
     )
 )
 

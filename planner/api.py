@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.locks import LockError
 from planner.analysis.diagnose import diagnose
@@ -36,6 +36,7 @@ from planner.studies.frontier import question_inputs
 __all__ = [
     "FrontierResult",
     "PlanResult",
+    "alternatives",
     "count_columns",
     "export",
     "export_frontier",
@@ -44,6 +45,9 @@ __all__ = [
     "plan",
     "solve",
 ]
+if TYPE_CHECKING:
+    from planner.studies.alternatives import AlternativesResult
+
 
 Echo = Callable[[str], Any]
 
@@ -155,3 +159,18 @@ def frontier(
 def export_frontier(result: FrontierResult, out: Path | str, *, inputs: Path | None = None) -> Path:
     """Write the frontier workbook atomically; returns where it went."""
     return write_frontier(result, Path(out), inputs=inputs)
+
+
+def alternatives(
+    data: PlanningData, *, by: str = "site", slack: float = 0.05, count: int = 4, **kw: Any
+) -> AlternativesResult:
+    """``planner alternatives``: the optimum, up to ``count`` plans within ``slack`` of
+    its cost that differ most in ``by`` (site, country, vendor), and the cheapest plan
+    without each country and vendor the optimum relies on. ``workers=0`` (the default
+    here) solves in this process; ``planner.studies.alternatives.run_alternatives``
+    lists the other options. ``alternatives_table(result)`` in
+    ``planner.studies.alternatives_report`` is the ``Alternatives`` sheet."""
+    from planner.studies.alternatives import run_alternatives
+
+    kw.setdefault("workers", 0)
+    return run_alternatives(data, by=by, slack=slack, count=count, **kw)

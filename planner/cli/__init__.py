@@ -1,4 +1,5 @@
-"""Command line: ``planner validate|template|synth|plan|check|explain|diff|study|frontier``.
+"""Command line: ``planner validate|template|synth|plan|check|explain|diff|study``,
+``planner frontier`` and ``planner alternatives``.
 
 Each command group lives in its own module and is registered here, explicitly; command
 modules import ``planner.cli.common``, never this package. Exit codes are in the README.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli import frontier, inputs, plan, study
+from planner.cli import alternatives, frontier, inputs, plan, study
 from planner.cli.common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -30,7 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Capacity planner for AI compute (Pyomo + HiGHS).",
 )
-for group in (inputs, plan, study, frontier):
+for group in (inputs, plan, study, frontier, alternatives):
     group.register(app)
 
 

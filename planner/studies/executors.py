@@ -25,12 +25,14 @@ PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 @dataclass
 class Task:
-    """One solve: the scenarios that share these effective inputs, and its payload."""
+    """One solve: the scenarios that share these effective inputs, and its payload;
+    ``fn`` is the pure, module-level function a worker calls on the payload."""
 
     key: str
     names: list[str]
     payload: dict[str, Any]
     cache_key: str | None = None
+    fn: Callable[[dict[str, Any]], Result] = solve_task
 
 
 def _spawn_pool(workers: int, reuse: bool) -> ProcessPoolExecutor:
@@ -78,7 +80,7 @@ def run_local(
             while pending or inflight:
                 while pending and len(inflight) < workers:
                     task = pending.popleft()
-                    inflight[pool.submit(solve_task, task.payload)] = task
+                    inflight[pool.submit(task.fn, task.payload)] = task
                 finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 broken = False
                 for fut in finished:
@@ -100,7 +102,7 @@ def run_local(
 def _run_isolated(task: Task) -> Result:
     with _spawn_pool(1, reuse=True) as pool:
         try:
-            return pool.submit(solve_task, task.payload).result()
+            return pool.submit(task.fn, task.payload).result()
         except BrokenProcessPool:
             return crashed(
                 "the worker process died while solving this scenario "
@@ -123,25 +125,28 @@ def run_dask(
     echo: Callable[[str], Any] | None = None,
 ) -> None:
     """Run tasks on a Dask distributed cluster; a lost worker fails only its task."""
-    from distributed import as_completed
-
     client = connect(address, connect_timeout_s, echo)
     try:
-        futures = {
-            client.submit(
-                solve_task, task.payload, key=f"planner-study-{task.key[:24]}", pure=False
-            ): task
-            for task in tasks
-        }
-        for fut in as_completed(futures):
-            task = futures[fut]
-            try:
-                result = fut.result()
-            except Exception as exc:  # KilledWorker, lost connection, ...
-                result = crashed(f"{type(exc).__name__}: {exc}")
-            done(task, result)
+        run_on_client(client, tasks, done)
     finally:
         client.close(timeout=5)
+
+
+def run_on_client(client: Any, tasks: Iterable[Task], done: Callable[[Task, Result], None]) -> None:
+    """Run tasks on a connected Dask ``client``; a lost worker fails only its task."""
+    from distributed import as_completed
+
+    futures = {
+        client.submit(task.fn, task.payload, key=f"planner-study-{task.key[:24]}", pure=False): task
+        for task in tasks
+    }
+    for fut in as_completed(futures):
+        task = futures[fut]
+        try:
+            result = fut.result()
+        except Exception as exc:  # KilledWorker, lost connection, ...
+            result = crashed(f"{type(exc).__name__}: {exc}")
+        done(task, result)
 
 
 def connect(address: str, timeout_s: float, echo: Callable[[str], Any] | None = None) -> Any:

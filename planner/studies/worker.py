@@ -31,8 +31,9 @@ _COMPILER = ReusingCompiler()
 def solve_task(payload: dict[str, Any]) -> Result:
     """Solve one scenario; never raises (an exception becomes status ``crashed``).
 
-    ``payload["fault"]`` injects failures for tests: ``"exit"`` kills the worker process,
-    ``"raise"`` raises inside the solve.
+    ``payload["prepare"]`` (optional, picklable) changes the built model before the
+    solve (``planner.solving.pipeline.solve``). ``payload["fault"]`` injects failures
+    for tests: ``"exit"`` kills the worker process, ``"raise"`` raises inside the solve.
     """
     t0 = time.perf_counter()
     try:
@@ -42,7 +43,11 @@ def solve_task(payload: dict[str, Any]) -> Result:
         if fault == "raise":
             raise RuntimeError("injected fault")
         data = payload["data"]
-        compiler = _COMPILER.for_data(data) if payload.get("reuse", True) else compile_model
+        # A ``prepare`` (rows added to the model: a near-optimal cost cap) changes the
+        # matrix, so it is never served a matrix compiled for the inputs alone.
+        prepare = payload.get("prepare")
+        reuse = payload.get("reuse", True) and prepare is None
+        compiler = _COMPILER.for_data(data) if reuse else compile_model
         result = solve(
             data,
             mip_gap=payload.get("mip_gap"),
@@ -50,6 +55,7 @@ def solve_task(payload: dict[str, Any]) -> Result:
             threads=payload.get("threads", 1),
             compiler=compiler,
             keep_model=True,
+            prepare=prepare,
         )
         # What a plain ``planner plan`` writes: the binding limits too.
         out = summarize(explained(result, warn=lambda _line: None))

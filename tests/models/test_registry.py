@@ -19,6 +19,7 @@ import pyomo.environ as pyo
 import pytest
 
 from models import registry
+from models.alternatives import AlternativeSpec
 from models.build import build_model
 from models.elastic import add_elastic, loosen
 from models.frontier import add_frontier, frontier_model_data
@@ -38,9 +39,10 @@ def reference() -> PlanningData:
 
 
 def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
-    """The plain model, the elastic model of the diagnosis, a model with a lock, one
-    with every switch away from its default (idle GPUs draw no power, each gpu_mix), and
-    a run's frontier with a budget."""
+    """The plain model, the elastic model of the diagnosis, a model with a lock, a
+    near-optimal search model (cost cap, use objective), one with every switch away from
+    its default (idle GPUs draw no power, each gpu_mix), and a run's frontier with a
+    budget."""
     d = build_model_data(data)
     plain = build_model(d)
     mixes = ["site", "run", "vendor"]
@@ -63,7 +65,15 @@ def built_models(data: PlanningData) -> list[pyo.ConcreteModel]:
     fd = frontier_model_data(data, run)
     frontier = build_model(fd)
     add_frontier(frontier, fd, run, budget_musd=1e5)
-    return [plain, elastic, locked, build_model(switched), frontier]
+    near = build_model(d)
+    AlternativeSpec(
+        cap_musd=1e9,
+        site_weights=((site[0], 1.0),),
+        cost_weight=1e-6,
+        site_caps=(((site[0],), 100.0),),
+        gpu_caps=(((next(iter(near.GPU_BUY))[1],), 1000.0),),
+    )(near)
+    return [plain, elastic, locked, near, build_model(switched), frontier]
 
 
 def unregistered(
