@@ -42,6 +42,14 @@ Chip supply (this buyer, Supply sheet):
     successors ship (B200 to 2028, GB200 to 2027, GB300 to 2029, H100 to 2027, H200 to 2028).
   The buyer is one frontier program: ~1.2-1.6 % of est. world CoWoS per year
   (a top hyperscaler gets ~4-5 %); at 10-20 % CoWoS would never bind.
+  Logic wafers (GPUMaterials, docs/reference-sources.md section 7): the same share of each
+    TSMC node's AI wafers. N3: 12.6k / 22.7k / 26.7k / 29.5k / 30.0k wafers = 396k VR200
+    in 2027 vs the 29k the 2027 run needs (1,664 wafers, 0.05728 each): 13.6x, so the
+    logic-wafers-cut-2027 scenario (x 0.6667) does not bind; 2029 9.4k of 29.5k. It binds
+    only below 1,664 wafers in 2027; then B200 on N4 fills the gap at a second site.
+    N4 5.4k / 5.8k / 5.1k / 3.0k / 3.0k = ~100k Blackwell a year, tighter than the
+    Blackwell GPU caps (unused in the base). n5 / n6 / SMIC caps = what the AMD and Ascend
+    GPU caps need.
 
 Power (facility = IT x PUE; firm = firm_fraction x nameplate; solar_storage firm 0.2
 (Ember); new power online from 2026 + lead: recip 2027, hydro 2027, solar+storage 2028,
@@ -200,6 +208,51 @@ GPUS = _rows(
     ("H20", "NVIDIA", 2024, 148, 0.89, 26_200, 5, 35, 6),
 )
 
+# Logic wafers per GPU (GPUMaterials): dies per GPU / good dies per 300 mm wafer.
+# Gross dies = floor(pi * 150^2 / A - pi * 300 / sqrt(2 A)) (A in mm2; edge loss,
+# no scribe or edge exclusion); yield = Murphy ((1 - e^-AD) / AD)^2 with D in /cm2, or a
+# reported yield. Die sizes, nodes and yields: Sources and docs/reference-sources.md
+# section 7. cowos_wafers and hbm_stacks stay in the GPUs columns (not repeated here).
+_WAFER_MM2 = 3.14159265 * 150**2
+_DIES: dict[str, tuple[tuple[str, int, float, float], ...]] = {
+    # gpu_id: ((resource, dies per GPU, die mm2, D0 per cm2, or -yield if reported), ...)
+    "H100": (("wafers_n4", 1, 814, 0.07),),
+    "H200": (("wafers_n4", 1, 814, 0.07),),
+    "H20": (("wafers_n4", 1, 814, 0.07),),
+    "B200": (("wafers_n4", 2, 800, 0.07),),
+    "GB200": (("wafers_n4", 2, 800, 0.07),),
+    "GB300": (("wafers_n4", 2, 800, 0.07),),
+    "VR200": (("wafers_n3", 2, 800, 0.08),),
+    "MI300X": (("wafers_n5", 8, 115, 0.07), ("wafers_n6", 4, 370, 0.07)),
+    "MI325X": (("wafers_n5", 8, 115, 0.07), ("wafers_n6", 4, 370, 0.07)),
+    "Ascend910C": (("wafers_smic_n7", 2, 665.61, -0.40),),
+}
+
+
+def _gross_dies(mm2: float) -> int:
+    return int(_WAFER_MM2 / mm2 - 3.14159265 * 300 / (2 * mm2) ** 0.5)
+
+
+def _die_yield(mm2: float, d0: float) -> float:
+    if d0 < 0:  # a reported yield
+        return -d0
+    x = mm2 / 100 * d0
+    return ((1 - 2.718281828 ** -x) / x) ** 2
+
+
+def _wafers_per_gpu(dies: int, mm2: float, d0: float) -> float:
+    return round(dies / (_gross_dies(mm2) * _die_yield(mm2, d0)), 5)
+
+
+GPU_MATERIALS = _rows(
+    "gpu_id resource amount_per_gpu",
+    *[
+        (g, res, _wafers_per_gpu(n, mm2, d0))
+        for g in [r["gpu_id"] for r in GPUS]
+        for res, n, mm2, d0 in _DIES[str(g)]
+    ],
+)
+
 _SUPPLY_CAPS: dict[str, list[int]] = {
     "cowos_wafers": [15_000, 22_000, 32_000, 42_000, 48_000],
     "hbm_stacks": [1_500_000, 2_200_000, 3_000_000, 3_800_000, 4_500_000],
@@ -215,6 +268,19 @@ _SUPPLY_CAPS: dict[str, list[int]] = {
     "gpu:H20": [20_000, 0, 0, 0, 0],
     "gpu:Ascend910C": [300_000, 400_000, 500_000, 650_000, 800_000],
 }
+# Logic wafers for this buyer (GPUMaterials resources), 2026..2030. TSMC N3 and the
+# N5 family (N5/N4/4N/4NP): the buyer's CoWoS share of the world (15k/1.2M .. 48k/2.8M =
+# 1.25/1.29/1.52/1.68/1.71 %) x the node's AI wafers a year (docs/reference-sources.md
+# section 7); wafers_n5 is the slice of that N5-family allocation the buyer's MI300X/MI325X
+# caps need, so wafers_n4 is the rest; wafers_n6 (not scarce) and wafers_smic_n7 are what
+# the buyer's AMD and Ascend caps need.
+_WAFER_CAPS: dict[str, list[int]] = {
+    "wafers_n3": [12_600, 22_700, 26_700, 29_500, 30_000],
+    "wafers_n4": [5_400, 5_800, 5_100, 3_000, 3_000],
+    "wafers_n5": [1_300, 1_100, 350, 0, 0],
+    "wafers_n6": [2_650, 2_350, 700, 0, 0],
+    "wafers_smic_n7": [18_750, 25_000, 31_250, 40_650, 50_000],
+}
 # Country volume caps (resource, country) -> yearly caps: GPUs bought at that country's
 # sites, on top of this buyer's own caps above.
 _COUNTRY_CAPS: dict[tuple[str, str], list[int]] = {
@@ -223,6 +289,7 @@ _COUNTRY_CAPS: dict[tuple[str, str], list[int]] = {
 SUPPLY = _rows(
     "year resource capacity country",
     *[(y, res, caps[i], "") for res, caps in _SUPPLY_CAPS.items() for i, y in enumerate(YEARS)],
+    *[(y, res, caps[i], "") for res, caps in _WAFER_CAPS.items() for i, y in enumerate(YEARS)],
     *[(y, res, caps[i], c) for (res, c), caps in _COUNTRY_CAPS.items() for i, y in enumerate(YEARS)],
 )
 
@@ -265,6 +332,7 @@ SHEETS: dict[str, list[dict[str, object]]] = {
     "SitePower": SITE_POWER,
     "Transformers": TRANSFORMERS,
     "GPUs": GPUS,
+    "GPUMaterials": GPU_MATERIALS,
     "Supply": SUPPLY,
     "ExportControls": EXPORT_CONTROLS,
     "FiberLinks": FIBER_LINKS,
@@ -401,6 +469,20 @@ SOURCES: list[dict[str, str]] = _rows(
     ("Supply", "gpu:VR200", "0/60k/250k/400k/500k", "est.; Rubin volume from H2 2026 (NVIDIA CES 2026)", "2026", "ramp for this buyer; 250k x 115 / 1000 = 28.8k wafers ~ the buyer's 2028 CoWoS cap"),
     ("Supply", "gpu:Ascend910C", "300-800k / yr", "US Commerce; SemiAnalysis (0.2-0.8 M in 2025) via " + _RD, "2025", "est. growth; a centralised Chinese program could get most of it (seed podcast)"),
     ("Supply", "gpus UAE", "500k / yr", "US-UAE AI agreement, May 2025 (Reuters: up to 500,000 of Nvidia's most advanced chips a year)", "2025", "a cap for every buyer at UAE sites together; this buyer could get at most all of it"),
+    # GPUMaterials: logic wafers per GPU = dies per GPU / (gross dies x yield); docs section 7
+    ("GPUMaterials", "gross dies per 300 mm wafer", "63 / 64 / 552 / 156 / 80", "standard gross-die formula: pi (d/2)^2 / A - pi d / sqrt(2 A), d = 300 mm (e.g. citicalculator.com/Wafer-Die-Calculator.php)" + _DOC, "2026", "derived: 814 / 800 / 115 / 370 / 666 mm2 dies, floored; no scribe lines or edge exclusion (a few % optimistic)"),
+    ("GPUMaterials", "yield model (TSMC)", "Murphy, D0 0.07 /cm2 (N4, N5, N6), 0.08 (N3P)", "TSMC N5 D0 ~0.10 at HVM start, <0.10 after (TSMC Technology Symposium 2020 via AnandTech 16028); N7 0.09 (VLSI 2019)", "2020", "est.: mature nodes by 2026; check: 814 mm2 at 0.07 -> 58 %, vs ~60 % reported for H100 at TSMC (Austin Lyons, Creative Strategies, FT Feb 2025); harvesting (132 of 144 SMs on H100) taken as inside that reported yield"),
+    ("GPUMaterials", "H100 / H200 / H20 wafers_n4", "0.02732", "GH100 814 mm2 on TSMC 4N (NVIDIA)", "2022", "derived: 63 gross x 0.581 = 36.6 good dies; 1 / 36.6; H20 is a cut-down GH100 (same die)"),
+    ("GPUMaterials", "B200 / GB200 / GB300 wafers_n4", "0.0533", "two reticle-limited GB100 dies (~800 mm2, 104 B transistors each) on TSMC 4NP (NVIDIA Hot Chips 2024; TechInsights B200 teardown 2025)", "2024", "derived: 64 gross x 0.586 = 37.5 good; 2 / 37.5; B300 (GB300) keeps the two-reticle 4NP design"),
+    ("GPUMaterials", "VR200 wafers_n3", "0.05728", "Rubin: two reticle-size compute dies on TSMC N3P, 336 B transistors (NVIDIA GTC 2025 / CES 2026)", "2026", "derived: 64 gross x 0.546 (D0 0.08) = 34.9 good; 2 / 34.9; the 1-2 I/O chiplets seen on the package are not counted (size/node unpublished)"),
+    ("GPUMaterials", "MI300X / MI325X wafers_n5 / wafers_n6", "0.0157 / 0.03304", "8 XCDs (~115 mm2, TSMC N5) on 4 IODs (~370 mm2, TSMC N6) (AMD; die areas est. from press/analyst estimates, r/AMD_Stock 2024; ~110 mm2 XCD pre-launch, MLID 2022)", "2024", "derived: XCD 552 gross x 0.923 = 510 good, 8 / 510; IOD 156 x 0.776 = 121 good, 4 / 121; MI325X uses the same silicon"),
+    ("GPUMaterials", "Ascend910C wafers_smic_n7", "0.0625", "two Ascend 910B-class dies (665.61 mm2, TechInsights) on SMIC N+2 (SemiAnalysis 2025; L. Heim, Mar 2025); yield ~40 % (FT, Feb 2025, up from ~20 % in 2024; target 60 %)", "2025", "derived: 80 gross x 0.40 = 32 good; 2 / 32 (Murphy-implied D0 ~0.15 /cm2, 2x TSMC); at the 60 % target 0.042"),
+    # Supply: logic wafers (buyer's allocation); docs section 7
+    ("Supply", "wafers_n3", "12.6k / 22.7k / 26.7k / 29.5k / 30.0k", "TSMC N3 110-120k wafers/month end-2025, 160-170k in 2026 (Morgan Stanley, Nov 2025, via longbridge.com / c114pro.com); AI ~60 % of N3 wafers in 2026, ~86 % in 2027 (SemiAnalysis, The Great AI Silicon Shortage, 12 Mar 2026)", "2026", "derived: AI N3 wafers 140k x 12 x 0.60 = 1.01 M (2026), 170k x 12 x 0.86 = 1.75 M (2027; held 2028-30, est.: new cleanrooms go to N2) x buyer share 1.25/1.29/1.52/1.68/1.71 % (its CoWoS share), rounded"),
+    ("Supply", "wafers_n4 + wafers_n5 (TSMC N5 family)", "6.8k / 7.0k / 5.5k / 3.0k / 3.1k", "TSMC N5 family (N5, N5P, N4, N4P, 4N, 4NP) ~150k wafers/month (DigiTimes via Tom's Hardware, 2022); est. flat (N5 lines converted to N3, Morgan Stanley 2025; Arizona Fab 21 N4 adds ~15-24k)", "2026", "derived: AI share est. 30 / 30 / 20 / 10 / 10 % (Blackwell volume through 2027, then AI moves to N3/N2; Counterpoint: 5/4nm utilisation recovered on NVIDIA H100/B200) = 540k / 540k / 360k / 180k / 180k wafers x buyer share"),
+    ("Supply", "wafers_n5", "1,300 / 1,100 / 350 / 0 / 0", "derived from this buyer's gpu:MI300X + gpu:MI325X caps", "2026", "the slice of the buyer's N5-family allocation its AMD orders need (80k / 70k / 20k / 0 / 0 GPUs x 0.0157), rounded up; wafers_n4 = N5-family allocation - this, rounded down: 5.4k / 5.8k / 5.1k / 3.0k / 3.0k"),
+    ("Supply", "wafers_n6", "2,650 / 2,350 / 700 / 0 / 0", "derived from this buyer's AMD caps; TSMC 7/6nm utilisation peaked ~2020 (Counterpoint Research 2025): not a scarce node", "2026", "80k / 70k / 20k / 0 / 0 GPUs x 0.03304, rounded up: binds only if cut"),
+    ("Supply", "wafers_smic_n7", "18.75k / 25k / 31.25k / 40.65k / 50k", "derived from gpu:Ascend910C; China 7/5nm output <20k wafer starts/month early 2026, ~100k targeted in 1-2 years, +500k by 2030 (Nikkei via Tom's Hardware, 25 Feb 2026); SMIC ~50k advanced-node wspm in 2025 (SemiAnalysis)", "2026", "the wafers the buyer's Ascend caps need (300k..800k x 0.0625): ~8 % of China's 7/5nm starts in 2026, a centralised program's claim; cut it to model SMIC limits"),
     # Export controls
     ("ExportControls", "China H200", "allowed", "Trump announcement 8 Dec 2025 (25 % fee); " + _BIS_2026 + "; China approved >400k H200 for ByteDance/Alibaba/Tencent (Reuters 28 Jan 2026)" + _DOC, "2026", "licences case by case, China-bound volume <= 50 % of US volume; no shipments reported by late Feb 2026 (NVIDIA guidance excludes China); was not allowed"),
     ("ExportControls", "China MI325X", "allowed", _BIS_2026, "2026", "named in the rule: TPP 20,800, 6 TB/s; was not allowed"),
@@ -440,6 +522,11 @@ SCENARIOS: list[dict] = _rows(
         ("cowos-halved", "Supply", f"{y}:cowos_wafers", "capacity", "scale", 0.5, "TSMC CoWoS allocation halved")
         for y in YEARS
     ],
+    *[
+        ("logic-wafers-cut-2027", "Supply", f"2027:{res}", "capacity", "scale", 0.6667, "fab logic wafers cut by a third in 2027 (seed: fabs bind in 2026-27)")
+        for res in _WAFER_CAPS
+    ],
+    ("n3-2027-1500-wafers", "Supply", "2027:wafers_n3", "capacity", "set", 1500, "this buyer's 2027 N3 allocation cut to 1,500 wafers (a 93 % cut): the level at which logic wafers start to bind"),
     *[
         ("no-new-gas", "SitePower", f"{s}:{src}", "max_mw", "set", ex, "no new gas generation (existing only)")
         for s, src, ex in _GAS_ROWS

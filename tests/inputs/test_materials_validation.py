@@ -10,7 +10,20 @@ from test_validate import assert_invalid, errors_of, warnings_of
 from planner.inputs.validate import validate_path
 
 
+def without_reference_materials(wb: Any) -> None:
+    """The reference without its GPUMaterials rows and logic-wafer Supply rows, so a test
+    writes its own from row 2."""
+    if "GPUMaterials" in wb.sheetnames:
+        del wb["GPUMaterials"]
+    ws = wb["Supply"]
+    col = [c.value for c in ws[1]].index("resource") + 1
+    for r in range(ws.max_row, 1, -1):
+        if str(ws.cell(row=r, column=col).value or "").startswith("wafers_"):
+            ws.delete_rows(r)
+
+
 def add_materials(wb: Any, *rows: tuple[Any, ...]) -> None:
+    without_reference_materials(wb)
     if "GPUMaterials" not in wb.sheetnames:
         wb.create_sheet("GPUMaterials").append(["gpu_id", "resource", "amount_per_gpu"])
     ws = wb["GPUMaterials"]
