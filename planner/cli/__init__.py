@@ -8,6 +8,7 @@ modules import ``planner.cli.common``, never this package. Exit codes are in the
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -23,6 +24,7 @@ from planner.cli.common import (
     report_problems,
     warn,
 )
+from planner.inputs.excel import WRITTEN
 from planner.inputs.problems import InputError
 from planner.solving.highs import abandoned_solves
 
@@ -38,45 +40,61 @@ for group in (inputs, plan, study, frontier, alternatives):
 def main() -> None:
     """Console-script entry: typer app with exit codes and no tracebacks for users."""
     try:
-        rc = app(standalone_mode=False)
-        if rc == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
-            warn("interrupted; no output was changed")
-        _exit_now_if_solver_overran(rc if isinstance(rc, int) else EXIT_OK)
-        sys.exit(rc if isinstance(rc, int) else EXIT_OK)
+        code = _run()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        _interrupted()
+    _leave(code)
+
+
+def _run() -> int:
+    """The command's exit code; Ctrl-C may still escape (``main`` takes it)."""
+    try:
+        rc = app(standalone_mode=False)  # typer turns Ctrl-C into Exit(130) or Abort
+        return rc if isinstance(rc, int) else EXIT_OK
     except InputError as exc:
         report_problems(exc.problems)
-        sys.exit(EXIT_INPUT)
+        return EXIT_INPUT
     except typer.Exit as exc:
-        _exit_now_if_solver_overran(exc.exit_code)
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
-        warn("interrupted; no output was changed")
-        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
-        _internal_error(exc)
+        return _internal_error(exc)
 
 
-def _internal_error(exc: Exception) -> None:
+def _internal_error(exc: Exception) -> int:
     if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage error
         exc.show()
-        sys.exit(EXIT_INPUT)  # a usage error is bad input, never "infeasible"
+        return EXIT_INPUT  # a usage error is bad input, never "infeasible"
     if type(exc).__name__ == "Abort":  # click's form of Ctrl-C
-        warn("interrupted; no output was changed")
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     log = _write_crash_log()
     warn(f"internal error: {type(exc).__name__}: {exc}\nfull log: {log}")
-    sys.exit(EXIT_INTERNAL)
+    return EXIT_INTERNAL
 
 
-def _exit_now_if_solver_overran(code: int) -> None:
-    """The time limit is a promise: the output is written, so do not wait for a HiGHS
-    thread that ignored its cancel (its C++ state cannot be torn down safely)."""
-    if abandoned_solves():
+def _interrupted() -> None:
+    """Say what Ctrl-C left behind; a second Ctrl-C must not cut this short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    written = ", ".join(str(p) for p in WRITTEN)
+    warn(
+        f"interrupted after writing {written}" if written else "interrupted; no output was changed"
+    )
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code``. After Ctrl-C, or when a HiGHS thread ignored its cancel (the
+    time limit is a promise and the output is written), the process leaves at once: a
+    C++ solver thread alive at interpreter exit aborts it ("terminate called without an
+    active exception", SIGABRT), and tearing down a large model object by object takes
+    seconds nobody asked for."""
+    if code == EXIT_INTERRUPTED or abandoned_solves():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    sys.exit(code)
 
 
 def _write_crash_log() -> Path:

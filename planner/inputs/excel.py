@@ -26,6 +26,8 @@ HEADER_FONT = Font(name="Calibri", bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 FORMULA_LEADS = ("=", "+", "-", "@")
 CENTRED = Alignment(horizontal="center")
+# Every file this process has written (so that Ctrl-C can say what it left behind).
+WRITTEN: list[Path] = []
 
 
 def safe_value(value: Any) -> Any:
@@ -254,6 +256,7 @@ def _write_replace(wb: Workbook, out: Path) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(out))
         os.replace(tmp, out)
+        WRITTEN.append(out)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -193,6 +193,11 @@ class UncachedFormula(str):
         return super().__new__(cls, f"={formula} (a formula with no saved value)")
 
 
+class ExcelError(str):
+    """An Excel error value (``#DIV/0!``, ``#N/A``, ``#REF!``): a formula that failed.
+    Validation names it in any column; a text column would take it as an id or name."""
+
+
 def _cell_parser() -> type:
     """openpyxl's sheet parser, telling formulas without a saved value apart from empty
     cells, and keeping a number it cannot read (a literal ``NaN``) as text for validation
@@ -221,6 +226,8 @@ def _cell_parser() -> type:
                 }
             if cell["value"] is None and element.find(FORMULA_TAG) is not None:
                 cell["value"] = UncachedFormula(element.findtext(FORMULA_TAG) or "")
+            elif cell["data_type"] == "e" and isinstance(cell["value"], str):
+                cell["value"] = ExcelError(cell["value"])
             return cell
 
     return CellParser

@@ -28,9 +28,17 @@ MAX_PER_GPU = 1e5
 MAX_COUNT = 1e12
 MAX_KM = 1e5
 MAX_GBPS = 1e10
+MAX_GBPS_PER_PFLOPS = 1e6
 MAX_FLOP = 1e34
 MIN_MFU = 1e-3
 MAX_SECONDS = 1e6
+# Positive values the model divides by (or whose reciprocal sizes a bound): far below any
+# real one, and far enough from zero that no bound or coefficient becomes infinite.
+MIN_FRACTION = 1e-3
+MIN_TFLOPS = 1e-3
+MIN_KW_PER_GPU = 1e-6
+MIN_DAYS = 1e-3
+MIN_MVA = 1e-3
 
 
 def col(
@@ -171,7 +179,12 @@ class SettingsModel(Row):
         le=1,
     )
     power_factor: float = col(
-        "MW deliverable per MVA of transformer capacity", "MW/MVA", default=0.9, gt=0, le=1
+        "MW deliverable per MVA of transformer capacity",
+        "MW/MVA",
+        default=0.9,
+        gt=0,
+        le=1,
+        least=MIN_FRACTION,
     )
     gbps_per_pflops: float = col(
         "Fiber bandwidth a site needs per PFLOP/s of peak compute it contributes to a run "
@@ -179,6 +192,7 @@ class SettingsModel(Row):
         "Gbps per PFLOP/s",
         default=1.0,
         gt=0,
+        most=MAX_GBPS_PER_PFLOPS,
     )
     multi_site_efficiency: float = col(
         "Factor on delivered FLOP when a run spans more than one site",
@@ -186,6 +200,7 @@ class SettingsModel(Row):
         default=0.9,
         gt=0,
         le=1,
+        least=MIN_FRACTION,
     )
     capex_accounting: str = col(
         "full: capex counts whole in the year an asset comes online; annuity: as the "
@@ -258,10 +273,10 @@ class PowerSourceRow(Row):
     )
     energy_usd_per_mwh: float = col("Energy price", "USD/MWh", ge=0, most=MAX_USD_PER_MWH)
     om_usd_per_mw_year: float = col(
-        "O&M per MW of new capacity in service per year", "USD/MW/year", ge=0
+        "O&M per MW of new capacity in service per year", "USD/MW/year", ge=0, most=MAX_USD
     )
     firm_fraction: float = col(
-        "Share of nameplate that counts as firm supply", "fraction", gt=0, le=1
+        "Share of nameplate that counts as firm supply", "fraction", gt=0, le=1, least=MIN_FRACTION
     )
     lead_years: int = col(
         "Years from start_year until new capacity can be online", "years", ge=0, le=50, kind="int"
@@ -289,12 +304,13 @@ class SitePowerRow(Row):
         "USD/MWh",
         default=None,
         ge=0,
+        most=MAX_USD_PER_MWH,
     )
 
 
 class TransformerRow(Row):
     transformer_id: Id = col("Unique transformer type id", kind="text")
-    mva: float = col("Rating of one unit", "MVA", gt=0, most=MAX_MW)
+    mva: float = col("Rating of one unit", "MVA", gt=0, most=MAX_MW, least=MIN_MVA)
     capex_usd: float = col("Capex of one unit, installed", "USD", ge=0, most=MAX_USD)
     lead_years: int = col(
         "Years from start_year until a new unit can be online", "years", ge=0, le=50, kind="int"
@@ -315,9 +331,15 @@ class GpuRow(Row):
     available_year: int = col(
         "First year the GPU can be bought", "year", ge=2000, le=2200, kind="year"
     )
-    bf16_tflops: float = col("Dense BF16 peak per GPU", "TFLOP/s", gt=0, most=MAX_TFLOPS)
+    bf16_tflops: float = col(
+        "Dense BF16 peak per GPU", "TFLOP/s", gt=0, most=MAX_TFLOPS, least=MIN_TFLOPS
+    )
     it_kw: float = col(
-        "All-in IT power per GPU (server, network share)", "kW", gt=0, most=MAX_KW_PER_GPU
+        "All-in IT power per GPU (server, network share)",
+        "kW",
+        gt=0,
+        most=MAX_KW_PER_GPU,
+        least=MIN_KW_PER_GPU,
     )
     capex_usd: float = col("Price per GPU, server share included", "USD", ge=0, most=MAX_USD)
     life_years: int = col(
@@ -392,7 +414,7 @@ class RunRow(Row):
         "Year the cluster must be in place", "year", ge=2000, le=2200, kind="year"
     )
     flop: float = col("Total training compute", "FLOP", gt=0, most=MAX_FLOP)
-    duration_days: float = col("Training duration", "days", gt=0, le=3650)
+    duration_days: float = col("Training duration", "days", gt=0, le=3650, least=MIN_DAYS)
     mfu: float = col("Model FLOP utilization", "fraction", gt=0, le=1, least=MIN_MFU)
     max_sites: int = col(
         "Most sites the run may span (1 = a single site)", "sites", ge=1, le=100, kind="int"

@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 from planner.inputs.data import SHEET_ATTRS, CellMap, PlanningData
 from planner.inputs.problems import InputError, Problem, short
-from planner.inputs.reader import RawSheet, RawWorkbook, read_workbook
+from planner.inputs.reader import ExcelError, RawSheet, RawWorkbook, UncachedFormula, read_workbook
 from planner.inputs.schema import (
     BUILTIN_RESOURCES,
     CO2_RESOURCE,
@@ -36,6 +36,12 @@ from planner.inputs.schema import (
 )
 
 NEEDS_ROWS = ("Sites", "PowerSources", "SitePower", "GPUs", "Runs")
+# Cells holding no value the planner can read, whatever their column's type.
+UNREADABLE: dict[type, str] = {
+    UncachedFormula: "is not a saved value: open the workbook in Excel and save it (Excel "
+    "saves the value of each formula), or type the value",
+    ExcelError: "is an Excel error: the formula in this cell failed; fix it or type the value",
+}
 TRUE_WORDS = {"true", "yes", "y", "1", "x"}
 FALSE_WORDS = {"false", "no", "n", "0"}
 
@@ -67,14 +73,7 @@ def validate_raw(raw: RawWorkbook) -> tuple[PlanningData | None, list[Problem]]:
     for spec in SHEETS + STUDY_SHEETS:
         sheet = _find_sheet(raw, spec.name, spec.required, problems)
         tables[spec.name] = _read_table(sheet, spec, problems, cells) if sheet else []
-    known = {s.name for s in SHEETS + STUDY_SHEETS} | {SETTINGS_SHEET, "Sources", "Guide"}
-    for name in raw.sheets:
-        if name not in known and not any(_same_name(name, k) for k in known):
-            problems.append(
-                Problem(
-                    name, "sheet is not part of the contract and is ignored", severity="warning"
-                )
-            )
+    problems.extend(_other_sheets(raw))
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
         if spec.name in NEEDS_ROWS and sheet is not None and sheet.header and not sheet.rows:
@@ -95,6 +94,33 @@ def validate_raw(raw: RawWorkbook) -> tuple[PlanningData | None, list[Problem]]:
     if settings is None or any(p.severity == "error" for p in problems):
         return None, problems
     return data, problems
+
+
+def _other_sheets(raw: RawWorkbook) -> list[Problem]:
+    """Sheets outside the contract are ignored with a warning; one named like a contract
+    sheet that is there too ("Site Power" beside "SitePower") is an error: which one holds
+    the data meant?"""
+    known = {s.name for s in SHEETS + STUDY_SHEETS} | {SETTINGS_SHEET, "Sources", "Guide"}
+    problems = []
+    for name in raw.sheets:
+        near = [k for k in known if _same_name(name, k)]
+        if name in known:
+            continue
+        if not near:
+            problems.append(
+                Problem(
+                    name, "sheet is not part of the contract and is ignored", severity="warning"
+                )
+            )
+        elif near[0] in raw.sheets:
+            problems.append(
+                Problem(
+                    name,
+                    f"sheets {near[0]!r} and {name!r} differ only in case or spaces; keep "
+                    "one of them (or rename the other)",
+                )
+            )
+    return problems
 
 
 def _same_name(found: str, wanted: str) -> bool:
@@ -197,24 +223,30 @@ def _validate_row(
     letters: dict[str, str],
     problems: list[Problem],
 ) -> Row | None:
+    # Cells with no readable value are named as such; the row's other cells are still
+    # checked, so that one run reports every problem.
+    unreadable = unreadable_cells(values, sheet, excel_row, letters, model_columns(model))
+    problems.extend(unreadable)
+    skip = {p.column for p in unreadable}
     cleaned: dict[str, Any] = {}
     for name, f in model.model_fields.items():
         column = f.alias or name
-        if column in values:
+        if column in values and column not in skip:
             value = coerce(values[column], f)
             if value is not None:
                 cleaned[column] = value
     try:
-        return model.model_validate(cleaned)
+        row = model.model_validate(cleaned)
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else ""
-            field_info = _field_by_column(model, column)
+            if column in skip:
+                continue
             found = values.get(column)
             problems.append(
                 Problem(
                     sheet,
-                    _message(err, field_info, found),
+                    _message(err, _field_by_column(model, column), found),
                     row=excel_row,
                     column=column,
                     letter=letters.get(column),
@@ -222,6 +254,30 @@ def _validate_row(
                 )
             )
         return None
+    return None if unreadable else row
+
+
+def model_columns(model: type[Row]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def unreadable_cells(
+    values: dict[str, Any], sheet: str, excel_row: int, letters: dict[str, str], columns: set[str]
+) -> list[Problem]:
+    """Formulas with no saved value and Excel errors in the contract's columns, named as
+    such: a text column would otherwise take the formula's text as an id or a name."""
+    return [
+        Problem(
+            sheet,
+            UNREADABLE[type(value)],
+            row=excel_row,
+            column=column,
+            letter=letters.get(column),
+            value=value,
+        )
+        for column, value in values.items()
+        if column in columns and type(value) in UNREADABLE
+    ]
 
 
 def _field_by_column(model: type[Row], column: str) -> FieldInfo | None:
@@ -325,6 +381,12 @@ def _settings_values(
     values: dict[str, Any] = {}
     rows: dict[str, int] = {}
     for excel_row, cells_ in sheet.rows:
+        unreadable = unreadable_cells(
+            cells_, SETTINGS_SHEET, excel_row, letters, set(SETTINGS_COLUMNS)
+        )
+        if unreadable:
+            problems.extend(unreadable)
+            continue
         key = str(cells_.get("key") or "").strip()
         if key not in fields:
             problems.append(

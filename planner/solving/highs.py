@@ -34,6 +34,8 @@ from planner.solving.status import (
 # How long HiGHS may take to honour a cancel before its thread is abandoned: the time
 # limit holds within a second.
 GRACE_S = 0.5
+# How long a solve cancelled by Ctrl-C is waited for before the process leaves without it.
+STOP_WAIT_S = 2.0
 
 
 def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
@@ -85,6 +87,26 @@ def run_highs(
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     thread = start_solver_thread(h)
+    try:
+        return _watch(h, thread, cm, best, t0, time_limit_s, is_mip, on_progress)
+    except BaseException:  # Ctrl-C, or a progress callback that failed
+        stop_solver(h, thread)
+        raise
+
+
+def _watch(
+    h: highspy.Highs,
+    thread: threading.Thread,
+    cm: CompiledModel,
+    best: dict[str, Any],
+    t0: float,
+    time_limit_s: float,
+    is_mip: bool,
+    on_progress: Callable[[Progress], None] | None,
+) -> SolveResult:
+    """Wait for the solver thread: progress every 0.25 s, cancel at the deadline, and
+    abandon the thread ``GRACE_S`` later with the best plan found so far."""
+    deadline = t0 + time_limit_s
     cancelled = False
     while thread.is_alive():
         thread.join(0.25)
@@ -106,6 +128,15 @@ def run_highs(
             return _abandoned(best, cm, now - t0, time_limit_s)
     seconds = time.perf_counter() - t0
     return _read_result(h, cm, best, seconds, time_limit_s, is_mip)
+
+
+def stop_solver(h: highspy.Highs, thread: threading.Thread, wait_s: float = STOP_WAIT_S) -> None:
+    """Cancel a solve its caller is leaving (Ctrl-C) and wait a little for it to stop.
+    The thread is listed as abandoned first, so that a second Ctrl-C during the wait still
+    leaves it known: the CLI then exits without waiting for it (see ``planner.cli``)."""
+    h.cancelSolve()
+    ABANDONED.append(thread)
+    thread.join(wait_s)
 
 
 def start_solver_thread(h: highspy.Highs) -> threading.Thread:

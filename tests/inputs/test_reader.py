@@ -4,6 +4,7 @@ are an error naming both."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import zipfile
@@ -83,6 +84,19 @@ def rename_sheet_in_xml(path: Path, old: str, new: str) -> None:
     copy.replace(path)
 
 
+def test_a_copy_named_with_an_inner_space_is_refused_naming_both(tmp_path: Path) -> None:
+    """Found by the fuzz suite: "Site Power" beside "SitePower" was ignored without a word
+    (the validator reads "Site Power" as a misspelt SitePower when it is alone)."""
+    path, wb = copy_reference(tmp_path)
+    wb.copy_worksheet(wb["SitePower"]).title = "Site Power"
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    assert any("'SitePower'" in str(p) and "'Site Power'" in str(p) for p in problems), [
+        str(p) for p in problems
+    ]
+
+
 def test_case_only_differences_are_refused_too(tmp_path: Path) -> None:
     path, wb = copy_reference(tmp_path)
     wb.copy_worksheet(wb["Sites"]).title = "SitesCopy"
@@ -113,6 +127,34 @@ def test_a_formula_without_a_saved_value_is_named_as_a_formula(tmp_path: Path) -
     assert data is None
     hit = [str(p) for p in problems if "Sites!E2" in str(p)]
     assert hit and "formula" in hit[0] and "=1/0" in hit[0], [str(p) for p in problems]
+
+
+def test_a_formula_in_a_text_column_is_named_too(tmp_path: Path) -> None:
+    """Found by the fuzz suite: a text column took the formula's text as the run's id."""
+    path, wb = copy_reference(tmp_path)
+    wb["Runs"]["A2"] = '=CONCAT("run-", B2)'
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    hit = [str(p) for p in problems if "Runs!A2" in str(p)]
+    assert hit and "formula" in hit[0], [str(p) for p in problems]
+
+
+def test_an_excel_error_value_is_named_as_a_failed_formula(tmp_path: Path) -> None:
+    """A VLOOKUP that found nothing saves #N/A: not an id, in any column."""
+    with zipfile.ZipFile(REFERENCE) as zf:
+        sheet = next(
+            n
+            for n in zf.namelist()
+            if n.startswith("xl/worksheets/") and b"<t>frontier-2027</t>" in zf.read(n)
+        )
+    cell = re.compile(rb'<c r="A2" t="inlineStr"><is><t>frontier-2027</t></is></c>')
+    error = b'<c r="A2" t="e"><f>VLOOKUP(B2,Sites!A:B,2,FALSE)</f><v>#N/A</v></c>'
+    path = rezip(tmp_path / "na.xlsx", {sheet: lambda x: cell.sub(error, x, count=1)})
+    data, problems = validate_path(path)
+    assert data is None
+    hit = [str(p) for p in problems if "Runs!A2" in str(p)]
+    assert hit and "#N/A" in hit[0] and "formula" in hit[0], [str(p) for p in problems]
 
 
 def test_a_literal_nan_in_the_sheet_xml_is_named_by_cell(tmp_path: Path) -> None:
