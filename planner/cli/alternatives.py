@@ -19,7 +19,11 @@ from planner.cli.common import (
     EXIT_INTERNAL,
     EXIT_NO_PLAN,
     EXIT_NOT_WRITTEN,
+    ConnectTimeoutOption,
+    MipGapOption,
+    SchedulerOption,
     WorkbookArg,
+    WorkersOption,
     console,
     output_path,
     refuse_overwriting_input,
@@ -83,30 +87,19 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("-o", "--out", help="Workbook (default outputs/<stem>-alternatives.xlsx)"),
         ] = None,
-        workers: Annotated[
-            int | None,
-            typer.Option(
-                "--workers", "-w", min=1, help="Local worker processes (default: CPU count)"
-            ),
-        ] = None,
-        scheduler: Annotated[
-            str | None,
-            typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786"),
-        ] = None,
+        workers: WorkersOption = None,
+        scheduler: SchedulerOption = None,
         time_limit: Annotated[
             float | None,
             typer.Option("--time-limit", help="Per-solve time limit (s); default Settings"),
         ] = None,
-        mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")] = None,
+        mip_gap: MipGapOption = None,
         cache: Annotated[
             bool,
             typer.Option("--cache/--no-cache", help="Reuse solves whose inputs are unchanged"),
         ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status lines")] = False,
-        connect_timeout: Annotated[
-            float,
-            typer.Option("--connect-timeout", min=0.1, help="Seconds to reach the Dask scheduler"),
-        ] = 30.0,
+        connect_timeout: ConnectTimeoutOption = 30.0,
     ) -> None:
         """The optimum and up to COUNT plans within SLACK of its cost that differ most in
         sites, countries or vendors, each at its own least cost; and the cheapest plan

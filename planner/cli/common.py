@@ -24,6 +24,23 @@ console = Console(stderr=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 WorkbookArg = Annotated[Path, typer.Argument(help="Input workbook (.xlsx)")]
+# Options of every command that runs its solves on workers (study, alternatives).
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", "-w", min=1, help="Local worker processes (default: CPU count)"),
+]
+SchedulerOption = Annotated[
+    str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")
+]
+ConnectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        min=0.1,
+        help="Seconds to reach the Dask scheduler, and again to see a worker",
+    ),
+]
+MipGapOption = Annotated[float | None, typer.Option(help="Override Settings mip_gap")]
 
 
 def say(line: str) -> None:

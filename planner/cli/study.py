@@ -13,6 +13,10 @@ from planner.cli.common import (
     DEFAULT_WORKBOOK,
     EXIT_INPUT,
     EXIT_NOT_WRITTEN,
+    ConnectTimeoutOption,
+    MipGapOption,
+    SchedulerOption,
+    WorkersOption,
     console,
     output_path,
     refuse_overwriting_input,
@@ -42,23 +46,15 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("-o", "--out", help="Study workbook (default outputs/<stem>-study.xlsx)"),
         ] = None,
-        workers: Annotated[
-            int | None,
-            typer.Option(
-                "--workers", "-w", min=1, help="Local worker processes (default: CPU count)"
-            ),
-        ] = None,
-        scheduler: Annotated[
-            str | None,
-            typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786"),
-        ] = None,
+        workers: WorkersOption = None,
+        scheduler: SchedulerOption = None,
         time_limit: Annotated[
             float | None,
             typer.Option(
                 "--time-limit", help="Per-scenario time limit (s); default Settings time_limit_s"
             ),
         ] = None,
-        mip_gap: Annotated[float | None, typer.Option(help="Override Settings mip_gap")] = None,
+        mip_gap: MipGapOption = None,
         reuse: Annotated[
             bool,
             typer.Option(
@@ -73,14 +69,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
-        connect_timeout: Annotated[
-            float,
-            typer.Option(
-                "--connect-timeout",
-                min=0.1,
-                help="Seconds to reach the Dask scheduler, and again to see a worker",
-            ),
-        ] = 30.0,
+        connect_timeout: ConnectTimeoutOption = 30.0,
     ) -> None:
         """Solve the base case and every scenario and sweep; write a comparison workbook."""
         run_study_command(
