@@ -282,6 +282,7 @@ def test_same_workbook_same_plan_across_runs_and_threads(tmp_path: Path) -> None
             assert other[sheet] == first[sheet], f"sheet {sheet} differs"
     # Another process, through the CLI (which may add explanation sheets).
     cli = plan_cells(reference_plan())
-    cli["Summary"] = [r for r in cli["Summary"] if not str(r[0]).startswith("binding limit")]
+    explanation = ("binding limit", "Deciding limit")
+    cli["Summary"] = [r for r in cli["Summary"] if not str(r[0]).startswith(explanation)]
     for sheet in [*PLAN_COLUMNS, "Summary", "ChartData", "Inputs"]:
         assert cli[sheet] == first[sheet], f"sheet {sheet} differs from the CLI's plan"
