@@ -34,6 +34,26 @@ from planner.solving.status import (
 )
 from planner.solving.strategy import solve_compiled
 
+# What follows the solve (extract, check, the pricing LP of the binding limits, export)
+# is Python over the same rows and columns as the build: it takes about one to two times
+# as long as building and handing over the model (300 sites: 2.0-3.0 s after a 1.3-1.6 s
+# build). That much of the wall-clock limit is kept for it, so that the limit holds.
+AFTER_SOLVE_PER_BUILD = 2.0
+AFTER_SOLVE_S = 0.5  # and the solve's own stop: a cancel is seen within a quarter second
+
+
+def after_solve_s(timings: dict[str, float]) -> float:
+    """Seconds kept for the work after the solve, from the build's own timings."""
+    built = timings.get("build_s", 0.0) + timings.get("handoff_s", 0.0)
+    return AFTER_SOLVE_PER_BUILD * built + AFTER_SOLVE_S
+
+
+def export_s(timings: dict[str, float]) -> float:
+    """Seconds kept for writing the plan workbook, the last part of ``after_solve_s``
+    (300 sites: 0.3 s after a 1.3 s build)."""
+    built = timings.get("build_s", 0.0) + timings.get("handoff_s", 0.0)
+    return 0.5 * built + 0.1
+
 
 @dataclass
 class PlanResult:
@@ -71,13 +91,17 @@ def solve(
     prepare: Callable[[pyo.ConcreteModel], None] | None = None,
     compiler: Callable[[pyo.ConcreteModel], CompiledModel] = compile_model,
     infeasible_message: str | None = None,
+    spent_s: float = 0.0,
 ) -> PlanResult:
     """Build, solve and check; the plan is attached when one was found.
 
     ``prepare`` may change the built model before it is handed to HiGHS (e.g.
     ``models.locks.fix_locks`` for reviewed decisions); ``compiler`` hands it to HiGHS
     (``planner.solving.reuse.ReusingCompiler`` reuses matrices across study scenarios);
-    ``infeasible_message`` says why in the caller's terms when no plan exists."""
+    ``infeasible_message`` says why in the caller's terms when no plan exists.
+    ``spent_s``: seconds of the wall-clock limit already spent before this call (the
+    CLI's start-up and reading); the rest is shared by the build, the solve and what
+    follows it (``after_solve_s``)."""
     st = data.settings
     gap = st.mip_gap if mip_gap is None else mip_gap
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
@@ -87,25 +111,16 @@ def solve(
     m = build_model(md)
     timings["build_s"] = time.perf_counter() - t0
     if m.unreachable_runs:
-        names = ", ".join(m.unreachable_runs)
-        res = SolveResult(
-            STATUS_INFEASIBLE,
-            message=f"infeasible: no GPU can be bought, "
-            f"allowed and hosted by the ready year of run(s) {names}",
-        )
-        return PlanResult(
-            data,
-            decide_status(res, [], infeasible_message),
-            timings=timings,
-            model=m if keep_model else None,
-        )
+        return unreachable(data, m, timings, infeasible_message, keep_model)
     if prepare is not None:
         prepare(m)
     t1 = time.perf_counter()
     cm = compiler(m)
     timings["handoff_s"] = time.perf_counter() - t1
-    # The time limit is the user's wall-clock budget: building the model spends part of it.
-    left = max(limit - (time.perf_counter() - t0), 0.01)
+    # The time limit is the user's wall-clock budget: what came before, the build and what
+    # follows the solve spend part of it.
+    used = spent_s + (time.perf_counter() - t0) + after_solve_s(timings)
+    left = max(limit - used, 0.01)
     res = solve_compiled(
         cm,
         mip_gap=gap,
@@ -134,6 +149,28 @@ def solve(
         coefficient_range=cm.coefficient_range(),
         model=m if keep_model else None,
         compiled=cm if keep_model else None,
+    )
+
+
+def unreachable(
+    data: PlanningData,
+    m: pyo.ConcreteModel,
+    timings: dict[str, float],
+    infeasible_message: str | None,
+    keep_model: bool,
+) -> PlanResult:
+    """Infeasible without a solve: a run no GPU can serve by its ready year."""
+    names = ", ".join(m.unreachable_runs)
+    res = SolveResult(
+        STATUS_INFEASIBLE,
+        message=f"infeasible: no GPU can be bought, "
+        f"allowed and hosted by the ready year of run(s) {names}",
+    )
+    return PlanResult(
+        data,
+        decide_status(res, [], infeasible_message),
+        timings=timings,
+        model=m if keep_model else None,
     )
 
 
