@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 INSTANCES: dict[str, tuple[int, int, int]] = {
     "s300-r12-seed1": (300, 12, 1),
     "s300-r12-seed2": (300, 12, 2),
-    "s200-r14-seed3": (200, 14, 3),
+    "s400-r16-seed3": (400, 16, 3),
 }
 LIMITS = (5.0, 20.0, 60.0)
 PROMISE_S = 1.0  # the bound on wall time past the limit

@@ -28,24 +28,27 @@ from planner.solving.extract import extract_plan
 from planner.solving.status import (
     STATUS_ERROR,
     STATUS_INFEASIBLE,
+    STATUS_NO_PLAN,
     STATUS_OPTIMAL,
     Progress,
     SolveResult,
 )
 from planner.solving.strategy import solve_compiled
 
-# What follows the solve (extract, check, the pricing LP of the binding limits, export)
-# is Python over the same rows and columns as the build: it takes about one to two times
-# as long as building and handing over the model (300 sites: 2.0-3.0 s after a 1.3-1.6 s
-# build). That much of the wall-clock limit is kept for it, so that the limit holds.
-AFTER_SOLVE_PER_BUILD = 2.0
-AFTER_SOLVE_S = 0.5  # and the solve's own stop: a cancel is seen within a quarter second
+# What follows the solve is Python over the same rows and columns as the build, so it is
+# budgeted in build times (300 sites, 1.3-1.6 s to build and hand over: extract 0.4-1.0
+# s, check 0.1, binding limits 1.2-1.6 s, export 0.3 s). That much of the wall-clock
+# limit is kept for it, plus the solve's own stop (a cancel is seen within 0.25 s).
+AFTER_SOLVE_PER_BUILD = 0.8  # extract, check and export
+EXPLAIN_PER_BUILD = 0.9  # the binding limits (pricing LP), skipped when out of time
+AFTER_SOLVE_S = 0.5
 
 
-def after_solve_s(timings: dict[str, float]) -> float:
+def after_solve_s(timings: dict[str, float], *, explain: bool = True) -> float:
     """Seconds kept for the work after the solve, from the build's own timings."""
     built = timings.get("build_s", 0.0) + timings.get("handoff_s", 0.0)
-    return AFTER_SOLVE_PER_BUILD * built + AFTER_SOLVE_S
+    per_build = AFTER_SOLVE_PER_BUILD + (EXPLAIN_PER_BUILD if explain else 0.0)
+    return per_build * built + AFTER_SOLVE_S
 
 
 def export_s(timings: dict[str, float]) -> float:
@@ -107,20 +110,20 @@ def solve(
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    md = build_model_data(data)
-    m = build_model(md)
-    timings["build_s"] = time.perf_counter() - t0
-    if m.unreachable_runs:
+    deadline = t0 + limit - spent_s
+    try:
+        md, m, cm = build_and_hand_over(data, prepare, compiler, timings, deadline)
+    except OutOfTime:
+        res = SolveResult(STATUS_NO_PLAN, seconds=time.perf_counter() - t0)
+        res.message = f"no plan found within {limit:g} s"
+        return PlanResult(data, res, timings=timings)
+    if cm is None:
         return unreachable(data, m, timings, infeasible_message, keep_model)
-    if prepare is not None:
-        prepare(m)
-    t1 = time.perf_counter()
-    cm = compiler(m)
-    timings["handoff_s"] = time.perf_counter() - t1
     # The time limit is the user's wall-clock budget: what came before, the build and what
-    # follows the solve spend part of it.
-    used = spent_s + (time.perf_counter() - t0) + after_solve_s(timings)
-    left = max(limit - used, 0.01)
+    # follows the solve spend part of it. While there is no plan, the solve may also use
+    # the time kept for the binding limits (which need a plan).
+    keep, must = after_solve_s(timings), after_solve_s(timings, explain=False)
+    left = max(deadline - time.perf_counter() - keep, 0.01)
     res = solve_compiled(
         cm,
         mip_gap=gap,
@@ -130,6 +133,7 @@ def solve(
         counts=count_columns(cm),
         limit_label_s=limit,
         sites=site_columns(cm.columns, md),
+        extension_s=keep - must,
     )
     timings["solve_s"] = res.seconds
     plan: Plan | None = None
@@ -150,6 +154,42 @@ def solve(
         model=m if keep_model else None,
         compiled=cm if keep_model else None,
     )
+
+
+class OutOfTime(Exception):
+    """The wall-clock limit passed before the solve could start."""
+
+
+def build_and_hand_over(
+    data: PlanningData,
+    prepare: Callable[[pyo.ConcreteModel], None] | None,
+    compiler: Callable[[pyo.ConcreteModel], CompiledModel],
+    timings: dict[str, float],
+    deadline: float,
+) -> tuple[ModelData, pyo.ConcreteModel, CompiledModel | None]:
+    """The model and its compiled form (None when a run is unreachable: no solve is
+    needed), the clock checked between the steps of the build: past ``deadline``
+    (``time.perf_counter()``) it raises ``OutOfTime`` instead of building on."""
+
+    def on_time() -> None:
+        if time.perf_counter() > deadline:
+            raise OutOfTime
+
+    t0 = time.perf_counter()
+    md = build_model_data(data)
+    on_time()
+    m = build_model(md, step=on_time)
+    timings["build_s"] = time.perf_counter() - t0
+    if m.unreachable_runs:
+        return md, m, None
+    if prepare is not None:
+        prepare(m)
+    on_time()
+    t1 = time.perf_counter()
+    cm = compiler(m)
+    timings["handoff_s"] = time.perf_counter() - t1
+    on_time()
+    return md, m, cm
 
 
 def unreachable(
