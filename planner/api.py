@@ -14,6 +14,7 @@ given), then explain the plan's binding limits or diagnose why there is none.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError, Problem
 from planner.inputs.validate import load_workbook
 from planner.results.export import write_plan
-from planner.solving.pipeline import PlanResult, count_columns, solve
+from planner.solving.pipeline import PlanResult, count_columns, export_s, solve
 from planner.solving.status import STATUS_INFEASIBLE, Progress
 from planner.studies.frontier import question_inputs
 
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
 
 
 Echo = Callable[[str], Any]
+# The diagnosis of an infeasible workbook: at most this long unless a limit is given,
+# and at least this long even when the limit is spent (it explains what is wrong).
+DIAGNOSE_DEFAULT_S = 120.0
+MIN_DIAGNOSE_S = 0.5
 
 
 def load(path: Path | str) -> PlanningData:
@@ -67,25 +72,18 @@ def plan(
     on_progress: Callable[[Progress], None] | None = None,
     echo: Echo = print,
     diagnose_infeasible: bool = True,
+    spent_s: float = 0.0,
 ) -> PlanResult:
     """Solve for ``planner plan``: with the locks of a reviewed plan when ``lock`` is given,
     then the ``Constraints`` sheet (binding limits) for a plan, or the ``Diagnosis``
-    sheet (printed too) when the workbook is infeasible. Export with ``export``."""
+    sheet (printed too) when the workbook is infeasible. Export with ``export``.
+
+    The wall-clock limit covers all of it and the export after, less ``spent_s`` seconds
+    already spent before the call (the CLI's start-up and reading)."""
+    limit = data.settings.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = time.perf_counter() + limit - spent_s
     if lock is not None:
-        try:
-            report = review_locks(
-                data,
-                read_locks(lock),
-                mip_gap=mip_gap,
-                time_limit_s=time_limit_s,
-                threads=threads,
-                keep_model=True,
-            )
-        except LockError as exc:  # a lock the inputs do not allow is bad input (exit 1)
-            raise InputError([Problem(lock.name, p) for p in exc.problems]) from None
-        for line in report.lines:
-            echo(line)
-        result = report.locked
+        result = _solve_locked(data, lock, mip_gap, time_limit_s, threads, echo)
     else:
         result = solve(
             data,
@@ -94,17 +92,45 @@ def plan(
             threads=threads,
             on_progress=on_progress,
             keep_model=True,
+            spent_s=spent_s,
         )
     if result.plan is not None and result.model is not None and result.compiled is not None:
-        return explained(result, warn=echo)
+        return explained(result, warn=echo, deadline=deadline - export_s(result.timings))
     if result.status == STATUS_INFEASIBLE and diagnose_infeasible and lock is None:
-        dg = diagnose(data, time_limit_s=time_limit_s)
+        left = deadline - time.perf_counter()
+        left = left if time_limit_s is not None else min(left, DIAGNOSE_DEFAULT_S)
+        dg = diagnose(data, time_limit_s=max(left, MIN_DIAGNOSE_S))
         for line in dg.lines:
             echo(line)
         return dataclasses.replace(
             result, extra_sheets={**result.extra_sheets, "Diagnosis": dg.table}
         )
     return result
+
+
+def _solve_locked(
+    data: PlanningData,
+    lock: Path,
+    mip_gap: float | None,
+    time_limit_s: float | None,
+    threads: int | None,
+    echo: Echo,
+) -> PlanResult:
+    """The plan with a reviewer's locks (``planner plan --lock``); its review printed."""
+    try:
+        report = review_locks(
+            data,
+            read_locks(lock),
+            mip_gap=mip_gap,
+            time_limit_s=time_limit_s,
+            threads=threads,
+            keep_model=True,
+        )
+    except LockError as exc:  # a lock the inputs do not allow is bad input (exit 1)
+        raise InputError([Problem(lock.name, p) for p in exc.problems]) from None
+    for line in report.lines:
+        echo(line)
+    return report.locked
 
 
 def export(result: PlanResult, out: Path | str, *, inputs: Path | None = None) -> Path:

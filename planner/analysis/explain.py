@@ -14,6 +14,7 @@ measured from one coefficient of each row (``_row_scale``) instead of being assu
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ COUNT_VARS = variables_where("priced_continuous")
 IMPLIED_BOUNDS = variables_where("implied_bound")
 DUAL_TOL = 1e-9  # MUSD per unit: below this a dual is zero
 SLACK_TOL = 1e-6  # relative: a limit within this of its use binds
+MIN_PRICING_S = 0.1  # the pricing LP is not started with less time than this left
 
 
 @dataclass
@@ -60,16 +62,19 @@ class PricedRow:
     scale: float  # compiled row = scale x Pyomo row (sign included)
 
 
-def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> pd.DataFrame:
+def binding_constraints(
+    result: PlanResult, *, include_slack: bool = False, deadline: float | None = None
+) -> pd.DataFrame:
     """Binding limits of a solved plan, priced in workbook units and ranked by impact.
 
     ``result`` must come from ``planner.api.solve(..., keep_model=True)`` with a plan.
-    ``include_slack`` also lists the limits that do not bind (zero shadow price).
+    ``include_slack`` also lists the limits that do not bind (zero shadow price). The
+    pricing LP stops at ``deadline`` (``time.perf_counter()``), raising RuntimeError.
     """
     m, cm, values = result.model, result.compiled, result.result.values
     if m is None or cm is None or values is None:
         raise ValueError("binding_constraints needs a plan solved with keep_model=True")
-    priced = price_rows(m, cm, values)
+    priced = price_rows(m, cm, values, deadline=deadline)
     d = build_model_data(result.data)
     rows = [_describe(d, m, p) for p in priced]
     out = [r for r in rows if r is not None]
@@ -83,15 +88,23 @@ def binding_constraints(result: PlanResult, *, include_slack: bool = False) -> p
 
 
 def explained(
-    result: PlanResult, *, top: int = 3, warn: Callable[[str], Any] = print
+    result: PlanResult,
+    *,
+    top: int = 3,
+    warn: Callable[[str], Any] = print,
+    deadline: float | None = None,
 ) -> PlanResult:
     """``result`` with its ``Constraints`` sheet and the top ``top`` binding limits (run
     targets last) in ``plan.summary["top_constraints"]``; unchanged, with a warning, when
-    the pricing LP fails (that must never lose the plan)."""
+    the pricing LP fails or ``deadline`` (``time.perf_counter()``) comes first: that must
+    never lose the plan, nor break the time limit."""
     if result.plan is None:
         return result
+    if deadline is not None and time.perf_counter() > deadline - MIN_PRICING_S:
+        warn("warning: binding constraints not computed: the time limit is spent")
+        return result
     try:
-        table = binding_constraints(result)
+        table = binding_constraints(result, deadline=deadline)
     except RuntimeError as exc:
         warn(f"warning: binding constraints not computed: {exc}")
         return result
@@ -131,11 +144,15 @@ def pricing_lp(cm: CompiledModel, values: np.ndarray) -> Any:
     return lp
 
 
-def solve_lp(lp: Any) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+def solve_lp(
+    lp: Any, time_limit_s: float | None = None
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Objective (without offset), column values, row values, row duals."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", max(time_limit_s, 0.01))
     h.passModel(lp)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -154,10 +171,11 @@ def price_rows(
     cm: CompiledModel,
     values: np.ndarray,
     families: tuple[str, ...] = PRICED_FAMILIES,
+    deadline: float | None = None,
 ) -> list[PricedRow]:
     """Duals and slacks of the rows of the chosen constraint families."""
     lp = pricing_lp(cm, values)
-    _, _, act, duals = solve_lp(lp)
+    _, _, act, duals = solve_lp(lp, None if deadline is None else deadline - time.perf_counter())
     csr = _csr(cm)
     col_of = {id(v): j for j, v in enumerate(cm.columns)}
     lower, upper = np.array(cm.lp.row_lower_), np.array(cm.lp.row_upper_)

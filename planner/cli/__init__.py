@@ -21,6 +21,7 @@ from planner.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    HELD,
     report_problems,
     warn,
 )
@@ -85,12 +86,12 @@ def _interrupted() -> None:
 
 
 def _leave(code: int) -> None:
-    """Exit with ``code``. After Ctrl-C, or when a HiGHS thread ignored its cancel (the
-    time limit is a promise and the output is written), the process leaves at once: a
-    C++ solver thread alive at interpreter exit aborts it ("terminate called without an
-    active exception", SIGABRT), and tearing down a large model object by object takes
-    seconds nobody asked for."""
-    if code == EXIT_INTERRUPTED or abandoned_solves():
+    """Exit with ``code``. After Ctrl-C, when a HiGHS thread ignored its cancel (the time
+    limit is a promise and the output is written), or with a solved model held, the
+    process leaves at once: a C++ solver thread alive at interpreter exit aborts it
+    ("terminate called without an active exception", SIGABRT), and tearing down a large
+    model object by object takes seconds nobody asked for."""
+    if code == EXIT_INTERRUPTED or abandoned_solves() or HELD:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -3,7 +3,9 @@ problems with the inputs are printed. Nothing here imports a command module."""
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,11 @@ EXIT_NOT_WRITTEN = 5
 EXIT_INTERRUPTED = 130
 DEFAULT_WORKBOOK = Path("inputs/reference.xlsx")
 MAX_PROBLEM_LINES = 200  # past this, a list of problems says how many more there are
+
+_LOADED = time.monotonic()
+# Results kept alive until the process exits, which then leaves at once (``planner.cli``):
+# a large model takes seconds to free object by object; the OS reclaims it in no time.
+HELD: list[object] = []
 
 console = Console(stderr=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -64,6 +71,27 @@ def report_problems(problems: list[Problem], limit: int = MAX_PROBLEM_LINES) -> 
             warn(f"... and {len(found) - limit:,} more {kind}(s) like these")
     if errors:
         warn(f"{len(errors)} error(s) found; nothing was solved.")
+
+
+def process_age() -> float:
+    """Seconds since this process started, Python start-up and imports included: the wall
+    clock an operator timing the command sees (from /proc on Linux, else since this module
+    was loaded)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            # Field 22, start time in clock ticks after boot; the name (field 2) may hold
+            # spaces, so count from the ")" that closes it.
+            start = int(fh.read().rpartition(")")[2].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _LOADED
+
+
+def hold_until_exit(obj: object) -> None:
+    """Keep ``obj`` (a solved model) alive until the process exits without freeing it."""
+    HELD.append(obj)
 
 
 def default_output(workbook: Path, suffix: str) -> Path:

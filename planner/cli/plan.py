@@ -18,7 +18,9 @@ from planner.cli.common import (
     EXIT_NOT_WRITTEN,
     WorkbookArg,
     console,
+    hold_until_exit,
     output_path,
+    process_age,
     refuse_overwriting_input,
     say,
     warn,
@@ -92,9 +94,11 @@ def plan(
             threads=threads,
             on_progress=progress,
             echo=say,
+            spent_s=process_age(),  # the limit covers the whole command
         )
     finally:
         progress.stop()
+    hold_until_exit(result)
     if result.status == STATUS_NO_PLAN:
         warn(f"no plan found within {time_limit or data.settings.time_limit_s:g} s")
         raise typer.Exit(EXIT_NO_PLAN)

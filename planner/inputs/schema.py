@@ -169,7 +169,11 @@ class SettingsModel(Row):
         "Relative MIP gap at which a plan counts as optimal", "fraction", default=0.005, ge=0, le=1
     )
     time_limit_s: float = col(
-        "Wall-clock limit for the solve", "s", default=300.0, gt=0, most=MAX_SECONDS
+        "Wall-clock limit for a plan: building, solving and writing it",
+        "s",
+        default=300.0,
+        gt=0,
+        most=MAX_SECONDS,
     )
     avg_power_fraction: float = col(
         "Average IT draw as a fraction of nameplate, for energy cost",

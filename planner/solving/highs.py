@@ -63,8 +63,10 @@ def run_highs(
     *,
     time_limit_s: float,
     on_progress: Callable[[Progress], None] | None = None,
+    plan_by_s: float | None = None,
 ) -> SolveResult:
-    """Run a prepared ``Highs`` under the wall-clock limit and read its result."""
+    """Run a prepared ``Highs`` under the wall-clock limit and read its result; with
+    ``plan_by_s``, stop there if a plan is found by then, else at the first plan after."""
     best: dict[str, Any] = {"x": None, "obj": None, "bound": None}
 
     def improving(e: Any) -> None:
@@ -76,7 +78,7 @@ def run_highs(
         bound = float(e.data_out.mip_dual_bound)
         if math.isfinite(bound):
             best["bound"] = bound
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > due(best, t0, time_limit_s, plan_by_s):
             e.interrupt()
 
     is_mip = bool(cm.integer.any())
@@ -85,10 +87,9 @@ def run_highs(
         h.cbMipInterrupt.subscribe(interrupt)
     h.HandleUserInterrupt = True
     t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
     thread = start_solver_thread(h)
     try:
-        return _watch(h, thread, cm, best, t0, time_limit_s, is_mip, on_progress)
+        return _watch(h, thread, cm, best, t0, (time_limit_s, plan_by_s), is_mip, on_progress)
     except BaseException:  # Ctrl-C, or a progress callback that failed
         stop_solver(h, thread)
         raise
@@ -100,14 +101,14 @@ def _watch(
     cm: CompiledModel,
     best: dict[str, Any],
     t0: float,
-    time_limit_s: float,
+    limits: tuple[float, float | None],
     is_mip: bool,
     on_progress: Callable[[Progress], None] | None,
 ) -> SolveResult:
-    """Wait for the solver thread: progress every 0.25 s, cancel at the deadline, and
-    abandon the thread ``GRACE_S`` later with the best plan found so far."""
-    deadline = t0 + time_limit_s
-    cancelled = False
+    """Wait for the solver thread: progress every 0.25 s, cancel when due (``due``),
+    and abandon the thread ``GRACE_S`` later with the best plan found so far."""
+    time_limit_s, plan_by_s = limits
+    cancelled_at: float | None = None
     while thread.is_alive():
         thread.join(0.25)
         now = time.perf_counter()
@@ -120,14 +121,22 @@ def _watch(
                     _gap(best["obj"], best["bound"]),
                 )
             )
-        if now > deadline and not cancelled:
+        if cancelled_at is None and now > due(best, t0, time_limit_s, plan_by_s):
             h.cancelSolve()
-            cancelled = True
-        if now > deadline + GRACE_S:
+            cancelled_at = now
+        if cancelled_at is not None and now > cancelled_at + GRACE_S:
             ABANDONED.append(thread)
             return _abandoned(best, cm, now - t0, time_limit_s)
     seconds = time.perf_counter() - t0
     return _read_result(h, cm, best, seconds, time_limit_s, is_mip)
+
+
+def due(best: dict[str, Any], t0: float, time_limit_s: float, plan_by_s: float | None) -> float:
+    """When a solve started at ``t0`` is to stop: at its limit, or at ``plan_by_s`` once
+    it has a plan (the time after that is only for finding a first plan)."""
+    if plan_by_s is not None and best["x"] is not None:
+        return t0 + plan_by_s
+    return t0 + time_limit_s
 
 
 def stop_solver(h: highspy.Highs, thread: threading.Thread, wait_s: float = STOP_WAIT_S) -> None:

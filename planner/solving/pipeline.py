@@ -28,11 +28,34 @@ from planner.solving.extract import extract_plan
 from planner.solving.status import (
     STATUS_ERROR,
     STATUS_INFEASIBLE,
+    STATUS_NO_PLAN,
     STATUS_OPTIMAL,
     Progress,
     SolveResult,
 )
 from planner.solving.strategy import solve_compiled
+
+# What follows the solve is Python over the same rows and columns as the build, so it is
+# budgeted in build times (300 sites, 1.3-1.6 s to build and hand over: extract 0.4-1.0
+# s, check 0.1, binding limits 1.2-1.6 s, export 0.3 s). That much of the wall-clock
+# limit is kept for it, plus the solve's own stop (a cancel is seen within 0.25 s).
+AFTER_SOLVE_PER_BUILD = 0.8  # extract, check and export
+EXPLAIN_PER_BUILD = 0.9  # the binding limits (pricing LP), skipped when out of time
+AFTER_SOLVE_S = 0.5
+
+
+def after_solve_s(timings: dict[str, float], *, explain: bool = True) -> float:
+    """Seconds kept for the work after the solve, from the build's own timings."""
+    built = timings.get("build_s", 0.0) + timings.get("handoff_s", 0.0)
+    per_build = AFTER_SOLVE_PER_BUILD + (EXPLAIN_PER_BUILD if explain else 0.0)
+    return per_build * built + AFTER_SOLVE_S
+
+
+def export_s(timings: dict[str, float]) -> float:
+    """Seconds kept for writing the plan workbook, the last part of ``after_solve_s``
+    (300 sites: 0.3 s after a 1.3 s build)."""
+    built = timings.get("build_s", 0.0) + timings.get("handoff_s", 0.0)
+    return 0.5 * built + 0.1
 
 
 @dataclass
@@ -72,6 +95,7 @@ def solve(
     compiler: Callable[[pyo.ConcreteModel], CompiledModel] = compile_model,
     infeasible_message: str | None = None,
     model_data: ModelData | None = None,
+    spent_s: float = 0.0,
 ) -> PlanResult:
     """Build, solve and check; the plan is attached when one was found.
 
@@ -80,35 +104,28 @@ def solve(
     (``planner.solving.reuse.ReusingCompiler`` reuses matrices across study scenarios);
     ``infeasible_message`` says why in the caller's terms when no plan exists;
     ``model_data`` is built from ``data`` unless given (``models.frontier`` gives one
-    with a run's ceiling)."""
+    with a run's ceiling). ``spent_s``: seconds of the wall-clock limit already spent
+    before this call (the CLI's start-up and reading); the rest is shared by the build,
+    the solve and what follows it (``after_solve_s``)."""
     st = data.settings
     gap = st.mip_gap if mip_gap is None else mip_gap
     limit = st.time_limit_s if time_limit_s is None else time_limit_s
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    md = build_model_data(data) if model_data is None else model_data
-    m = build_model(md)
-    timings["build_s"] = time.perf_counter() - t0
-    if m.unreachable_runs:
-        names = ", ".join(m.unreachable_runs)
-        res = SolveResult(
-            STATUS_INFEASIBLE,
-            message=f"infeasible: no GPU can be bought, "
-            f"allowed and hosted by the ready year of run(s) {names}",
-        )
-        return PlanResult(
-            data,
-            decide_status(res, [], infeasible_message),
-            timings=timings,
-            model=m if keep_model else None,
-        )
-    if prepare is not None:
-        prepare(m)
-    t1 = time.perf_counter()
-    cm = compiler(m)
-    timings["handoff_s"] = time.perf_counter() - t1
-    # The time limit is the user's wall-clock budget: building the model spends part of it.
-    left = max(limit - (time.perf_counter() - t0), 0.01)
+    deadline = t0 + limit - spent_s
+    try:
+        md, m, cm = build_and_hand_over(data, prepare, compiler, timings, deadline, model_data)
+    except OutOfTime:
+        res = SolveResult(STATUS_NO_PLAN, seconds=time.perf_counter() - t0)
+        res.message = f"no plan found within {limit:g} s"
+        return PlanResult(data, res, timings=timings)
+    if cm is None:
+        return unreachable(data, m, timings, infeasible_message, keep_model)
+    # The time limit is the user's wall-clock budget: what came before, the build and what
+    # follows the solve spend part of it. While there is no plan, the solve may also use
+    # the time kept for the binding limits (which need a plan).
+    keep, must = after_solve_s(timings), after_solve_s(timings, explain=False)
+    left = max(deadline - time.perf_counter() - keep, 0.01)
     res = solve_compiled(
         cm,
         mip_gap=gap,
@@ -118,6 +135,7 @@ def solve(
         counts=count_columns(cm),
         limit_label_s=limit,
         sites=site_columns(cm.columns, md),
+        extension_s=keep - must,
     )
     timings["solve_s"] = res.seconds
     plan: Plan | None = None
@@ -137,6 +155,65 @@ def solve(
         coefficient_range=cm.coefficient_range(),
         model=m if keep_model else None,
         compiled=cm if keep_model else None,
+    )
+
+
+class OutOfTime(Exception):
+    """The wall-clock limit passed before the solve could start."""
+
+
+def build_and_hand_over(
+    data: PlanningData,
+    prepare: Callable[[pyo.ConcreteModel], None] | None,
+    compiler: Callable[[pyo.ConcreteModel], CompiledModel],
+    timings: dict[str, float],
+    deadline: float,
+    model_data: ModelData | None = None,
+) -> tuple[ModelData, pyo.ConcreteModel, CompiledModel | None]:
+    """The model and its compiled form (None when a run is unreachable: no solve is
+    needed), the clock checked between the steps of the build: past ``deadline``
+    (``time.perf_counter()``) it raises ``OutOfTime`` instead of building on."""
+
+    def on_time() -> None:
+        if time.perf_counter() > deadline:
+            raise OutOfTime
+
+    t0 = time.perf_counter()
+    md = build_model_data(data) if model_data is None else model_data
+    on_time()
+    m = build_model(md, step=on_time)
+    timings["build_s"] = time.perf_counter() - t0
+    if m.unreachable_runs:
+        return md, m, None
+    if prepare is not None:
+        prepare(m)
+    on_time()
+    t1 = time.perf_counter()
+    cm = compiler(m)
+    timings["handoff_s"] = time.perf_counter() - t1
+    on_time()
+    return md, m, cm
+
+
+def unreachable(
+    data: PlanningData,
+    m: pyo.ConcreteModel,
+    timings: dict[str, float],
+    infeasible_message: str | None,
+    keep_model: bool,
+) -> PlanResult:
+    """Infeasible without a solve: a run no GPU can serve by its ready year."""
+    names = ", ".join(m.unreachable_runs)
+    res = SolveResult(
+        STATUS_INFEASIBLE,
+        message=f"infeasible: no GPU can be bought, "
+        f"allowed and hosted by the ready year of run(s) {names}",
+    )
+    return PlanResult(
+        data,
+        decide_status(res, [], infeasible_message),
+        timings=timings,
+        model=m if keep_model else None,
     )
 
 

@@ -55,17 +55,21 @@ def solve_compiled(
     counts: np.ndarray | None = None,
     limit_label_s: float | None = None,
     sites: SiteColumns | None = None,
+    extension_s: float = 0.0,
 ) -> SolveResult:
     """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
 
     ``limit_label_s`` is the limit named in messages (the user's whole time limit, of
     which model building may have used a part). ``sites`` tags columns with their
     sites, so that the first plan is searched among the sites the LP relaxation uses.
+    While no plan is found, the last phase may run ``extension_s`` past the limit (the
+    caller's time for work that only a plan needs), stopping at the first plan.
     """
     solver = PhasedSolve(cm, mip_gap, time_limit_s, threads, on_progress, log_file)
+    solver.extension_s = extension_s
     label = time_limit_s if limit_label_s is None else limit_label_s
     if counts is None or not counts.any() or not cm.integer.any():
-        res = solver.highs(cm.lp)
+        res = solver.highs(cm.lp, extension=extension_s)
         res.found_by = res.bound_by = "full" if res.status != STATUS_INFEASIBLE else ""
         return _final(res, solver.t0, label)
     return _final(solver.run(counts, sites), solver.t0, label)
@@ -92,6 +96,7 @@ class PhasedSolve:
         self.found_by = self.bound_by = ""  # the phases behind ``best`` and ``bound``
         self.rounded: list[np.ndarray] = []
         self.others = np.zeros_like(cm.integer)
+        self.extension_s = 0.0
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -102,18 +107,26 @@ class PhasedSolve:
         start: np.ndarray | None = None,
         share: float = 1.0,
         target: float | None = None,
+        extension: float = 0.0,
     ) -> SolveResult:
-        """One HiGHS solve of ``lp`` in ``share`` of the time left."""
+        """One HiGHS solve of ``lp`` in ``share`` of the time left; while it has no plan,
+        ``extension`` seconds longer."""
         limit = max(self.left() * share, 0.01)
         h = new_highs(self.threads, self.log_file)
         h.setOptionValue("mip_rel_gap", float(self.mip_gap))
-        h.setOptionValue("time_limit", limit)
+        h.setOptionValue("time_limit", limit + extension)
         if target is not None:  # stop at the first plan at least this good (total cost)
             h.setOptionValue("objective_target", float(target - self.cm.offset))
         h.passModel(lp)
         if start is not None:
             set_start(h, start)
-        return run_highs(h, self.cm, time_limit_s=limit, on_progress=self.on_progress)
+        return run_highs(
+            h,
+            self.cm,
+            time_limit_s=limit + extension,
+            plan_by_s=limit if extension > 0 else None,
+            on_progress=self.on_progress,
+        )
 
     def keep(self, res: SolveResult, phase: str) -> None:
         """Keep ``res`` if it is a plan cheaper than the best so far."""
@@ -228,9 +241,11 @@ class PhasedSolve:
         self.keep(self.highs(fixed, start=up, target=target), phase)
 
     def full_mip(self) -> SolveResult:
-        """Phase 4: the full MIP in the time left, started from the best plan so far."""
-        if self.left() > MIN_PHASE_S:
-            full = self.highs(self.cm.lp, self.best_start())
+        """Phase 4: the full MIP in the time left, started from the best plan so far (with
+        none yet, also in the extension, up to its first plan)."""
+        extension = 0.0 if self.best.has_plan else self.extension_s
+        if self.left() + extension > MIN_PHASE_S:
+            full = self.highs(self.cm.lp, self.best_start(), extension=extension)
             if full.status in (STATUS_OPTIMAL, STATUS_INFEASIBLE):
                 self.found_by = "full" if full.status == STATUS_OPTIMAL else ""
                 self.bound_by = "full"
