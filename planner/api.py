@@ -13,13 +13,14 @@ given), then explain the plan's binding limits or diagnose why there is none.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from models.locks import LockError
 from planner.analysis.diagnose import diagnose
 from planner.analysis.explain import explained
+from planner.analysis.keep import parse_keep
 from planner.analysis.review import read_locks, review_locks
 from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError, Problem
@@ -48,10 +49,14 @@ def plan(
     on_progress: Callable[[Progress], None] | None = None,
     echo: Echo = print,
     diagnose_infeasible: bool = True,
+    keep: Sequence[str] = (),
 ) -> PlanResult:
     """Solve for ``planner plan``: with the locks of a reviewed plan when ``lock`` is given,
     then the ``Constraints`` sheet (binding limits) for a plan, or the ``Diagnosis``
-    sheet (printed too) when the workbook is infeasible. Export with ``export``."""
+    sheet (printed too) when the workbook is infeasible. ``keep``: ``SHEET[:ROW_ID]``
+    limits the diagnosis must not move (checked first: a bad one is ``InputError``).
+    Export with ``export``."""
+    keeps = parse_keep(data, keep)
     if lock is not None:
         try:
             report = review_locks(
@@ -79,7 +84,7 @@ def plan(
     if result.plan is not None and result.model is not None and result.compiled is not None:
         return explained(result, warn=echo)
     if result.status == STATUS_INFEASIBLE and diagnose_infeasible and lock is None:
-        dg = diagnose(data, time_limit_s=time_limit_s)
+        dg = diagnose(data, time_limit_s=time_limit_s, keep=keeps, threads=threads)
         for line in dg.lines:
             echo(line)
         return dataclasses.replace(

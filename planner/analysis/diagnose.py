@@ -255,8 +255,7 @@ def _lines(
         what = "lowers a target" if o.lowered else f"moves {n} limit{'s' if n > 1 else ''}"
         check = "re-solved: a plan exists" if o.verified == "" else o.verified
         lines.append(f"way out {k} ({what}; {check}): {_edits(o)}")
-    for o in found:
-        lines.append(f"stands in the way: {o}")
+    lines += [f"stands in the way: {ob}" for ob in found]
     if keeps:
         lines.append(f"kept (never moved): {', '.join(str(k) for k in keeps)}")
     return lines
@@ -285,10 +284,10 @@ def _table(
     for k, o in enumerate(options, start=1):
         check = "feasible" if o.verified == "" else (o.verified or "not checked")
         rows += [{**m, "option": k, "checked": check} for m in o.moves]
-    for o in found:
-        for ref, words in o.cells:
+    for ob in found:
+        for ref, words in ob.cells:
             rows.append(
-                {"limit_cell": ref, "limit": o.what, "reading": words, "sheet": ref.split("!")[0]}
+                {"limit_cell": ref, "limit": ob.what, "reading": words, "sheet": ref.split("!")[0]}
             )
     return _frame(rows)
 

@@ -73,19 +73,21 @@ def parse_keep(data: PlanningData, values: Sequence[str | Keep]) -> list[Keep]:
             continue
         keep = Keep(sheet, row_id or None)
         if keep.row_id is not None and not _selects_a_row(data, keep):
-            spec = SHEET_BY_NAME[sheet]
-            problems.append(
-                Problem(
-                    "--keep",
-                    f"'{value}': no row with id '{row_id}' in {sheet} "
-                    f"(ids are {':'.join(spec.key)}, or {spec.key[0]} alone)",
-                )
-            )
+            problems.append(Problem("--keep", f"'{value}': {_no_row(data, sheet, row_id)}"))
             continue
         keeps.append(keep)
     if problems:
         raise InputError(problems)
     return keeps
+
+
+def _no_row(data: PlanningData, sheet: str, row_id: str) -> str:
+    """Why ``row_id`` selects nothing, with the ids that would."""
+    spec = SHEET_BY_NAME[sheet]
+    ids = [":".join(spec.key_of(r)) for r in getattr(data, SHEET_ATTRS[sheet])]
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    form = ":".join(spec.key) + (f", or {spec.key[0]} alone" if len(spec.key) > 1 else "")
+    return f"no row with id '{row_id}' in {sheet} (ids are {form}: {shown or 'no rows'})"
 
 
 def _selects_a_row(data: PlanningData, keep: Keep) -> bool:

@@ -38,6 +38,7 @@ from models.elastic import (
     moved,
     use_objective,
 )
+from models.linear import linear, value_of
 from models.sets import FLOP_UNIT, build_model_data
 from planner.analysis.keep import Keep, kept
 from planner.analysis.moves import moves_of, value
@@ -126,17 +127,21 @@ class Search:
         return True
 
     def reach(self, run_id: str, *, others_held: bool) -> float | None:
-        """The most FLOP ``run_id`` delivers by its ready year with every limit strict,
-        the other runs at their targets (``others_held``) or free to fall short; None
-        when no plan holds the others (0 for a run no GPU can reach)."""
+        """The most FLOP ``run_id`` delivers by its ready year (at most its target) with
+        every limit strict, the other runs at their targets (``others_held``) or free to
+        fall short; None when no plan holds the others (0 for a run no GPU can reach).
+
+        Maximises the FLOP delivered, not minus the shortfall: the solver's relative
+        gap is then relative to the reach, not to a shortfall that may dwarf it."""
         if run_id in self.unreachable:
             return 0.0
-        (term,) = self.cells[run_cell(run_id)]
         runs = [c for c in self.cells if c[0] == "Runs"]
         free = [run_cell(run_id)] if others_held else runs
-        if not self.solve(free, term.var / term.scale):
+        delivered = self.m.run_flop_delivered[run_id]
+        if not self.solve(free, linear([(-1.0, delivered)])):
             return None
-        return max(0.0, term.limit - value(term.var)) * FLOP_UNIT
+        (term,) = self.cells[run_cell(run_id)]
+        return min(value_of(delivered), term.limit) * FLOP_UNIT
 
     def fewest(self, free: Collection[Cell]) -> list[Cell] | None:
         """The fewest cells among ``free`` whose moves close every gap, or None.
