@@ -226,6 +226,8 @@ def _way_out(options: list[Option], found: list[Obstacle], unreachable: list[str
     input stands in the way."""
     if options and not options[0].lowered and not unreachable:
         ways = [_edits(o) for o in options if o.count == options[0].count]
+        if len(ways) > 1 and options[0].count > 1:  # sets of several edits: one is enough
+            return f"{ways[0]} (or {len(ways) - 1} other set(s) of as many edits: below)"
         return "either " + ", or ".join(ways) if len(ways) > 1 else ways[0]
     parts = ["no limit the diagnosis may move closes it"]
     if options:
@@ -253,6 +255,7 @@ def _lines(
     for k, o in enumerate(options, start=1):
         n = o.count
         what = "lowers a target" if o.lowered else f"moves {n} limit{'s' if n > 1 else ''}"
+        what += "" if o.proven else ", the fewest found in the time limit"
         check = "re-solved: a plan exists" if o.verified == "" else o.verified
         lines.append(f"way out {k} ({what}; {check}): {_edits(o)}")
     lines += [f"stands in the way: {ob}" for ob in found]

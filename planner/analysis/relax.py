@@ -63,6 +63,7 @@ class Option:
     relative: float = 0.0  # sum of the edits' relative moves
     verified: str | None = None  # None: not checked; "": a plan exists; else why not
     lowered: list[str] = field(default_factory=list)  # runs whose target it lowers
+    proven: bool = True  # no way out moves fewer cells (False: fewest found in time)
 
     @property
     def count(self) -> int:
@@ -93,6 +94,8 @@ class Search:
         self.unreachable: list[str] = list(self.m.unreachable_runs)
         self.m.elastic_cuts = pyo.ConstraintList()
         self.last = SolveResult("no_plan")
+        self.proven = True  # whether the last ``fewest`` proved its count
+        self.screened = False  # whether ``screen`` tried every cell it was given
 
     def solve(
         self,
@@ -101,10 +104,12 @@ class Search:
         *,
         choose: bool = False,
         mip_gap: float | None = None,
+        budget: float | None = None,
     ) -> bool:
         """Minimise ``objective`` with only ``free`` cells moving (chosen by the solver
-        when ``choose``, else all allowed to); True when a plan was found (kept, with
-        its bound, in ``self.last``)."""
+        when ``choose``, else all allowed to) within ``budget`` seconds (default: until
+        the deadline); True when a plan was found (kept, with its bound, in
+        ``self.last``)."""
         for c in self.cells:
             z = moved(self.m, c)
             if c in free and choose:
@@ -113,6 +118,7 @@ class Search:
                 z.fix(1 if c in free else 0)
         use_objective(self.m, objective)
         left = self.deadline - time.perf_counter()
+        left = left if budget is None else min(left, budget)
         cm = compile_model(self.m)
         self.last = solve_compiled(
             cm,
@@ -143,24 +149,43 @@ class Search:
         (term,) = self.cells[run_cell(run_id)]
         return min(value_of(delivered), term.limit) * FLOP_UNIT
 
-    def fewest(self, free: Collection[Cell]) -> list[Cell] | None:
-        """The fewest cells among ``free`` whose moves close every gap, or None.
+    def fewest(self, free: Collection[Cell], share: float = 0.5) -> list[Cell] | None:
+        """The fewest cells among ``free`` whose moves close every gap, or None; the
+        search gets ``share`` of the time left. ``self.proven`` says whether no fewer
+        cells can do it; an unproven set is pruned to one where no cell can be dropped.
 
         The count objective is k + t with k the weighted count (an integer) and t < 1/4
         the tie-break, so a bound b > k - 3/4 proves k fewest: any plan with fewer has an
         objective below k - 3/4. A relative gap g gives b >= (1 - g)(k + t), enough
         while g < 3/(4k): proving the tie-break itself would cost far more."""
         objective = count_penalty(self.m, self.terms)
-        gap = 0.2
+        gap, self.proven = 0.2, False
         for _ in range(3):
-            if not self.solve(free, objective, choose=True, mip_gap=gap):
+            budget = share * (self.deadline - time.perf_counter())
+            if not self.solve(free, objective, choose=True, mip_gap=gap, budget=budget):
                 return None
             k = math.floor((self.last.objective or 0.0) + 1e-6)
             bound = self.last.bound
-            if bound is None or bound > k - 0.75 or self.last.status != STATUS_OPTIMAL:
-                break  # proven, or no time left to prove it
+            if bound is not None and bound > k - 0.75:
+                self.proven = True
+                break
+            if self.last.status != STATUS_OPTIMAL:
+                break  # out of time: not proven
             gap = 0.5 / (k + 1)
-        return [c for c in free if value(moved(self.m, c)) > 0.5]
+        cells = [c for c in free if value(moved(self.m, c)) > 0.5]
+        return cells if self.proven else self.pruned(cells)
+
+    def pruned(self, cells: list[Cell]) -> list[Cell]:
+        """``cells`` less every cell whose move the others can do without (targets
+        tried first: a way out that keeps them is better)."""
+        keep = list(cells)
+        for c in sorted(cells, key=lambda c: c[0] != "Runs"):
+            if time.perf_counter() > self.deadline:
+                break
+            rest = [x for x in keep if x != c]
+            if self.solve(rest, self.m.elastic_penalty):
+                keep = rest
+        return keep
 
     def smallest(self, cells: list[Cell]) -> Option | None:
         """The smallest relative moves of ``cells`` that close every gap."""
@@ -187,8 +212,12 @@ class Search:
         at = {id(v): j for j, v in enumerate(cm.columns)}
         cols = {c: at.get(id(moved(self.m, c))) for c in self.cells}
         out: list[tuple[float, Cell]] = []
+        self.screened = True
         for c in cells:
-            if time.perf_counter() > self.deadline or cols[c] is None:
+            if time.perf_counter() > self.deadline:
+                self.screened = False  # not every cell was tried
+                break
+            if cols[c] is None:
                 continue
             lp = copy_lp(cm.lp, np.zeros_like(cm.integer))
             upper = np.array(lp.col_upper_)
@@ -236,12 +265,14 @@ class Search:
             option = self.smallest(cells)
             if option is None or not option.cells:
                 break
+            # Singles ruled out, two cells are the fewest even when the MIP ran out of time.
+            option.proven = self.proven or (self.screened and option.count == 2)
             found.append(option)
             if option.lowered:
                 break
             z = [moved(self.m, c) for c in option.cells]
             self.m.elastic_cuts.add(sum(z) <= len(z) - 1)
-            cells = self.fewest(free)
+            cells = self.fewest(free, share=0.25)
             if cells is None or len(cells) > option.count or any(c[0] == "Runs" for c in cells):
                 break  # no alternative as good: more limits, or a target lowered
         for con in list(self.m.elastic_cuts.values()):
