@@ -307,6 +307,7 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("network_host_only", "only the host receives a run's traffic"),
         ("network_flow_balance", "traffic conservation at each site"),
         ("elastic_rows", "the diagnosis' limits with their penalised slacks"),
+        ("elastic_moved_rows", "a diagnosis slack only where its cell is counted as moved"),
         ("lock_site_built", "a locked site has its planned capacity online in its year"),
         ("frontier_budget", "the plan's discounted cost within the frontier's --budget"),
         ("alternative_cost_cap", "a near-optimal plan's cost within (1 + slack) x the optimum"),
@@ -384,6 +385,7 @@ VARIABLES: dict[str, Column] = {
         Column("site_send_tbps", site_at=1),
         Column("site_receive_tbps", site_at=1),
         Column("elastic_slack"),
+        Column("elastic_moved"),
     )
 }
 

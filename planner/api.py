@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from planner.analysis.explain import explained
 from planner.analysis.frontier import DEFAULT_POINTS, FrontierResult, Solver
 from planner.analysis.frontier import frontier as _frontier
 from planner.analysis.frontier_book import write_frontier
+from planner.analysis.keep import parse_keep
 from planner.analysis.review import read_locks, review_locks
 from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError, Problem
@@ -73,13 +74,17 @@ def plan(
     echo: Echo = print,
     diagnose_infeasible: bool = True,
     spent_s: float = 0.0,
+    keep: Sequence[str] = (),
 ) -> PlanResult:
     """Solve for ``planner plan``: with the locks of a reviewed plan when ``lock`` is given,
     then the ``Constraints`` sheet (binding limits) for a plan, or the ``Diagnosis``
-    sheet (printed too) when the workbook is infeasible. Export with ``export``.
+    sheet (printed too) when the workbook is infeasible. ``keep``: ``SHEET[:ROW_ID]``
+    limits the diagnosis must not move (checked first: a bad one is ``InputError``).
+    Export with ``export``.
 
     The wall-clock limit covers all of it and the export after, less ``spent_s`` seconds
     already spent before the call (the CLI's start-up and reading)."""
+    keeps = parse_keep(data, keep)
     limit = data.settings.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.perf_counter() + limit - spent_s
     if lock is not None:
@@ -99,7 +104,7 @@ def plan(
     if result.status == STATUS_INFEASIBLE and diagnose_infeasible and lock is None:
         left = deadline - time.perf_counter()
         left = left if time_limit_s is not None else min(left, DIAGNOSE_DEFAULT_S)
-        dg = diagnose(data, time_limit_s=max(left, MIN_DIAGNOSE_S))
+        dg = diagnose(data, time_limit_s=max(left, MIN_DIAGNOSE_S), keep=keeps, threads=threads)
         for line in dg.lines:
             echo(line)
         return dataclasses.replace(

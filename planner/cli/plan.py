@@ -59,6 +59,16 @@ class LiveProgress:
             self.live.stop()
 
 
+KeepOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keep",
+        help="SHEET[:ROW_ID] whose limits the diagnosis must not move (repeatable), "
+        "e.g. Sites, Sites:US-ABI, Supply:2027:cowos_wafers",
+    ),
+]
+
+
 def plan(
     workbook: WorkbookArg = DEFAULT_WORKBOOK,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Output plan workbook")] = None,
@@ -78,6 +88,7 @@ def plan(
     png: Annotated[
         bool, typer.Option("--png", help="Also write the charts as PNG files beside the workbook")
     ] = False,
+    keep: KeepOption = None,
 ) -> None:
     """Solve the least-cost build plan and write it to Excel (with binding limits, or a
     diagnosis when infeasible)."""
@@ -95,6 +106,7 @@ def plan(
             on_progress=progress,
             echo=say,
             spent_s=process_age(),  # the limit covers the whole command
+            keep=keep or [],
         )
     finally:
         progress.stop()
@@ -189,13 +201,14 @@ def explain(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Override Settings time_limit_s (s)")
     ] = None,
+    keep: KeepOption = None,
 ) -> None:
     """Solve and print the binding limits, their shadow prices and workbook cells;
     for an infeasible workbook, what stands in the way and by how much."""
     from rich.table import Table
 
     data = api.load(workbook)
-    result = api.plan(data, time_limit_s=time_limit, echo=say)
+    result = api.plan(data, time_limit_s=time_limit, echo=say, keep=keep or [])
     if result.status == STATUS_INFEASIBLE:
         warn(result.result.message)
         raise typer.Exit(EXIT_INFEASIBLE)

@@ -137,6 +137,10 @@ def run_study_command(
     if written != target:
         warn(f"could not write {target}; the study was written to {written} instead")
     print_table(study)
+    for sc in study.scenarios:
+        line = study.results.get(sc.name, {}).get("diagnosis")
+        if line:  # an infeasible scenario's way out, as ``planner plan`` says it first
+            say(f"{sc.name}: {line}")
     failed = sum(1 for r in study.results.values() if r.get("objective_usd") is None)
     say(
         f"{len(study.scenarios)} scenarios ({study.solved} solved, "

@@ -5,26 +5,38 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from planner.inputs.data import PlanningData
 from planner.studies.scenarios import effective_hash
 from planner.studies.worker import CACHEABLE, Result
 
-CACHE_VERSION = 4  # 2: version and hash in each entry; 3: Constraints, model size; 4: co2_t
+# 2: version and hash in each entry; 3: Constraints, model size; 4: co2_t; 5: infeasible
+# results carry their diagnosis (and the limits it keeps are part of the key).
+CACHE_VERSION = 5
 
 
-def result_key(data: PlanningData, *, mip_gap: float | None, time_limit_s: float | None) -> str:
-    """Cache key: the effective inputs and the solver settings that change the answer."""
+def result_key(
+    data: PlanningData,
+    *,
+    mip_gap: float | None,
+    time_limit_s: float | None,
+    keep: Sequence[str] = (),
+) -> str:
+    """Cache key: the effective inputs and the solver settings that change the answer
+    (and the limits an infeasible scenario's diagnosis keeps)."""
     st = data.settings
-    solver = {
+    solver: dict[str, Any] = {
         "mip_gap": st.mip_gap if mip_gap is None else mip_gap,
         "time_limit_s": st.time_limit_s if time_limit_s is None else time_limit_s,
         "threads": 1,
         "version": CACHE_VERSION,
     }
+    if keep:
+        solver["keep"] = sorted(keep)
     text = json.dumps({"inputs": effective_hash(data), "solver": solver}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

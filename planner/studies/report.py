@@ -62,6 +62,8 @@ def study_table(scenarios: list[Scenario], results: dict[str, Result]) -> pd.Dat
             "scenario": sc.name,
             "status": r.get("status"),
             "reason": r.get("message", ""),
+            # An infeasible scenario's way out, as ``planner plan`` prints it first.
+            "diagnosis": r.get("diagnosis"),
             "objective_usd": obj,
             "delta_usd": delta,
             "delta_pct": _pct(delta, base_obj),
@@ -232,7 +234,7 @@ def _study_sheet(wb: Workbook, table: pd.DataFrame, files: dict[str, str]) -> No
         [*(_native(r[c]) for c in columns[:-1]), files.get(r["scenario"])]
         for _, r in table.iterrows()
     ]
-    write_table(ws, columns, rows)
+    write_table(ws, columns, rows, widths={"reason": 50, "diagnosis": 60, "plan_file": 40})
     link_col = len(columns)
     for i, row in enumerate(rows, start=2):  # row 1 is the header
         if row[-1]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from planner.analysis.keep import KEEPABLE
 from planner.inputs.data import PlanningData
 from planner.studies.cache import read_cache, result_key, write_cache
 from planner.studies.executors import Task, run_dask, run_local
@@ -110,8 +111,9 @@ def _plan_tasks(
     ``study`` instead; a scenario with an injected fault always gets its own task."""
     tasks: dict[str, Task] = {}
     for sc, sc_data in items:
+        keep = scenario_keep(sc)
         key = result_key(
-            sc_data, mip_gap=settings["mip_gap"], time_limit_s=settings["time_limit_s"]
+            sc_data, mip_gap=settings["mip_gap"], time_limit_s=settings["time_limit_s"], keep=keep
         )
         cache_key: str | None = key
         study.keys[sc.name] = key
@@ -129,9 +131,20 @@ def _plan_tasks(
             continue
         if key in tasks:
             key = f"{key}-{sc.name}"
-        payload = {"data": sc_data, "fault": fault, **settings}
+        payload = {"data": sc_data, "fault": fault, "keep": keep, **settings}
         tasks[key] = Task(key, [sc.name], payload, cache_key)
     return list(tasks.values())
+
+
+def scenario_keep(sc: Scenario) -> list[str]:
+    """The limits a scenario sets are what it studies: its diagnosis, when it is
+    infeasible, must not undo them (``--keep`` values: ``Sites``, ``Sites:CN-IMG``)."""
+    out = {
+        c.sheet if c.row_id == "*" else f"{c.sheet}:{c.row_id}"
+        for c in sc.changes
+        if c.sheet in KEEPABLE
+    }
+    return sorted(out)
 
 
 def _keep(

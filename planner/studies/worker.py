@@ -6,6 +6,7 @@ result does not depend on where or in how many workers it was solved.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import traceback
@@ -13,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from planner.analysis.diagnose import diagnose
 from planner.analysis.explain import explained
+from planner.inputs.problems import InputError
 from planner.solving.compiled import compile_model
 from planner.solving.pipeline import PlanResult, solve
 from planner.solving.reuse import ReusingCompiler
@@ -57,12 +60,33 @@ def solve_task(payload: dict[str, Any]) -> Result:
             keep_model=True,
             prepare=prepare,
         )
-        # What a plain ``planner plan`` writes: the binding limits too.
+        line = None
+        if result.status == "infeasible" and payload.get("diagnose", True):
+            result, line = diagnosed(result, payload)
+        # What a plain ``planner plan`` writes: the binding limits too (or the diagnosis).
         out = summarize(explained(result, warn=lambda _line: None))
+        out["diagnosis"] = line
     except Exception as exc:  # a bug or solver failure in one scenario, not the study
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
     out["wall_seconds"] = time.perf_counter() - t0
     return out
+
+
+def diagnosed(result: PlanResult, payload: dict[str, Any]) -> tuple[PlanResult, str]:
+    """An infeasible scenario with its Diagnosis sheet and first line (``diagnosis``), as
+    ``planner plan`` gives them; ``payload["keep"]`` names the limits the scenario sets,
+    which its diagnosis must not undo."""
+    try:
+        dg = diagnose(
+            result.data,
+            time_limit_s=payload.get("time_limit_s"),
+            keep=payload.get("keep") or (),
+            threads=payload.get("threads", 1),
+        )
+    except InputError:  # a scenario's rows that select no limit: diagnose without keeps
+        dg = diagnose(result.data, time_limit_s=payload.get("time_limit_s"), threads=1)
+    sheets = {**result.extra_sheets, "Diagnosis": dg.table}
+    return dataclasses.replace(result, extra_sheets=sheets), dg.lines[0]
 
 
 def crashed(reason: str, detail: str = "") -> Result:

@@ -1,5 +1,5 @@
-"""Explanations: shadow prices against finite differences, infeasibility diagnosis with
-relaxations that work when applied, locks and diffs of plans edited with openpyxl.
+"""Explanations: shadow prices against finite differences, locks and diffs of plans edited
+with openpyxl (the diagnosis of infeasible workbooks: ``test_diagnose.py``).
 
 Tiny instances follow ``tests/factory.py``: one GPU delivers 8.64e19 FLOP to a run, draws
 1 kW and costs 10,000 USD; the run needs 1e25 FLOP, i.e. 115,741 GPUs.
@@ -20,7 +20,6 @@ import pytest
 from models.build import build_model
 from models.sets import build_model_data
 from planner import api
-from planner.analysis.diagnose import apply_relaxation, diagnose
 from planner.analysis.explain import COUNT_VARS, binding_constraints, explained, solve_lp
 from planner.analysis.review import diff, locks_from_plan, read_locks, review_locks
 from planner.inputs.data import PlanningData
@@ -205,51 +204,6 @@ def test_reference_constraints_sheet(tmp_path: Path) -> None:
     assert "Constraints" in wb.sheetnames
     items = [c[0] for c in wb["Summary"].iter_rows(values_only=True)]
     assert "binding limit 1" in items
-
-
-# ---- diagnosis -----------------------------------------------------------------------------
-def diagnosed(data: PlanningData, tmp_path: Path) -> tuple[PlanningData, pd.DataFrame]:
-    data = loaded(data, tmp_path)
-    assert api.solve(data, time_limit_s=30.0).status == "infeasible"
-    dg = diagnose(data, time_limit_s=30.0)
-    assert dg.lines and dg.lines[0].startswith("Runs!C2 needs 1e+25 FLOP by 2026")
-    return data, dg.table
-
-
-def test_diagnosis_supply_cap(tmp_path: Path) -> None:
-    # 500 wafers allow 50,000 GPUs (4.32e24 FLOP); 115,741 GPUs need 1,157.41 wafers.
-    data = f.instance(
-        gpus=[f.gpu(cowos_wafers_per_kgpu=10.0)], supply=[f.supply(2026, "cowos_wafers", 500.0)]
-    )
-    data, table = diagnosed(data, tmp_path)
-    move = table[table.limit_cell == "Supply!C2"].iloc[0]
-    assert move.new_value == 1158.0
-    assert "+658 wafers would close it" in move.reading
-    run = table[table.sheet == "Runs"].iloc[0]
-    assert run.needed_change == pytest.approx(50_000 * 8.64e19 - 1e25, rel=1e-6)
-    fixed = api.solve(apply_relaxation(data, table), time_limit_s=30.0)
-    assert fixed.status == "optimal" and not fixed.violations
-
-
-def test_diagnosis_lead_time(tmp_path: Path) -> None:
-    # Only grid power, whose lead time of one year misses the 2026 run.
-    data = f.grid_instance(grid_lead_years=1, site_power=[f.site_power("S1", "grid")])
-    data, table = diagnosed(data, tmp_path)
-    move = table[table.sheet == "PowerSources"].iloc[0]
-    assert move.limit_cell == "PowerSources!G2"
-    assert (move.current_value, move.new_value) == (1, 0)
-    fixed = api.solve(apply_relaxation(data, table), time_limit_s=30.0)
-    assert fixed.status == "optimal" and not fixed.violations
-
-
-def test_diagnosis_site_limit(tmp_path: Path) -> None:
-    # 100 MW of IT holds 100,000 GPUs; the run needs 115,741 (115.741 MW).
-    data = f.instance(sites=[f.site(max_it_mw=100.0)])
-    data, table = diagnosed(data, tmp_path)
-    move = table[table.limit_cell == "Sites!F2"].iloc[0]
-    assert move.new_value == pytest.approx(115.741)
-    fixed = api.solve(apply_relaxation(data, table), time_limit_s=30.0)
-    assert fixed.status == "optimal" and not fixed.violations
 
 
 # ---- review loop ---------------------------------------------------------------------------
