@@ -230,5 +230,7 @@ def test_an_infeasible_scenario_carries_its_diagnosis(tmp_path: Path) -> None:
     write_study(study, data, tmp_path / "s.xlsx")
     plan = openpyxl.load_workbook(tmp_path / "s-plans" / "big.xlsx", read_only=True)
     assert "Diagnosis" in plan.sheetnames
-    header = [c.value for c in next(plan["Diagnosis"].iter_rows(max_row=1))]
+    header, first = list(plan["Diagnosis"].iter_rows(max_row=2, values_only=True))
     assert {"limit_cell", "new_value", "option", "checked"} <= set(header)
+    summary = dict(zip(header, first, strict=True))
+    assert (summary["limit"], summary["reading"]) == ("summary", table.loc["big", "diagnosis"])
