@@ -232,5 +232,5 @@ def test_an_infeasible_scenario_carries_its_diagnosis(tmp_path: Path) -> None:
     assert "Diagnosis" in plan.sheetnames
     header, first = list(plan["Diagnosis"].iter_rows(max_row=2, values_only=True))
     assert {"limit_cell", "new_value", "option", "checked"} <= set(header)
-    summary = dict(zip(header, first, strict=True))
+    summary = dict(zip(header, first, strict=False))  # read-only rows drop trailing blanks
     assert (summary["limit"], summary["reading"]) == ("summary", table.loc["big", "diagnosis"])
