@@ -272,9 +272,9 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _table(
     reaches: list[RunReach], options: list[Option], found: list[Obstacle], lines: list[str]
 ) -> pd.DataFrame:
-    """One row per run (its reach), one per edit of each way out (``option`` 1 is the
-    suggested one), one per fixed input that stands in the way."""
-    rows: list[dict[str, Any]] = []
+    """The summary line, then one row per run (its reach), one per edit of each way out
+    (``option`` 1 is the suggested one), one per fixed input that stands in the way."""
+    rows: list[dict[str, Any]] = [{"limit": "summary", "reading": lines[0]}]
     for r, line in zip(reaches, lines[1:], strict=False):
         change = 0.0 if r.reaches(r.best) else r.best - r.target
         rows.append(

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.analysis.keep import KEEPABLE
-from planner.inputs.data import PlanningData
+from planner.inputs.data import SHEET_ATTRS, PlanningData
+from planner.inputs.schema import SHEET_BY_NAME
 from planner.studies.cache import read_cache, result_key, write_cache
 from planner.studies.executors import Task, run_dask, run_local
 from planner.studies.report import StudyResult, sweep_table, write_study
@@ -110,8 +111,9 @@ def _plan_tasks(
     """One task per distinct effective input (with ``reuse``), cached results taken into
     ``study`` instead; a scenario with an injected fault always gets its own task."""
     tasks: dict[str, Task] = {}
+    base = items[0][1]  # ``study_scenarios`` puts the base case first
     for sc, sc_data in items:
-        keep = scenario_keep(sc)
+        keep = scenario_keep(sc, sc_data, base)
         key = result_key(
             sc_data, mip_gap=settings["mip_gap"], time_limit_s=settings["time_limit_s"], keep=keep
         )
@@ -136,14 +138,23 @@ def _plan_tasks(
     return list(tasks.values())
 
 
-def scenario_keep(sc: Scenario) -> list[str]:
+def scenario_keep(sc: Scenario, sc_data: PlanningData, base: PlanningData) -> list[str]:
     """The limits a scenario sets are what it studies: its diagnosis, when it is
-    infeasible, must not undo them (``--keep`` values: ``Sites``, ``Sites:CN-IMG``)."""
-    out = {
-        c.sheet if c.row_id == "*" else f"{c.sheet}:{c.row_id}"
-        for c in sc.changes
-        if c.sheet in KEEPABLE
-    }
+    infeasible, must not undo them. As ``--keep`` values, one per row whose value the
+    scenario actually changes (a sweep step equal to the base keeps nothing, so it still
+    shares the base's solve)."""
+    out: set[str] = set()
+    for c in sc.changes:
+        if c.sheet not in KEEPABLE:
+            continue
+        spec, attr = SHEET_BY_NAME[c.sheet], SHEET_ATTRS[c.sheet]
+        before = {spec.key_of(r): r for r in getattr(base, attr)}
+        column = spec.attr(c.column)
+        for row in getattr(sc_data, attr):
+            key = spec.key_of(row)
+            old = before.get(key)
+            if old is None or getattr(old, column, None) != getattr(row, column, None):
+                out.add(f"{c.sheet}:{':'.join(key)}")
     return sorted(out)
 
 

@@ -217,9 +217,10 @@ def test_an_infeasible_scenario_carries_its_diagnosis(tmp_path: Path) -> None:
     data = dataclasses.replace(data, scenarios=[row])  # write_workbook leaves Scenarios out
     items = study_scenarios(data)
     results = {
-        sc.name: solve_task({"data": d, "threads": 1, "keep": scenario_keep(sc)}) for sc, d in items
+        sc.name: solve_task({"data": d, "threads": 1, "keep": scenario_keep(sc, d, items[0][1])})
+        for sc, d in items
     }
-    assert scenario_keep(items[1][0]) == ["Runs:R1"]
+    assert scenario_keep(*items[1], items[0][1]) == ["Runs:R1"]
     study = StudyResult([sc for sc, _ in items], results)
     table = study.table().set_index("scenario")
     assert pd.isna(table.loc["base", "diagnosis"])
@@ -229,5 +230,7 @@ def test_an_infeasible_scenario_carries_its_diagnosis(tmp_path: Path) -> None:
     write_study(study, data, tmp_path / "s.xlsx")
     plan = openpyxl.load_workbook(tmp_path / "s-plans" / "big.xlsx", read_only=True)
     assert "Diagnosis" in plan.sheetnames
-    header = [c.value for c in next(plan["Diagnosis"].iter_rows(max_row=1))]
+    header, first = list(plan["Diagnosis"].iter_rows(max_row=2, values_only=True))
     assert {"limit_cell", "new_value", "option", "checked"} <= set(header)
+    summary = dict(zip(header, first, strict=False))  # read-only rows drop trailing blanks
+    assert (summary["limit"], summary["reading"]) == ("summary", table.loc["big", "diagnosis"])
