@@ -25,7 +25,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from models.registry import FAMILIES, PRICED, variables_where
+from models.registry import FAMILIES, PRICED, Family, variables_where
 from models.sets import MUSD, ModelData, build_model_data
 from planner.solving.compiled import CompiledModel, copy_lp
 from planner.solving.pipeline import PlanResult
@@ -250,13 +250,17 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
         price = 0.0
     slack = p.slack_c / abs(per_unit) * display if per_unit else 0.0
     used = limit - slack if upper else limit + slack
-    if fam.solved_use is not None:  # the plan's own reading, not the row's slack
-        used = fam.solved_use(m, d, idx)
-        slack = limit - used
     # Binding: priced, or exactly at a limit that is actually used (a zero limit with
     # nothing used and no price is noise, e.g. transformers at a site with no grid power).
     at_limit = slack <= SLACK_TOL * max(abs(limit), 1.0)
     binding = price != 0.0 or (at_limit and abs(used) > SLACK_TOL * max(abs(limit), 1.0))
+    # What is reported is the plan's own reading (its whole counts), not the pricing LP's.
+    if fam.solved_use is not None:
+        used = fam.solved_use(m, d, idx)
+        slack = limit - used
+    elif (plan_slack := _plan_slack(m, fam, idx, d)) is not None:
+        slack = plan_slack
+        used = limit - slack if upper else limit + slack
     what = fam.what(d, idx) if fam.what else fam.limits
     return {
         "family": fam.name,
@@ -271,6 +275,24 @@ def _describe(d: ModelData, m: pyo.ConcreteModel, p: PricedRow) -> dict[str, Any
         "impact_usd": abs(price) * abs(limit) / display,
         "binding": binding,
     }
+
+
+def _plan_slack(
+    m: pyo.ConcreteModel, fam: Family, idx: tuple[Any, ...], d: ModelData
+) -> float | None:
+    """The row's slack at the plan's values, in workbook units (None when the row is not
+    in the model): upper limit minus body for a cap, body minus lower for a target."""
+    comp = getattr(m, fam.name, None)
+    key = idx if len(idx) > 1 else idx[0]
+    if comp is None or key not in comp:
+        return None
+    con = comp[key]
+    body = pyo.value(con.body, exception=False)
+    bound = con.upper if fam.relax != "target" else con.lower
+    if body is None or bound is None:
+        return None
+    gap = pyo.value(bound) - body if fam.relax != "target" else body - pyo.value(bound)
+    return float(gap) / fam.per_price(d) * fam.workbook_per_price
 
 
 def _reading(what: str, price: float, upper: bool) -> str:
