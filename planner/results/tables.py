@@ -31,6 +31,8 @@ PLAN_COLUMNS: dict[str, list[str]] = {
         "it_load_mw",
         "facility_mw",
         "transformer_mva",
+        # Only power through the grid needs transformers: the part transformer_mva carries.
+        "grid_mw",
     ],
     "Power": [
         "site_id",

@@ -72,8 +72,13 @@ def _gpus_table(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 def _site_years(m: pyo.ConcreteModel, d: ModelData) -> list[tuple[Any, ...]]:
     """One SiteYears row per candidate site and year (sites in input order): IT added,
-    IT capacity, IT load, facility MW, transformer MVA. Untouched sites are dropped
+    IT capacity, IT load, facility MW, transformer MVA, and the MW served through the grid
+    (the part the transformers carry). Untouched sites are dropped
     later, once every table that can touch a site has been read."""
+    grid: dict[str, list[str]] = {}
+    for s, p in d.site_power:
+        if d.source(p).via_grid:
+            grid.setdefault(s, []).append(p)
     rows = []
     for s in d.sites:
         for y in d.years:
@@ -97,6 +102,7 @@ def _site_years(m: pyo.ConcreteModel, d: ModelData) -> list[tuple[Any, ...]]:
                     _v(m.it_load_total_mw[s, y]),
                     _v(m.facility_mw[s, y]),
                     mva,
+                    sum(_v(m.power_served_mw[s, p, y]) for p in grid.get(s, ())),
                 )
             )
     return rows
