@@ -92,10 +92,21 @@ def _leave(code: int) -> None:
     ("terminate called without an active exception", SIGABRT), and tearing down a large
     model object by object takes seconds nobody asked for."""
     if code == EXIT_INTERRUPTED or abandoned_solves() or HELD:
+        _release_process_pools()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _release_process_pools() -> None:
+    """What multiprocessing does at exit, which ``os._exit`` skips: run its finalizers
+    (the semaphores of a study's process pool; else its resource tracker warns of leaked
+    semaphores) and end any child still running."""
+    mp_util = sys.modules.get("multiprocessing.util")
+    exit_function = getattr(mp_util, "_exit_function", None)
+    if exit_function is not None:
+        exit_function()
 
 
 def _write_crash_log() -> Path:

@@ -74,35 +74,62 @@ def run_local(
     pending = deque(tasks)
     workers = max(1, workers)
     while pending:
-        suspects: list[Task] = []
         with _spawn_pool(min(workers, len(pending)), reuse) as pool:
-            inflight: dict[Future[Result], Task] = {}
-            while pending or inflight:
-                while pending and len(inflight) < workers:
-                    task = pending.popleft()
-                    inflight[pool.submit(task.fn, task.payload)] = task
-                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                broken = False
-                for fut in finished:
-                    task = inflight.pop(fut)
-                    try:
-                        done(task, fut.result())
-                    except BrokenProcessPool:
-                        suspects.append(task)
-                        broken = True
-                    except Exception as exc:
-                        done(task, crashed(f"{type(exc).__name__}: {exc}"))
-                if broken:
-                    suspects.extend(inflight.values())
-                    break
+            try:
+                suspects = _drain(pool, pending, workers, done)
+            except BaseException:  # Ctrl-C: stop now, not after the solves in flight
+                _abandon(pool)
+                raise
         for task in suspects:
             done(task, _run_isolated(task))
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    pending: deque[Task],
+    workers: int,
+    done: Callable[[Task, Result], None],
+) -> list[Task]:
+    """Run ``pending`` on ``pool``, at most ``workers`` at a time, until all are done or
+    the pool breaks; returns the tasks that were in flight when it broke."""
+    inflight: dict[Future[Result], Task] = {}
+    suspects: list[Task] = []
+    while pending or inflight:
+        while pending and len(inflight) < workers:
+            task = pending.popleft()
+            inflight[pool.submit(task.fn, task.payload)] = task
+        finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        broken = False
+        for fut in finished:
+            task = inflight.pop(fut)
+            try:
+                done(task, fut.result())
+            except BrokenProcessPool:
+                suspects.append(task)
+                broken = True
+            except Exception as exc:
+                done(task, crashed(f"{type(exc).__name__}: {exc}"))
+        if broken:
+            return suspects + list(inflight.values())
+    return suspects
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Kill the workers and drop the queued tasks: leaving the ``with`` block would wait
+    for every solve in flight to finish (up to a whole time limit each)."""
+    processes = getattr(pool, "_processes", None) or {}  # pid -> Process (CPython)
+    for proc in list(processes.values()):
+        proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_isolated(task: Task) -> Result:
     with _spawn_pool(1, reuse=True) as pool:
         try:
             return pool.submit(task.fn, task.payload).result()
+        except KeyboardInterrupt:
+            _abandon(pool)
+            raise
         except BrokenProcessPool:
             return crashed(
                 "the worker process died while solving this scenario "

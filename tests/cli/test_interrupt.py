@@ -101,3 +101,56 @@ def test_ctrl_c_during_the_imports_exits_130_without_traceback(tmp_path: Path) -
     assert code == 130, (code, stderr[-2000:])
     assert not any(w in stderr for w in ABORT_WORDS), stderr[-2000:]
     assert sha256(out) == before
+
+
+def children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_during_a_study_exits_130_at_once_and_stops_its_workers(tmp_path: Path) -> None:
+    """Before, the study waited for the solves in flight to finish (6-12 s on the
+    reference) while the workers went on; a leaked-semaphore warning must not appear."""
+    out = tmp_path / "study.xlsx"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", "study", str(REPO / "inputs" / "reference.xlsx")]
+        + ["-o", str(out), "--workers", "2", "--time-limit", "60"],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while len(children(proc.pid)) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)  # the resource tracker and two workers
+    workers = children(proc.pid)
+    assert len(workers) >= 3, f"no workers seen (exit {proc.poll()})"
+    time.sleep(1.5)  # the workers are solving
+    code, stderr, seconds = interrupt(proc)
+    assert code == 130, (code, stderr[-2000:])
+    assert not any(w in stderr for w in (*ABORT_WORDS, "leaked")), stderr[-2000:]
+    assert seconds < 5, f"{seconds:.1f} s from Ctrl-C to exit"
+    time.sleep(1.0)
+    assert not [p for p in workers if alive(p)], "workers left running"
+    assert not out.exists()
