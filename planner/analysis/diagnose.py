@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,16 +67,8 @@ def diagnose(
     d = build_model_data(data)
     runs = {r.run_id: r for r in data.runs}
 
-    reach_m, reach_terms = _elastic(data, d, relax_limits=False, relax_leads=False)
-    unreachable = list(reach_m.unreachable_runs)
-    reach_ok = _solve(reach_m, limit / 2, mip_gap)
-    delivered: dict[str, float] = {}
-    for t in reach_terms:
-        if t.family == "run_flop":
-            short = _val(t.var) if reach_ok else t.limit
-            delivered[t.index[0]] = max(0.0, t.limit - short) * FLOP_UNIT
-    for r in unreachable:
-        delivered[r] = 0.0
+    reach = reachable(data, time_limit_s=limit / 2, mip_gap=mip_gap, d=d)
+    unreachable, delivered = reach.unreachable, reach.flop
     short_runs = [r for r, v in delivered.items() if v < runs[r].flop * (1 - 1e-6)]
 
     fix_m, fix_terms = _elastic(data, d, relax_limits=True, relax_leads=True)
@@ -124,6 +117,41 @@ def diagnose(
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     return Diagnosis(table=table, lines=lines, reachable_flop=delivered)
+
+
+@dataclass
+class Reach:
+    """The FLOP each run can get by its ready year with every limit strict."""
+
+    solved: bool  # False: no answer in time (every run then counts 0)
+    flop: dict[str, float]  # FLOP per run
+    unreachable: list[str]  # runs no GPU can serve at all
+
+
+def reachable(
+    data: PlanningData,
+    *,
+    time_limit_s: float,
+    mip_gap: float = 1e-4,
+    prepare: Callable[[pyo.ConcreteModel], object] | None = None,
+    d: ModelData | None = None,
+) -> Reach:
+    """The diagnosis' reach solve: only the runs' FLOP may fall short. ``prepare`` may
+    change the elastic model before it is solved (e.g. fix decisions already taken)."""
+    d = d or build_model_data(data)
+    m, terms = _elastic(data, d, relax_limits=False, relax_leads=False)
+    if prepare is not None:
+        prepare(m)
+    ok = _solve(m, time_limit_s, mip_gap)
+    delivered: dict[str, float] = {}
+    for t in terms:
+        if t.family == "run_flop":
+            short = _val(t.var) if ok else t.limit
+            delivered[t.index[0]] = max(0.0, t.limit - short) * FLOP_UNIT
+    unreachable = list(m.unreachable_runs)
+    for r in unreachable:
+        delivered[r] = 0.0
+    return Reach(ok, delivered, unreachable)
 
 
 def _affects(move: dict[str, Any], run: Any) -> bool:

@@ -59,15 +59,24 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+TaskFn = Callable[[dict[str, Any]], Result]
+
+
 def run_local(
-    tasks: Iterable[Task], workers: int, done: Callable[[Task, Result], None], *, reuse: bool = True
+    tasks: Iterable[Task],
+    workers: int,
+    done: Callable[[Task, Result], None],
+    *,
+    reuse: bool = True,
+    fn: TaskFn = solve_task,
 ) -> None:
     """Run tasks in spawned processes; a dead worker fails only the task that killed it.
 
     At most ``workers`` tasks are in flight. When the pool breaks, the tasks that were in
     flight are rerun one at a time in a fresh single-worker pool: the one that breaks it
     again is recorded as crashed, the others get their result. The rest of the study
-    continues on a fresh pool.
+    continues on a fresh pool. ``fn`` (default ``solve_task``) is the pure, importable
+    function each task's payload is given to.
     """
     pending = deque(tasks)
     workers = max(1, workers)
@@ -78,7 +87,7 @@ def run_local(
             while pending or inflight:
                 while pending and len(inflight) < workers:
                     task = pending.popleft()
-                    inflight[pool.submit(solve_task, task.payload)] = task
+                    inflight[pool.submit(fn, task.payload)] = task
                 finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 broken = False
                 for fut in finished:
@@ -94,13 +103,13 @@ def run_local(
                     suspects.extend(inflight.values())
                     break
         for task in suspects:
-            done(task, _run_isolated(task))
+            done(task, _run_isolated(task, fn))
 
 
-def _run_isolated(task: Task) -> Result:
+def _run_isolated(task: Task, fn: TaskFn = solve_task) -> Result:
     with _spawn_pool(1, reuse=True) as pool:
         try:
-            return pool.submit(solve_task, task.payload).result()
+            return pool.submit(fn, task.payload).result()
         except BrokenProcessPool:
             return crashed(
                 "the worker process died while solving this scenario "
@@ -121,6 +130,7 @@ def run_dask(
     *,
     connect_timeout_s: float = 30.0,
     echo: Callable[[str], Any] | None = None,
+    fn: TaskFn = solve_task,
 ) -> None:
     """Run tasks on a Dask distributed cluster; a lost worker fails only its task."""
     from distributed import as_completed
@@ -128,9 +138,7 @@ def run_dask(
     client = connect(address, connect_timeout_s, echo)
     try:
         futures = {
-            client.submit(
-                solve_task, task.payload, key=f"planner-study-{task.key[:24]}", pure=False
-            ): task
+            client.submit(fn, task.payload, key=f"planner-study-{task.key[:24]}", pure=False): task
             for task in tasks
         }
         for fut in as_completed(futures):
