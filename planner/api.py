@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.locks import LockError
 from planner.analysis.diagnose import diagnose
@@ -28,7 +28,11 @@ from planner.results.export import write_plan
 from planner.solving.pipeline import PlanResult, count_columns, solve
 from planner.solving.status import STATUS_INFEASIBLE, Progress
 
-__all__ = ["PlanResult", "count_columns", "export", "load", "plan", "solve"]
+if TYPE_CHECKING:
+    from planner.results.tables import Plan
+    from planner.studies.risk import RiskResult
+
+__all__ = ["PlanResult", "count_columns", "export", "load", "plan", "read_plan", "risk", "solve"]
 
 Echo = Callable[[str], Any]
 
@@ -91,3 +95,18 @@ def plan(
 def export(result: PlanResult, out: Path | str, *, inputs: Path | None = None) -> Path:
     """Write the plan workbook atomically; returns where it went."""
     return write_plan(result, Path(out), inputs=inputs)
+
+
+def read_plan(path: Path | str) -> Plan:
+    """An exported (possibly hand-edited) plan workbook's tables."""
+    from planner.results.export import read_plan as read
+
+    return read(path)
+
+
+def risk(data: PlanningData, **options: Any) -> RiskResult:
+    """``planner risk``: commit the plan's early decisions, sample the ``Uncertainty``
+    sheet and re-plan the rest per sample (``planner.studies.risk.run_risk`` options)."""
+    from planner.studies.risk import run_risk
+
+    return run_risk(data, **options)

@@ -1,4 +1,4 @@
-"""Command line: ``planner validate|template|synth|plan|check|explain|diff|study``.
+"""Command line: ``planner validate|template|synth|plan|check|explain|diff|study|risk``.
 
 Each command group lives in its own module and is registered here, explicitly; command
 modules import ``planner.cli.common``, never this package. Exit codes are in the README.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli import inputs, plan, study
+from planner.cli import inputs, plan, risk, study
 from planner.cli.common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -30,7 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Capacity planner for AI compute (Pyomo + HiGHS).",
 )
-for group in (inputs, plan, study):
+for group in (inputs, plan, study, risk):
     group.register(app)
 
 

@@ -117,8 +117,10 @@ def run_risk(
 ) -> RiskResult:
     """Sample the ``Uncertainty`` sheet and solve each sample's recourse.
 
-    Raises ``InputError`` for a bad sheet, sample count or commit year (nothing is solved),
-    and ``NoPlanToCommit`` when no ``plan`` is given and the workbook has none.
+    ``workers`` local processes solve the samples (0: this process), or the Dask cluster at
+    ``scheduler``. Raises ``InputError`` for a bad sheet, sample count or commit year
+    (nothing is solved), and ``NoPlanToCommit`` when no ``plan`` is given and the workbook
+    has none.
     """
     t0 = time.perf_counter()
     us = uncertainties(data)
@@ -298,6 +300,9 @@ class Runner:
                 echo=self.echo,
                 fn=recourse_task,
             )
+        elif tasks and workers == 0:  # in this process (notebooks, tests)
+            for task in tasks.values():
+                done(task, recourse_task(task.payload))
         elif tasks:
             run_local(list(tasks.values()), workers, done, fn=recourse_task)
 

@@ -88,7 +88,15 @@ def summary_rows(risk: RiskResult) -> tuple[list[list[Any]], dict[str, Shown]]:
         1,
         "the committed plan's recourse with no draw (the plan's own cost when it is optimal)",
     )
-    add("cost P90 over base", c["p90_over_base_pct"], PCT_POINTS, None, None, c["samples"], "")
+    add(
+        "cost P90 over base",
+        c["p90_over_base_pct"],
+        PCT_POINTS,
+        None,
+        None,
+        c["samples"],
+        "P90 less the cost at base inputs, as a share of it",
+    )
     _headline_uncertainties(risk, add)
     st = risk.settings
     add("samples", st["samples"], COUNT, None, None, None, f"seed {st['seed']}")
@@ -258,13 +266,13 @@ def _charts(
         ),
     ]
     starts: list[int] = []
+    row_no = 1
     for header, rows in blocks:
-        if starts:
-            data_ws.append([])
-        starts.append(data_ws.max_row + 1 if starts else 1)
-        data_ws.append(header)
-        for row in rows:
-            data_ws.append(row)
+        starts.append(row_no)
+        for j, line in enumerate([header, *rows]):
+            for k, value in enumerate(line, start=1):
+                data_ws.cell(row=row_no + j, column=k, value=value)
+        row_no += len(rows) + 2  # a blank row between blocks
     top = 1
     for chart in (
         _cost_chart(data_ws, starts[0], len(bins), risk),
@@ -360,6 +368,7 @@ def _swing_chart(ws: Any, first: int, n: int) -> Any:
     )
     chart.type = "bar"
     chart.x_axis.scaling.orientation = "maxMin"  # the top-ranked first
+    chart.x_axis.tickLblPos = "low"  # names clear of the bars that go left
     chart.add_data(
         Reference(ws, min_col=2, min_row=first, max_row=first + n), titles_from_data=True
     )
