@@ -125,6 +125,7 @@ def recourse_task(payload: dict[str, Any]) -> Result:
         out = outcome(data, result, commitment, cancelled)
         if result.plan is None and result.status == STATUS_INFEASIBLE:
             out.update(_reach(data, prepare, payload))
+            out["cancelled"] = _cancelled_words(cancelled)
     except Exception as exc:  # a bug or solver failure in one sample, not the run
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
         out.update({"flop": {}, "met": {}})
@@ -148,7 +149,7 @@ def outcome(
         "flop": {},
         "met": {},
         "violations": [str(v) for v in result.violations[:10]],
-        "cancelled": sorted(f"{name} {key}" for name, key in gone),
+        "cancelled": _cancelled_words(cancelled),
         "breaks": [],
         "solve_seconds": res.seconds,
         "gpus": {},
@@ -177,6 +178,10 @@ def outcome(
         }
     )
     return out
+
+
+def _cancelled_words(cancelled: list[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    return sorted({f"{name} {list(key)}" for name, key in cancelled})
 
 
 def _reach(data: PlanningData, prepare: Any, payload: dict[str, Any]) -> Result:
