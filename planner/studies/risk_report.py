@@ -47,101 +47,95 @@ HISTOGRAM_BINS = 12
 CHART_DATA = "ChartData"
 
 
+class Measures:
+    """Rows of the ``Risk`` sheet and the number format of each."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.formats: dict[str, Shown] = {"samples": COUNT}
+
+    def add(
+        self,
+        measure: str,
+        value: Any,
+        fmt: Shown,
+        reading: str = "",
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        samples: int | None = None,
+    ) -> None:
+        self.rows.append([measure, value, low, high, samples, reading])
+        self.formats[measure] = fmt
+
+
 def summary_rows(risk: RiskResult) -> tuple[list[list[Any]], dict[str, Shown]]:
     """The ``Risk`` sheet: one measure per row, and each row's number format."""
-    rows: list[list[Any]] = []
-    formats: dict[str, Shown] = {"samples": COUNT}
-
-    def add(measure: str, value: Any, fmt: Shown, *rest: Any) -> None:
-        rows.append([measure, value, *rest])
-        formats[measure] = fmt
-
-    for r in run_rows(risk):
+    m = Measures()
+    runs = run_rows(risk)
+    for r in runs:
         label = f"P({r['run_id']} by {r['ready_year']})" if r["ready_year"] else "P(every run)"
-        add(
+        low, high = r["ci95_low_fraction"], r["ci95_high_fraction"]
+        m.add(
             label,
             r["p_meet_fraction"],
             PERCENT,
-            r["ci95_low_fraction"],
-            r["ci95_high_fraction"],
-            r["samples"],
             r["reading"],
+            low=low,
+            high=high,
+            samples=r["samples"],
         )
     c = cost_stats(risk)
-    note = f"discounted; over the {c['samples']} samples whose recourse plan meets every run"
-    for q in ("p10", "p50", "p90", "mean"):
-        add(
-            f"cost {q.upper() if q != 'mean' else 'mean'}",
-            c[f"{q}_usd"],
-            MONEY_B,
-            None,
-            None,
-            c["samples"],
-            note,
-        )
-    add(
+    n = c["samples"]
+    note = f"discounted; over the {n} samples whose recourse plan meets every run"
+    for q, label in (("p10", "P10"), ("p50", "P50"), ("p90", "P90"), ("mean", "mean")):
+        m.add(f"cost {label}", c[f"{q}_usd"], MONEY_B, note, samples=n)
+    m.add(
         "cost, base inputs",
         c["base_usd"],
         MONEY_B,
-        None,
-        None,
-        1,
         "the committed plan's recourse with no draw (the plan's own cost when it is optimal)",
+        samples=1,
     )
-    add(
+    m.add(
         "cost P90 over base",
         c["p90_over_base_pct"],
         PCT_POINTS,
-        None,
-        None,
-        c["samples"],
         "P90 less the cost at base inputs, as a share of it",
+        samples=n,
     )
-    _headline_uncertainties(risk, add)
+    _headline_uncertainties(risk, m)
     st = risk.settings
-    add("samples", st["samples"], COUNT, None, None, None, f"seed {st['seed']}")
-    unanswered = st["samples"] - run_rows(risk)[-1]["samples"]
-    add(
+    m.add("samples", st["samples"], COUNT, f"seed {st['seed']}")
+    m.add(
         "samples without an answer",
-        unanswered,
+        st["samples"] - runs[-1]["samples"],
         COUNT,
-        None,
-        None,
-        None,
         "crashed, or no plan and no reach found in time (left out of the odds)",
     )
-    add(
+    m.add(
         "commit year",
         st["commit_year"],
         YEAR,
-        None,
-        None,
-        None,
         f"decisions of the years before it are fixed as in the {st['plan']}",
     )
-    add(
+    m.add(
         "committed decisions",
         st["committed_decisions"],
         COUNT,
-        None,
-        None,
-        None,
         "builds and purchases before the commit year (every other decision then is 0)",
     )
-    return rows, formats
+    return m.rows, m.formats
 
 
-def _headline_uncertainties(risk: RiskResult, add: Any) -> None:
+def _headline_uncertainties(risk: RiskResult, m: Measures) -> None:
     ranked = uncertainty_rows(risk)
     if ranked and ranked[0]["cost_correlation"] is not None:
         top = ranked[0]
-        add(
+        m.add(
             "largest cost effect",
             top["uncertainty"],
             COUNT,
-            None,
-            None,
-            None,
             f"rank correlation {top['cost_correlation']:+.2f} with the cost; mean cost "
             f"{_b(top['cost_high_half_usd'])} above its median draw vs "
             f"{_b(top['cost_low_half_usd'])} below",
@@ -149,7 +143,7 @@ def _headline_uncertainties(risk: RiskResult, add: Any) -> None:
     binding = [b for b in binding_rows(risk) if b["binds_samples"]]
     if binding:
         top_b = max(binding, key=lambda b: (b["binds_pct"] or 0.0, b["binds_samples"]))
-        add("most binding", top_b["uncertainty"], COUNT, None, None, None, top_b["reading"])
+        m.add("most binding", top_b["uncertainty"], COUNT, top_b["reading"])
 
 
 def _b(usd: float | None) -> str:

@@ -210,6 +210,9 @@ def declared_uncertainties(data: PlanningData) -> tuple[list[Uncertainty], list[
         found += _kind_problems(u, rows)
         if not any(p.severity == "error" for p in found) and u is not None:
             found += draw_problems(base, u)
+        else:  # the addresses are checked all the same, with a probe draw
+            probe = Uncertainty(name, "choice", _targets(rows), values=(1.0,), probabilities=(1.0,))
+            found += [p for p in draw_problems(base, probe) if p.column in STRUCTURE]
         problems.extend(found)
         if u is not None and not any(p.severity == "error" for p in found):
             out.append(u)
@@ -311,9 +314,13 @@ def _group_problems(rows: list[tuple[int, UncertaintyRow]]) -> list[Problem]:
     return out
 
 
+def _targets(rows: list[tuple[int, UncertaintyRow]]) -> tuple[Target, ...]:
+    return tuple(Target(x.sheet, x.row_id, x.column, x.op, row, x.note) for row, x in rows)
+
+
 def _uncertainty(name: str, rows: list[tuple[int, UncertaintyRow]]) -> Uncertainty | None:
     _, r = rows[0]
-    targets = tuple(Target(x.sheet, x.row_id, x.column, x.op, row, x.note) for row, x in rows)
+    targets = _targets(rows)
     if r.distribution == "choice":
         values, probabilities, error = parse_choices(r.choices)
         if error:

@@ -224,3 +224,43 @@ def test_dask_local_cluster_gives_the_local_numbers(fifty_fifty: RiskResult) -> 
 def test_local_workers_give_the_in_process_numbers(fifty_fifty: RiskResult) -> None:
     two = run_risk(cap_data(), samples=60, seed=0, workers=2)
     assert comparable(two) == comparable(fifty_fifty)
+
+
+def cap_workbook(tmp_path: Path, data: PlanningData, name: str = "cap.xlsx") -> Path:
+    """``data`` as a real input workbook, its Uncertainty rows included."""
+    from planner.inputs.schema import SHEET_BY_NAME
+
+    out = Path(factory.write_workbook(data, tmp_path / name))
+    wb = openpyxl.load_workbook(out)
+    ws = wb.create_sheet("Uncertainty")
+    columns = SHEET_BY_NAME["Uncertainty"].columns
+    ws.append(columns)
+    for r in data.uncertainty:
+        ws.append([getattr(r, c) for c in columns])
+    wb.save(out)
+    return out
+
+
+@pytest.mark.slow
+def test_cli_risk_writes_the_workbook_and_names_bad_cells(cli: Any, tmp_path: Path) -> None:
+    path = cap_workbook(tmp_path, cap_data())
+    done = cli("risk", path, "--samples", "12", "--workers", "1", "-o", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cap-risk.xlsx").exists() and (tmp_path / "cap-risk-cache").is_dir()
+    assert "R1" in done.stdout and "95 % interval" in done.stdout
+    again = cli("risk", path, "--samples", "12", "--workers", "1", "-o", tmp_path)
+    assert again.returncode == 0 and "0 solves" in again.stdout
+
+    bad = cap_data(
+        uncertainty=[
+            urow("cap", "Supply", "2031:gpu:G1", "capacity", "scale", "uniform", low=2, high=1)
+        ]
+    )
+    refused = cli("risk", cap_workbook(tmp_path, bad, "bad.xlsx"), "-o", tmp_path)
+    assert refused.returncode == 1
+    assert "Uncertainty!G2 low = 2.0" in refused.stderr
+    assert "Uncertainty!C2 row_id = '2031:gpu:G1'" in refused.stderr  # both at once
+
+    blocked = cap_data(supply=[factory.supply(2027, "gpu:G1", 1_000)])
+    stuck = cli("risk", cap_workbook(tmp_path, blocked, "stuck.xlsx"), "-o", tmp_path)
+    assert stuck.returncode == 2 and "no plan to commit" in stuck.stderr

@@ -166,6 +166,13 @@ def test_a_hostile_uncertainty_sheet_names_every_bad_cell_at_once(tmp_path: Path
     assert len({p.row for p in problems}) == len(HOSTILE) + 1
 
 
+def test_an_address_is_checked_even_when_the_distribution_is_wrong(tmp_path: Path) -> None:
+    rows = [row("a", "Supply", "2031:cowos_wafers", "capacity", "scale", "uniform", low=2, high=1)]
+    with pytest.raises(InputError) as info:
+        uncertainties(api.load(workbook(tmp_path, rows)))
+    assert cells(info.value.problems) == {(2, LETTER["low"]), (2, LETTER["row_id"])}
+
+
 def test_unused_parameters_are_warnings_not_errors(tmp_path: Path) -> None:
     rows = [row("a", "GPUs", "G1", "capex_usd", "scale", "uniform", low=0.9, mode=1, high=1.1)]
     data = api.load(workbook(tmp_path, rows))
