@@ -154,6 +154,17 @@ def test_the_commit_year_fixes_what_was_bought_before_it() -> None:
         )
 
 
+def test_an_exported_plan_commits_what_the_optimum_does(tmp_path: Path) -> None:
+    from planner import api
+
+    data = committed_data()
+    plan_file = api.export(api.solve(data), tmp_path / "plan.xlsx")
+    given = run_risk(data, samples=2, seed=0, workers=0, plan=api.read_plan(plan_file))
+    optimal = run_risk(data, samples=2, seed=0, workers=0)
+    assert given.commitment.values == optimal.commitment.values
+    assert comparable(given) == comparable(optimal)
+
+
 def test_a_licence_withdrawn_cancels_a_committed_purchase_and_the_run() -> None:
     data = committed_data(
         uncertainty=[
