@@ -6,7 +6,9 @@ cannot be online then), before the model is compiled. The model then decides onl
 years from ``c.year`` on: the recourse of a committed plan.
 
 A committed value the model has no variable for (a licence the inputs now refuse, a lead
-time that no longer allows the build) cannot be imposed: it is returned as cancelled.
+time that no longer allows the build) cannot be imposed: it is returned as cancelled. With
+``at_most`` the committed values are upper bounds (orders a shortfall may leave undelivered
+in part), which the reach solve of a short sample uses.
 """
 
 from __future__ import annotations
@@ -46,17 +48,28 @@ class Commitment:
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
 
-def fix_commitment(m: pyo.ConcreteModel, c: Commitment) -> list[tuple[str, tuple[Any, ...]]]:
+def fix_commitment(
+    m: pyo.ConcreteModel, c: Commitment, *, at_most: bool = False
+) -> list[tuple[str, tuple[Any, ...]]]:
     """Fix the decisions before ``c.year`` on ``m``; returns the committed decisions the
-    model cannot take (cancelled), as (variable, index)."""
+    model cannot take (cancelled), as (variable, index).
+
+    ``at_most``: what was committed is an upper bound instead (orders that may be
+    delivered in part, e.g. when a supply shortfall of a committed year leaves too little
+    for them); what was not committed stays fixed at 0."""
     cancelled: list[tuple[str, tuple[Any, ...]]] = []
     for name in DECISIONS:
         var = getattr(m, name, None)
         committed = c.values.get(name, {})
         for key, v in var.items() if var is not None else ():
             index = key if isinstance(key, tuple) else (key,)
-            if index[-1] < c.year:
-                v.fix(_within(v, committed.get(index, 0.0)))
+            if index[-1] >= c.year:
+                continue
+            value = _within(v, committed.get(index, 0.0))
+            if at_most and value > 0:
+                v.setub(value)
+            else:
+                v.fix(value)
         cancelled += [
             (name, k)
             for k, value in committed.items()

@@ -5,8 +5,10 @@ JSON-able outcome out.
 of the plan (the recourse), and checks it twice: the plan against its inputs
 (``planner.results.check``, inside ``solve``) and the plan's early years against the
 commitment, from its own tables. When no plan meets every run, the diagnosis' reach solve
-(every limit strict, the decisions still committed) gives the FLOP each run can have by
-its ready year. Like ``solve_task`` it never raises and does not depend on where it runs.
+(every limit strict, nothing added to the committed years, and what was ordered then
+delivered at most in full: a shortfall of a committed year may leave an order short)
+gives the FLOP each run can have by its ready year. Like ``solve_task`` it never raises
+and does not depend on where it runs.
 """
 
 from __future__ import annotations
@@ -124,7 +126,11 @@ def recourse_task(payload: dict[str, Any]) -> Result:
         )
         out = outcome(data, result, commitment, cancelled)
         if result.plan is None and result.status == STATUS_INFEASIBLE:
-            out.update(_reach(data, prepare, payload))
+
+            def orders(m: pyo.ConcreteModel) -> None:  # what was ordered, at most
+                cancelled[:] = fix_commitment(m, commitment, at_most=True)
+
+            out.update(_reach(data, orders, payload))
             out["cancelled"] = _cancelled_words(cancelled)
     except Exception as exc:  # a bug or solver failure in one sample, not the run
         out = crashed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))

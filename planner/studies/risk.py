@@ -129,13 +129,13 @@ def run_risk(
         plan = optimal_plan(data, mip_gap=mip_gap, time_limit_s=time_limit_s)
     commitment = commitment_from_plan(plan, year)
     drawn = [Sample(i, sample_draws(us, seed, i)) for i in range(samples)]
-    jobs = [Job(BASE, _stripped(data))] + _sample_jobs(data, us, drawn, year)
+    jobs = [Job(BASE, _stripped(data))] + _sample_jobs(data, us, drawn)
     run = Runner(commitment, mip_gap, time_limit_s, cache_dir, progress, echo)
     run.execute(jobs, workers, scheduler, connect_timeout_s)
     for s, job in zip(drawn, jobs[1:], strict=True):
         s.result, s.cached = job.result, job.cached
     risk = RiskResult(data, us, commitment, seed, plan_source, jobs[0].result, drawn)
-    undo = _undo_jobs(data, us, drawn, year)
+    undo = _undo_jobs(data, us, drawn)
     run.execute([job for _, _, job in undo], workers, scheduler, connect_timeout_s)
     risk.undone = {(i, name): job.result for i, name, job in undo}
     risk.solved, risk.cache_hits, risk.not_written = run.solved, run.hits, run.not_written
@@ -171,7 +171,9 @@ def optimal_plan(
 def _commit_year(data: PlanningData, year: int | None, samples: int) -> int:
     st = data.settings
     problems = []
-    chosen = st.start_year + 1 if year is None else year
+    # The second year of the horizon; a one-year horizon commits nothing by default.
+    default = st.start_year + 1 if st.end_year > st.start_year else st.start_year
+    chosen = default if year is None else year
     if not st.start_year <= chosen <= st.end_year + 1:
         problems.append(
             Problem(
@@ -191,15 +193,13 @@ def _stripped(data: PlanningData) -> PlanningData:
     return dataclasses.replace(data, scenarios=[], sweeps=[], uncertainty=[])
 
 
-def _sample_jobs(
-    data: PlanningData, us: list[Uncertainty], drawn: list[Sample], year: int
-) -> list[Job]:
+def _sample_jobs(data: PlanningData, us: list[Uncertainty], drawn: list[Sample]) -> list[Job]:
     """One job per sample; every sample whose draws break a rule is a problem (raised
     together, before anything is solved)."""
     jobs: list[Job] = []
     problems: list[Problem] = []
     for s in drawn:
-        new, found = apply_draws(data, us, s.draws, skip_supply_before=year)
+        new, found = apply_draws(data, us, s.draws)
         if new is None:
             problems += [
                 Problem(p.sheet, f"sample {s.index}: {p.message}", row=p.row, column=p.column)
@@ -217,7 +217,7 @@ def short_runs(result: Result) -> list[str]:
 
 
 def _undo_jobs(
-    data: PlanningData, us: list[Uncertainty], drawn: list[Sample], year: int
+    data: PlanningData, us: list[Uncertainty], drawn: list[Sample]
 ) -> list[tuple[int, str, Job]]:
     """For each short sample, each uncertainty drawn away from its base value undone."""
     out = []
@@ -225,9 +225,9 @@ def _undo_jobs(
         if not short_runs(s.result):
             continue
         for u in us:
-            if is_neutral(data, u, s.draws[u.name], skip_supply_before=year):
+            if is_neutral(data, u, s.draws[u.name]):
                 continue
-            new, _ = apply_draws(data, us, s.draws, skip_supply_before=year, leave_out=u.name)
+            new, _ = apply_draws(data, us, s.draws, leave_out=u.name)
             if new is not None:
                 out.append((s.index, u.name, Job(f"sample {s.index} without {u.name}", new)))
     return out

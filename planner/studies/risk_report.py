@@ -202,13 +202,15 @@ def _about(wb: Workbook, risk: RiskResult) -> None:
         ("input_sha256", risk.data.source_sha256),
         ("base_effective_sha256", effective_hash(risk.data)),
         ("commitment_sha256", risk.commitment.digest()),
+        ("base_status", risk.base.get("status")),
+        ("base_objective_usd", risk.base.get("objective_usd")),
         *risk.settings.items(),
         ("solved_now", risk.solved),
         ("from_cache", risk.cache_hits),
         ("undo_solves", len(risk.undone)),
         ("risk_seconds", round(risk.seconds, 2)),
         ("draws", "sample i draws uncertainty u from numpy default_rng([seed, i, crc32(u)])"),
-        ("past supply", "Supply rows of years before the commit year are not drawn"),
+        ("short samples", "reach with committed orders delivered at most in full"),
     ]
     write_table(
         wb.create_sheet("About"), ["item", "value"], [(k, "" if v is None else v) for k, v in about]

@@ -233,10 +233,10 @@ def uncertainty_rows(risk: RiskResult) -> list[dict[str, Any]]:
 def sample_rows(risk: RiskResult) -> list[dict[str, Any]]:
     """One row per sample: its status, cost, each run's outcome and every draw."""
     rows = []
-    for s in [Sample(-1, {}, risk.base)] + risk.samples:
+    for s in risk.samples:
         res = s.result
         row: dict[str, Any] = {
-            "sample": BASE_LABEL if s.index < 0 else s.index,
+            "sample": s.index,
             "status": res.get("status"),
             "every_run_met": every_run(risk, s),
             "objective_usd": res.get("objective_usd"),
@@ -258,6 +258,3 @@ def sample_rows(risk: RiskResult) -> list[dict[str, Any]]:
         row["from_cache"] = s.cached
         rows.append(row)
     return rows
-
-
-BASE_LABEL = "base (no draw)"

@@ -107,9 +107,8 @@ class Uncertainty:
             return f"uniform ({show(self.low)} to {show(self.high)})"
         return f"triangular ({show(self.low)}, {show(self.mode)}, {show(self.high)})"
 
-    def changes(self, value: Any, skip_supply_before: int | None = None) -> list[Change]:
-        """The changes this draw makes; ``Supply`` rows of years before
-        ``skip_supply_before`` are left alone (those years are past)."""
+    def changes(self, value: Any) -> list[Change]:
+        """The changes this draw makes."""
         return [
             Change(
                 t.sheet,
@@ -123,7 +122,6 @@ class Uncertainty:
                 self.name,
             )
             for t in self.targets
-            if not _past_supply(t, skip_supply_before)
         ]
 
 
@@ -134,13 +132,6 @@ def show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
-
-
-def _past_supply(t: Target, before: int | None) -> bool:
-    if before is None or t.sheet != "Supply":
-        return False
-    year = t.row_id.split(":")[0]
-    return year.isdigit() and int(year) < before
 
 
 # ---------------------------------------------------------------- reading and checking
@@ -408,15 +399,11 @@ def sample_changes(
     us: Sequence[Uncertainty],
     draws: dict[str, Any],
     *,
-    skip_supply_before: int | None = None,
     leave_out: str | None = None,
 ) -> list[Change]:
     """Every change of a sample's draws (without uncertainty ``leave_out``)."""
     return [
-        c
-        for u in us
-        if u.name != leave_out and u.name in draws
-        for c in u.changes(draws[u.name], skip_supply_before)
+        c for u in us if u.name != leave_out and u.name in draws for c in u.changes(draws[u.name])
     ]
 
 
@@ -425,24 +412,19 @@ def apply_draws(
     us: Sequence[Uncertainty],
     draws: dict[str, Any],
     *,
-    skip_supply_before: int | None = None,
     leave_out: str | None = None,
 ) -> tuple[PlanningData | None, list[Problem]]:
     """The inputs one sample sees (study sheets cleared), or the problems it has."""
-    changes = sample_changes(us, draws, skip_supply_before=skip_supply_before, leave_out=leave_out)
+    changes = sample_changes(us, draws, leave_out=leave_out)
     new, problems = apply_changes(_base(data), changes)
     if new is None:
         return None, problems
     return dataclasses.replace(new, uncertainty=[]), []
 
 
-def is_neutral(
-    base: PlanningData, u: Uncertainty, value: Any, *, skip_supply_before: int | None = None
-) -> bool:
+def is_neutral(base: PlanningData, u: Uncertainty, value: Any) -> bool:
     """True when this draw changes nothing (scale 1, add 0, set to the current value)."""
     for t in u.targets:
-        if _past_supply(t, skip_supply_before):
-            continue
         if t.op == "scale" and value != 1:
             return False
         if t.op == "add" and value != 0:

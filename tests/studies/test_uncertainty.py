@@ -233,3 +233,16 @@ def test_reference_uncertainties_have_sources() -> None:
     assert all(r.note for r in data.uncertainty)
     controls = {(e.country, e.gpu_id): e.allowed for e in data.export_controls}
     assert controls[("UAE", "VR200")] and controls[("Malaysia", "GB300")]
+
+
+def test_planner_validate_checks_the_uncertainty_sheet_too(tmp_path: Path) -> None:
+    import typer
+
+    from planner.cli.inputs import validate
+
+    bad = [row("a", "Nowhere", "G1", "capex_usd", "scale", "uniform", low=1, high=2)]
+    with pytest.raises(typer.Exit) as info:
+        validate(workbook(tmp_path, bad))
+    assert info.value.exit_code == 1
+    good = [row("a", "GPUs", "G1", "capex_usd", "scale", "uniform", low=1, high=2)]
+    validate(workbook(tmp_path, good))  # no exit: valid
