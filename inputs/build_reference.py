@@ -28,6 +28,7 @@ def build(out: Path = HERE / "reference.xlsx") -> Path:
     tables = {name: rows for name, rows in ref.SHEETS.items() if name != "Settings"}
     tables["Scenarios"] = ref.SCENARIOS
     tables["Sweeps"] = ref.SWEEPS
+    tables["Uncertainty"] = ref.UNCERTAINTY
     return write_input_workbook(out, settings, tables, extra_sheets={"Sources": ref.SOURCES})
 
 

@@ -2,8 +2,8 @@
 """Contents of the default input workbook ``inputs/reference.xlsx``.
 
 Plain data only: ``SHEETS`` (one list of row dicts per sheet, keys = column names in
-order), ``SOURCES`` (where every figure comes from), ``SCENARIOS`` and ``SWEEPS``
-(the study that ships with the workbook). Figures come from
+order), ``SOURCES`` (where every figure comes from), ``SCENARIOS``, ``SWEEPS`` and
+``UNCERTAINTY`` (the study and the risk run that ship with the workbook). Figures come from
 /work/shared/reference-data.md unless the Sources row says otherwise; "est." marks an
 estimate, "derived" marks arithmetic on other figures.
 
@@ -294,11 +294,14 @@ SUPPLY = _rows(
 )
 
 _NON_CHINA = ["US", "Malaysia", "UAE", "Kuwait", "Ethiopia"]
+_US_GPUS = ["H100", "H200", "B200", "GB200", "GB300", "VR200", "MI300X", "MI325X", "H20"]
 EXPORT_CONTROLS = _rows(
     "country gpu_id allowed",
     *[("China", g, True) for g in ["H100", "H200", "MI300X", "MI325X", "H20", "Ascend910C"]],
     *[("China", g, False) for g in ["B200", "GB200", "GB300", "VR200"]],
     *[(c, "Ascend910C", False) for c in _NON_CHINA],
+    # Licensed today; the Uncertainty sheet draws whether the licences hold.
+    *[(c, g, True) for c in ("UAE", "Malaysia") for g in _US_GPUS],
 )
 
 _FIBER_USD_PER_KM = 53_000
@@ -491,6 +494,17 @@ SOURCES: list[dict[str, str]] = _rows(
     ("ExportControls", "China B200 / GB200 / GB300 / VR200", "not allowed", _BIS_2026 + "; White House blocked the Blackwell-based B30A (The Information / Reuters, Nov 2025)", "2026", "Blackwell and Rubin excluded from the Dec 2025 decision (B200 TPP 36,000 > 21,000)"),
     ("ExportControls", "China Ascend910C", "allowed", "domestic chip", "2025", "China also requires state-funded data centres to use domestic chips (Reuters, Nov 2025): not expressible as allowed TRUE/FALSE"),
     ("ExportControls", "Ascend910C outside China", "not allowed", "est.", "2025", "Huawei does not export it; US guidance (2025) warns against using Ascend chips"),
+    ("ExportControls", "UAE and Malaysia, US GPUs", "allowed", "US-UAE AI agreement (Reuters, 15 May 2025); BIS licences to Microsoft for the UAE (AP, 3 Nov 2025); Malaysia: AI Diffusion Rule rescinded May 2025" + _DOC, "2025", "rows stated explicitly (no row also means allowed) so that the Uncertainty sheet can draw whether the licences hold"),
+    # Uncertainty (planner risk): what may turn out otherwise, one row per uncertainty
+    *[("Uncertainty", name, value, source, year, note) for name, value, source, year, note in [
+        ("cowos-allocation", "x triangular(0.5, 0.85, 1.1)", "TrendForce CoWoS trajectory via " + _RD + "; seed (investments-and-economic-strategies.md: CoWoS the key bottleneck in 2023, CoWoS-L and HBM next)", "2025", "est.: the buyer's share of CoWoS per year; low end = the cowos-halved scenario, mode a 15 % shortfall against plan (estimates of 2026 capacity span 120-130k wafers/month), high end a 10 % windfall; one draw for every year"),
+        ("hbm-allocation", "x triangular(0.6, 0.9, 1.1)", "seed (investments-and-economic-strategies.md: HBM a current and near-future bottleneck); Supply hbm_stacks est. via " + _RD, "2025", "est.: HBM follows CoWoS, slightly less tight (the cap is counted in stacks, generous for 12-high HBM4)"),
+        ("transformer-lead", "+0 / +1 / +2 years at 50 / 35 / 15 %", "Wood Mackenzie; PwC 2026 via " + _RD + " (128-160 weeks in 2025-26, up to 4 years)", "2026", "est.: base 2-3 years; +1 reaches the reported 4-year worst case, +2 the transformer-lead+2 scenario"),
+        ("gas-turbine-lead", "+0 / +1 / +2 years at 60 / 30 / 10 %", "Lazard 2025; EPRI 2025 (5-7 years for new frame turbines); industry 2026 (12-18 months for engines and mobile turbines) via " + _RD, "2026", "est.: one draw for gas_ccgt and recip_engines together (the same turbine and engine backlog); CCGT base 5 years = the short end of 5-7"),
+        ("gpu-price", "x uniform(0.75, 1.15)", "VR200 NVL72 rack 7.8 M USD (Morgan Stanley, May 2026) against other estimates of 3.5-8.8 M" + _DOC + "; gpu-price-30 scenario", "2026", "est.: every GPU type's price by one factor (server-level prices move together with HBM and packaging costs)"),
+        ("uae-licence", "TRUE / FALSE at 85 / 15 %", "US-UAE agreement (Reuters 2025); the deal stalled ~5 months before licences (WSJ 2025); Microsoft licences (AP, Nov 2025)" + _DOC, "2025", "est.: the chance that licences for US GPUs in the UAE are not granted or are withdrawn before delivery"),
+        ("malaysia-licence", "TRUE / FALSE at 75 / 25 %", "US Commerce draft rule to require licences for AI-chip exports to Malaysia and Thailand (Bloomberg 2025); Malaysia's own Strategic Trade Permit from 14 Jul 2025 (MITI via CNA)" + _DOC, "2025", "est.: the chance that US GPUs for Malaysian sites need a licence that is not granted"),
+    ]],
     # Fiber
     ("FiberLinks", "capex per km", "53,000 USD/km", "Cartesian 2023 via " + _RD, "2023", "underground, median 16.25 USD/ft; DWDM optics excluded"),
     ("FiberLinks", "km", "great-circle x 1.2", "derived", "2026", "route factor est.; ABU-KWT route crosses Saudi Arabia/Gulf (est.)"),
@@ -554,4 +568,37 @@ SWEEPS: list[dict] = _rows(
     "sweep sheet row_id column from to steps scale",
     ("run-size-2029", "Runs", "frontier-2029", "flop", 1e26, 1e29, 13, "log"),
     ("pue", "Sites", "*", "pue", 1.1, 1.6, 6, "linear"),
+)
+
+# ---------------------------------------------------------------------------
+# Uncertainty (planner risk): rows with the same name take one draw together. Sources in
+# the Sources sheet (sheet "Uncertainty") and docs/reference-sources.md section 7.
+# ---------------------------------------------------------------------------
+_U_COLS = "uncertainty sheet row_id column op distribution low mode high choices note"
+_LEAD = "0:0.5;1:0.35;2:0.15"
+_TURBINE = "0:0.6;1:0.3;2:0.1"
+UNCERTAINTY: list[dict] = _rows(
+    _U_COLS,
+    *[
+        ("cowos-allocation", "Supply", f"{y}:cowos_wafers", "capacity", "scale", "triangular", 0.5, 0.85, 1.1, "", "TSMC CoWoS allocation against plan (TrendForce; seed)")
+        for y in YEARS
+    ],
+    *[
+        ("hbm-allocation", "Supply", f"{y}:hbm_stacks", "capacity", "scale", "triangular", 0.6, 0.9, 1.1, "", "HBM allocation against plan (seed; est.)")
+        for y in YEARS
+    ],
+    ("transformer-lead", "Transformers", "*", "lead_years", "add", "choice", None, None, None, _LEAD, "large power transformers 128-160 weeks, up to 4 years (Wood Mackenzie; PwC 2026)"),
+    *[
+        ("gas-turbine-lead", "PowerSources", src, "lead_years", "add", "choice", None, None, None, _TURBINE, "turbine and engine backlog (Lazard 2025; EPRI 2025; industry 2026)")
+        for src in ("gas_ccgt", "recip_engines")
+    ],
+    ("gpu-price", "GPUs", "*", "capex_usd", "scale", "uniform", 0.75, None, 1.15, "", "VR200 rack 7.8 M USD vs 3.5-8.8 M estimates (Morgan Stanley 2026)"),
+    *[
+        ("uae-licence", "ExportControls", f"UAE:{g}", "allowed", "set", "choice", None, None, None, "TRUE:0.85;FALSE:0.15", "US GPU licences for UAE sites hold (US-UAE agreement 2025; est.)")
+        for g in _US_GPUS
+    ],
+    *[
+        ("malaysia-licence", "ExportControls", f"Malaysia:{g}", "allowed", "set", "choice", None, None, None, "TRUE:0.75;FALSE:0.25", "US GPU licences for Malaysian sites hold (US draft rule 2025; est.)")
+        for g in _US_GPUS
+    ],
 )

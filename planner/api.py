@@ -45,11 +45,14 @@ __all__ = [
     "frontier",
     "load",
     "plan",
+    "read_plan",
+    "risk",
     "solve",
 ]
 if TYPE_CHECKING:
+    from planner.results.tables import Plan
     from planner.studies.alternatives import AlternativesResult
-
+    from planner.studies.risk import RiskResult
 
 Echo = Callable[[str], Any]
 # The diagnosis of an infeasible workbook: at most this long unless a limit is given,
@@ -205,3 +208,18 @@ def alternatives(
 
     kw.setdefault("workers", 0)
     return run_alternatives(data, by=by, slack=slack, count=count, **kw)
+
+
+def read_plan(path: Path | str) -> Plan:
+    """An exported (possibly hand-edited) plan workbook's tables."""
+    from planner.results.export import read_plan as read
+
+    return read(path)
+
+
+def risk(data: PlanningData, **options: Any) -> RiskResult:
+    """``planner risk``: commit the plan's early decisions, sample the ``Uncertainty``
+    sheet and re-plan the rest per sample (``planner.studies.risk.run_risk`` options)."""
+    from planner.studies.risk import run_risk
+
+    return run_risk(data, **options)

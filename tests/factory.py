@@ -354,6 +354,6 @@ def write_workbook(data: PlanningData, out: Any) -> Any:
     tables = {
         sheet: [row.model_dump(by_alias=True) for row in getattr(data, attr)]
         for sheet, attr in SHEET_ATTRS.items()
-        if sheet not in ("Scenarios", "Sweeps")
+        if sheet not in ("Scenarios", "Sweeps", "Uncertainty")
     }
     return write_input_workbook(out, data.settings.model_dump(), tables)

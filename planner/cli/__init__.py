@@ -1,5 +1,5 @@
 """Command line: ``planner validate|template|synth|plan|check|explain|diff|study``,
-``planner frontier`` and ``planner alternatives``.
+``planner frontier``, ``planner alternatives`` and ``planner risk``.
 
 Each command group lives in its own module and is registered here, explicitly; command
 modules import ``planner.cli.common``, never this package. Exit codes are in the README.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli import alternatives, frontier, inputs, plan, study
+from planner.cli import alternatives, frontier, inputs, plan, risk, study
 from planner.cli.common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -34,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Capacity planner for AI compute (Pyomo + HiGHS).",
 )
-for group in (inputs, plan, study, frontier, alternatives):
+for group in (inputs, plan, study, frontier, alternatives, risk):
     group.register(app)
 
 

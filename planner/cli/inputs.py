@@ -15,6 +15,12 @@ def validate(workbook: WorkbookArg = DEFAULT_WORKBOOK) -> None:
     from planner.inputs.validate import validate_path
 
     data, problems = validate_path(workbook)
+    if data is not None and data.uncertainty:  # what planner risk checks before solving
+        from planner.studies.uncertainty import declared_uncertainties
+
+        found = declared_uncertainties(data)[1]
+        problems += found
+        data = None if any(p.severity == "error" for p in found) else data
     report_problems(problems)
     if data is None:
         raise typer.Exit(EXIT_INPUT)

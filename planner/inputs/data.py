@@ -19,6 +19,7 @@ from planner.inputs.schema import (
     SupplyRow,
     SweepRow,
     TransformerRow,
+    UncertaintyRow,
 )
 
 
@@ -57,6 +58,7 @@ class PlanningData:
     gpu_materials: list[GpuMaterialRow] = field(default_factory=list)
     scenarios: list[ScenarioRow] = field(default_factory=list)
     sweeps: list[SweepRow] = field(default_factory=list)
+    uncertainty: list[UncertaintyRow] = field(default_factory=list)
     cells: CellMap = field(default_factory=CellMap)
     source_name: str = ""
     source_sha256: str = ""
@@ -86,4 +88,5 @@ SHEET_ATTRS: dict[str, str] = {
     "Runs": "runs",
     "Scenarios": "scenarios",
     "Sweeps": "sweeps",
+    "Uncertainty": "uncertainty",
 }

@@ -463,6 +463,42 @@ class SweepRow(Row):
     scale: str = col("linear or log", default="linear", kind="text")
 
 
+UNCERTAINTY_OPS = ("set", "scale", "add")
+DISTRIBUTIONS = ("uniform", "triangular", "choice")
+
+
+class UncertaintyRow(Row):
+    uncertainty: Id = col(
+        "Uncertainty name; rows with the same name take one draw together", kind="text"
+    )
+    sheet: str = col("Sheet to change", kind="text")
+    row_id: str = col(
+        "Row id as in Scenarios: key columns joined with ':', the first key column, * for "
+        "every row, or a Settings key",
+        kind="text",
+    )
+    column: str = col("Column to change (value for Settings)", kind="text")
+    op: str = col(
+        "set: the draw is the new value; scale: the value times the draw; add: the value "
+        "plus the draw",
+        choices=UNCERTAINTY_OPS,
+    )
+    distribution: str = col(
+        "uniform (low..high), triangular (low, mode, high) or choice (choices)",
+        choices=DISTRIBUTIONS,
+    )
+    low: float | None = col("Lowest draw (uniform, triangular)", default=None)
+    mode: float | None = col("Most likely draw (triangular)", default=None)
+    high: float | None = col("Highest draw (uniform, triangular)", default=None)
+    choices: str = col(
+        "choice: value:probability;... with probabilities summing to 1 "
+        "(e.g. 0:0.5;1:0.3;2:0.2 or TRUE:0.8;FALSE:0.2)",
+        default="",
+        kind="text",
+    )
+    note: str = col("Free text: why, and the source", default="", kind="text")
+
+
 @dataclass(frozen=True)
 class SheetSpec:
     """How one sheet maps to a row model."""
@@ -560,6 +596,13 @@ SHEETS: tuple[SheetSpec, ...] = (
 STUDY_SHEETS: tuple[SheetSpec, ...] = (
     SheetSpec("Scenarios", ScenarioRow, (), False, "What-if changes to the inputs"),
     SheetSpec("Sweeps", SweepRow, ("sweep",), False, "Parameter sweeps"),
+    SheetSpec(
+        "Uncertainty",
+        UncertaintyRow,
+        ("uncertainty", "sheet", "row_id", "column"),
+        False,
+        "What may turn out otherwise, as distributions of changes (planner risk)",
+    ),
 )
 
 SHEET_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS + STUDY_SHEETS}

@@ -52,7 +52,7 @@ def structure_key(data: PlanningData) -> str:
         },
     }
     for sheet, attr in SHEET_ATTRS.items():
-        if sheet in ("Scenarios", "Sweeps"):
+        if sheet in ("Scenarios", "Sweeps", "Uncertainty"):
             continue
         skip = COST_OR_RHS_COLUMNS.get(sheet, frozenset())
         blob[sheet] = [

@@ -62,7 +62,11 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def run_local(
-    tasks: Iterable[Task], workers: int, done: Callable[[Task, Result], None], *, reuse: bool = True
+    tasks: Iterable[Task],
+    workers: int,
+    done: Callable[[Task, Result], None],
+    *,
+    reuse: bool = True,
 ) -> None:
     """Run tasks in spawned processes; a dead worker fails only the task that killed it.
 

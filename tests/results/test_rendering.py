@@ -281,9 +281,51 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "study": folder / "study.xlsx",
         "scenario": folder / "study-plans" / "flop=1e+23.xlsx",
         "template": write_template(folder / "template.xlsx"),
+        "risk": _risk_workbook(folder / "risk.xlsx"),
     }
     shutil.copyfile(reference_plan(), out["reference"])
     return out
+
+
+def _risk_workbook(out: Path) -> Path:
+    """A small ``planner risk`` workbook: a 50/50 supply cap and a GPU price."""
+    from planner.inputs.schema import UncertaintyRow
+    from planner.studies.risk import run_risk
+    from planner.studies.risk_report import write_risk
+
+    def u(name: str, sheet: str, row_id: str, column: str, op: str, **kw: Any) -> Any:
+        return UncertaintyRow(
+            uncertainty=name, sheet=sheet, row_id=row_id, column=column, op=op, **kw
+        )
+
+    data = factory.instance(
+        settings=factory.settings(end_year=2027),
+        gpus=[factory.gpu("G1", available_year=2027)],
+        supply=[factory.supply(2027, "gpu:G1", 200_000)],
+        runs=[factory.run("R1", ready_year=2027)],
+        uncertainty=[
+            u(
+                "cap",
+                "Supply",
+                "2027:gpu:G1",
+                "capacity",
+                "set",
+                distribution="choice",
+                choices="200000:0.5;100000:0.5",
+            ),
+            u(
+                "price",
+                "GPUs",
+                "G1",
+                "capex_usd",
+                "scale",
+                distribution="uniform",
+                low=0.8,
+                high=1.2,
+            ),
+        ],
+    )
+    return write_risk(run_risk(data, samples=30, seed=0, workers=0), out)
 
 
 def to_pdf(paths: list[Path], folder: Path) -> dict[Path, Path]:
