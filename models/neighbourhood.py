@@ -31,9 +31,11 @@ UNTAGGED = frozenset(set(VARIABLES) - set(SITE_POSITION) - set(LINK_POSITION))
 @dataclass
 class SiteColumns:
     """Columns x sites incidence. A nonzero value in a column means its sites are used;
-    a column may be fixed at zero when one of its sites is left out of a search."""
+    a column may be fixed at zero when one of its sites is left out of a search.
+    ``link`` marks the columns of a fiber link (tagged with both of its ends)."""
 
     incidence: sp.csr_matrix
+    link: np.ndarray
 
     def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         """Mask of the sites that some column touches with a nonzero value."""
@@ -44,6 +46,14 @@ class SiteColumns:
         """Columns that belong to at least one site not in the mask ``sites``."""
         return np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
 
+    def switched_off(self, sites: np.ndarray) -> np.ndarray:
+        """Columns a search among the sites ``sites`` fixes at zero: those of a site left
+        out, except fiber links. A multi-site run's traffic may travel through sites that
+        hold none of its GPUs (a path of links); with the links of such transit sites off,
+        the members the LP relaxation chose could often not be joined at all. A transit
+        site's own columns (send, receive, GPUs) stay off: it only passes traffic on."""
+        return self.outside(sites) & ~self.link
+
 
 def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
     """Tag each column with its sites; unknown variables (e.g. elastic slacks) get none."""
@@ -51,6 +61,7 @@ def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
     ends = {lk.link_id: (lk.site_a, lk.site_b) for lk in d.inputs.fiber_links}
     rows: list[int] = []
     cols: list[int] = []
+    link = np.zeros(len(columns), dtype=bool)
     for j, v in enumerate(columns):
         name = v.parent_component().local_name
         index = v.index()
@@ -60,10 +71,12 @@ def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
             sites = (key[SITE_POSITION[name]],)
         elif name in LINK_POSITION:
             sites = ends.get(key[LINK_POSITION[name]], ())
+            link[j] = True
         for s in sites:
             if s in site_no:
                 rows.append(j)
                 cols.append(site_no[s])
     return SiteColumns(
-        sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(columns), len(d.sites)))
+        sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(columns), len(d.sites))),
+        link,
     )

@@ -252,12 +252,13 @@ def _neighbourhoods(
     cm: CompiledModel, integer: np.ndarray, x: np.ndarray, sites: SiteColumns | None
 ) -> Iterator[Any]:
     """Restrictions of the model near the LP solution ``x``, smallest search first, with
-    ``integer`` columns integer: every site the LP leaves unused switched off, then
+    ``integer`` columns integer: every site the LP leaves unused switched off (its fiber
+    links kept, so that traffic may pass through it: ``SiteColumns.switched_off``), then
     (RENS) every integer the LP takes whole fixed there."""
     if sites is not None:
         used = sites.used_sites(x)
         if used.sum() <= MAX_USED_SHARE * len(used):
-            yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
+            yield _fixed(cm, integer, sites.switched_off(used), np.zeros_like(x))
     yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x)
 
 
