@@ -117,7 +117,7 @@ def solve(
         on_progress=on_progress,
         counts=count_columns(cm),
         limit_label_s=limit,
-        sites=site_columns(cm.columns, md),
+        sites=site_columns(cm.columns, md, cm.rows),
     )
     timings["solve_s"] = res.seconds
     plan: Plan | None = None
