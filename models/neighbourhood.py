@@ -92,7 +92,9 @@ def site_columns(
     return SiteColumns(
         sp.csr_matrix((np.ones(len(at)), (at, cols)), shape=(len(columns), len(d.sites))),
         link,
-        _ready_years(d, [(v.parent_component().local_name, v.index()) for v in columns], RUN_POSITION),
+        _ready_years(
+            d, [(v.parent_component().local_name, v.index()) for v in columns], RUN_POSITION
+        ),
         _ready_years(d, [(c.parent_component().local_name, c.index()) for c, _ in rows], None),
     )
 

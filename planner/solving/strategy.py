@@ -211,8 +211,11 @@ class PhasedSolve:
         by year y_k only (later runs' ``run_flop`` rows dropped: they need nothing yet)
         and the choices of the runs of earlier stages (host, members, mode, GPU type)
         fixed where stage k-1 put them, and the later runs' choices continuous (they carry
-        no GPUs yet); everything else (purchases, power, links) stays free in every stage. The last stage enforces every target, so its plan is a
-        plan of the counts-relaxed model. Only a plan: a stage restricts the choices."""
+        no GPUs yet); everything else (purchases, power, links) stays free in every
+        stage. The last stage enforces every target with every choice integer, so its
+        plan is a plan of the counts-relaxed model, which rounding completes. Only a
+        plan, never a bound: each stage restricts the choices. Stage k gets an equal
+        share of what is left of ``STAGED_SHARE`` of the time, at ``STAGE_GAP``."""
         years = sorted({int(y) for y in sites.target_year if y > 0})
         if not years or len(sites.target_year) != self.cm.lp.num_row_:
             return None
