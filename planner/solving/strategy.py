@@ -197,7 +197,12 @@ class PhasedSolve:
             res = self.highs(near, share=0.5)
             if not res.has_plan or res.values is None:
                 continue
-            if transit is None or self.left() <= MIN_PHASE_S:
+            # Within the gap of the LP bound already: nothing to gain from the wider search.
+            if (
+                transit is None
+                or self.left() <= MIN_PHASE_S
+                or _gap_of(res, self.bound) <= self.mip_gap
+            ):
                 return res
             wider = self.highs(transit, start=res.values, share=TRANSIT_SHARE)
             better = wider.has_plan and (wider.objective or math.inf) < (res.objective or 0.0)
