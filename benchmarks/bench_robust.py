@@ -65,7 +65,9 @@ TIME_LIMIT_S = 120.0
 PHASE_OF_CALLER = {
     "phases": "lp",
     "first_plan": "first",
+    "near_plan": "first",
     "round_counts": "round",
+    "staged_plan": "staged",
     "relaxed_decisions": "relaxed",
     "full_mip": "full",
     "solve_compiled": "full",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from models.registry import VARIABLES
+from models.registry import FAMILIES, VARIABLES
 from models.sets import ModelData
 
 # Variable -> position of the site id (or the link id) in its index: ``models.registry``.
@@ -26,14 +27,25 @@ LINK_POSITION: dict[str, int] = {
     n: c.link_at for n, c in VARIABLES.items() if c.link_at is not None
 }
 UNTAGGED = frozenset(set(VARIABLES) - set(SITE_POSITION) - set(LINK_POSITION))
+# Variable -> position of the run id in the index of a run's own choices.
+RUN_POSITION: dict[str, int] = {n: c.run_at for n, c in VARIABLES.items() if c.run_at is not None}
+# Families whose row for run r is r's FLOP target (relaxed by the diagnosis as a target).
+TARGET_FAMILIES = frozenset(n for n, f in FAMILIES.items() if f.relax == "target")
 
 
 @dataclass
 class SiteColumns:
     """Columns x sites incidence. A nonzero value in a column means its sites are used;
-    a column may be fixed at zero when one of its sites is left out of a search."""
+    a column may be fixed at zero when one of its sites is left out of a search.
+    ``link`` marks the columns of a fiber link (tagged with both of its ends).
+    ``decision_year`` is, per column, the ready year of the run whose own choice it is
+    (0 for the others); ``target_year`` per row the ready year of the run whose FLOP
+    target it is (0 for the others; empty when the rows were not given)."""
 
     incidence: sp.csr_matrix
+    link: np.ndarray
+    decision_year: np.ndarray
+    target_year: np.ndarray
 
     def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         """Mask of the sites that some column touches with a nonzero value."""
@@ -44,13 +56,25 @@ class SiteColumns:
         """Columns that belong to at least one site not in the mask ``sites``."""
         return np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
 
+    def switched_off(self, sites: np.ndarray) -> np.ndarray:
+        """Columns a search among the sites ``sites`` fixes at zero: those of a site left
+        out, except fiber links. A multi-site run's traffic may travel through sites that
+        hold none of its GPUs (a path of links); with the links of such transit sites off,
+        the members the LP relaxation chose could often not be joined at all. A transit
+        site's own columns (send, receive, GPUs) stay off: it only passes traffic on."""
+        return self.outside(sites) & ~self.link
 
-def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
-    """Tag each column with its sites; unknown variables (e.g. elastic slacks) get none."""
+
+def site_columns(
+    columns: Sequence[pyo.VarData], d: ModelData, rows: Sequence[tuple[Any, int]] = ()
+) -> SiteColumns:
+    """Tag each column with its sites; unknown variables (e.g. elastic slacks) get none.
+    With the compiled ``rows``, runs' choices and targets are tagged with ready years."""
     site_no = {s: i for i, s in enumerate(d.sites)}
     ends = {lk.link_id: (lk.site_a, lk.site_b) for lk in d.inputs.fiber_links}
-    rows: list[int] = []
+    at: list[int] = []
     cols: list[int] = []
+    link = np.zeros(len(columns), dtype=bool)
     for j, v in enumerate(columns):
         name = v.parent_component().local_name
         index = v.index()
@@ -60,10 +84,33 @@ def site_columns(columns: Sequence[pyo.VarData], d: ModelData) -> SiteColumns:
             sites = (key[SITE_POSITION[name]],)
         elif name in LINK_POSITION:
             sites = ends.get(key[LINK_POSITION[name]], ())
+            link[j] = True
         for s in sites:
             if s in site_no:
-                rows.append(j)
+                at.append(j)
                 cols.append(site_no[s])
     return SiteColumns(
-        sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(columns), len(d.sites)))
+        sp.csr_matrix((np.ones(len(at)), (at, cols)), shape=(len(columns), len(d.sites))),
+        link,
+        _ready_years(
+            d, [(v.parent_component().local_name, v.index()) for v in columns], RUN_POSITION
+        ),
+        _ready_years(d, [(c.parent_component().local_name, c.index()) for c, _ in rows], None),
     )
+
+
+def _ready_years(
+    d: ModelData, entries: Sequence[tuple[str, Any]], position: dict[str, int] | None
+) -> np.ndarray:
+    """Per entry (component name, index): the ready year of its run, else 0. Columns are
+    runs' choices by ``RUN_POSITION``; rows (``position`` None) FLOP-target families."""
+    years = {r.run_id: r.ready_year for r in d.inputs.runs}
+    out = np.zeros(len(entries), dtype=int)
+    for j, (name, index) in enumerate(entries):
+        key = index if isinstance(index, tuple) else (index,)
+        if position is None:
+            run = key[0] if name in TARGET_FAMILIES else None
+        else:
+            run = key[position[name]] if name in position else None
+        out[j] = years.get(run, 0) if run is not None else 0
+    return out

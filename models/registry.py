@@ -349,7 +349,9 @@ class Column:
     link id; the link belongs to both ends; neither: no site). ``large_count``: integer
     counts running to 1e5, which the solve first relaxes; ``priced_continuous``: left
     continuous in the pricing LP; ``implied_bound``: its upper bound repeats a limit
-    row, so the pricing LP drops it and the row carries the dual."""
+    row, so the pricing LP drops it and the row carries the dual. ``run_at``: where the
+    run id sits in the index of a run's own choice (host, members, mode, GPU type), which
+    the staged first plan fixes run by run."""
 
     name: str
     site_at: int | None = None
@@ -357,6 +359,7 @@ class Column:
     large_count: bool = False
     priced_continuous: bool = False
     implied_bound: bool = False
+    run_at: int | None = None
 
 
 VARIABLES: dict[str, Column] = {
@@ -373,13 +376,13 @@ VARIABLES: dict[str, Column] = {
         Column(
             "gpus_bought", site_at=0, large_count=True, priced_continuous=True, implied_bound=True
         ),
-        Column("run_host", site_at=1),
+        Column("run_host", site_at=1, run_at=0),
         Column("gpus_single", site_at=1, large_count=True, priced_continuous=True),
-        Column("run_member", site_at=1),
-        Column("run_multi"),
+        Column("run_member", site_at=1, run_at=0),
+        Column("run_multi", run_at=0),
         Column("gpus_multi", site_at=1, large_count=True, priced_continuous=True),
-        Column("run_site_gpu", site_at=1),
-        Column("run_gpu_group"),
+        Column("run_site_gpu", site_at=1, run_at=0),
+        Column("run_gpu_group", run_at=0),
         Column("link_built", link_at=0),
         Column("link_flow_tbps", link_at=1),
         Column("site_send_tbps", site_at=1),

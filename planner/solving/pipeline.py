@@ -134,7 +134,7 @@ def solve(
         on_progress=on_progress,
         counts=count_columns(cm),
         limit_label_s=limit,
-        sites=site_columns(cm.columns, md),
+        sites=site_columns(cm.columns, md, cm.rows),
         extension_s=keep - must,
     )
     timings["solve_s"] = res.seconds

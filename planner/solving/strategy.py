@@ -11,8 +11,9 @@ share one wall-clock deadline.
 Phases (``PhasedSolve.run``):
 
 1. the LP relaxation: a bound, or proof of infeasibility;
-2. a first plan from a small MIP near the LP (among the sites it uses, else with the
-   decisions it takes whole fixed: RENS);
+2. a first plan from a small MIP near the LP (among the sites it uses, then improved
+   with links through the other sites open; else with the decisions it takes whole
+   fixed: RENS), else one built run by run in ready-year order (staged);
 3. the decisions as a MIP with counts continuous: a bound and a plan to round;
 4. the full MIP in the time left.
 """
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from models.neighbourhood import SiteColumns
-from planner.solving.compiled import CompiledModel, copy_lp
+from planner.solving.compiled import INF, CompiledModel, copy_lp
 from planner.solving.highs import new_highs, run_highs, set_start
 from planner.solving.status import (
     STATUS_INFEASIBLE,
@@ -42,6 +43,13 @@ MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
 # The site-restricted search pays only when the LP leaves most candidate sites unused;
 # otherwise it is nearly the full MIP, solved twice.
 MAX_USED_SHARE = 0.5
+# The site-restricted plan, improved with links through transit sites open, in this
+# share of the time left (``PhasedSolve.near_plan``).
+TRANSIT_SHARE = 0.35
+# The staged first plan (``PhasedSolve.staged_plan``) gets this share of the time left
+# and stops each stage at this gap: it only has to find a plan to start from.
+STAGED_SHARE = 0.6
+STAGE_GAP = 0.05
 
 
 def solve_compiled(
@@ -108,12 +116,13 @@ class PhasedSolve:
         share: float = 1.0,
         target: float | None = None,
         extension: float = 0.0,
+        gap: float | None = None,
     ) -> SolveResult:
-        """One HiGHS solve of ``lp`` in ``share`` of the time left; while it has no plan,
-        ``extension`` seconds longer."""
+        """One HiGHS solve of ``lp`` in ``share`` of the time left (at ``gap``, by default
+        the solve's ``mip_gap``); while it has no plan, ``extension`` seconds longer."""
         limit = max(self.left() * share, 0.01)
         h = new_highs(self.threads, self.log_file)
-        h.setOptionValue("mip_rel_gap", float(self.mip_gap))
+        h.setOptionValue("mip_rel_gap", float(self.mip_gap if gap is None else gap))
         h.setOptionValue("time_limit", limit + extension)
         if target is not None:  # stop at the first plan at least this good (total cost)
             h.setOptionValue("objective_target", float(target - self.cm.offset))
@@ -178,14 +187,9 @@ class PhasedSolve:
         if lp.values is None:
             return None
         self.tighten(lp.objective, "lp")
-        first = None
-        for near in _neighbourhoods(self.cm, self.others, lp.values, sites):
-            if self.left() <= MIN_PHASE_S:
-                break
-            res = self.highs(near, share=0.5)
-            if res.has_plan:
-                first = res
-                break
+        first = self.near_plan(lp.values, sites)
+        if first is None and sites is not None and self.left() > MIN_PHASE_S:
+            first = self.staged_plan(sites)
         if (
             first is not None
             and first.values is not None
@@ -193,6 +197,64 @@ class PhasedSolve:
         ):
             self.round_counts(first.values, counts, "round:first")
         return first
+
+    def near_plan(self, x: np.ndarray, sites: SiteColumns | None) -> SolveResult | None:
+        """The first plan of the searches near the LP solution ``x`` that has one. A plan
+        among the LP's sites is then improved with those sites' links to the rest kept
+        open (traffic through transit sites), started from it: never worse, and often much
+        better when a multi-site run's members are joined only through other sites."""
+        for near, transit in _neighbourhoods(self.cm, self.others, x, sites):
+            if self.left() <= MIN_PHASE_S:
+                return None
+            res = self.highs(near, share=0.5)
+            if not res.has_plan or res.values is None:
+                continue
+            # Within the gap of the LP bound already: nothing to gain from the wider search.
+            if (
+                transit is None
+                or self.left() <= MIN_PHASE_S
+                or _gap_of(res, self.bound) <= self.mip_gap
+            ):
+                return res
+            wider = self.highs(transit, start=res.values, share=TRANSIT_SHARE)
+            better = wider.has_plan and (wider.objective or math.inf) < (res.objective or 0.0)
+            return wider if better else res
+        return None
+
+    def staged_plan(self, sites: SiteColumns) -> SolveResult | None:
+        """A first plan that does not depend on the sites the LP relaxation uses, built
+        run by run in ready-year order (as a planner would place a roadmap): stage k
+        solves the model, GPU counts continuous, with the FLOP targets of the runs ready
+        by year y_k only (later runs' ``run_flop`` rows dropped: they need nothing yet)
+        and the choices of the runs of earlier stages (host, members, mode, GPU type)
+        fixed where stage k-1 put them, and the later runs' choices continuous (they carry
+        no GPUs yet); everything else (purchases, power, links) stays free in every
+        stage. The last stage enforces every target with every choice integer, so its
+        plan is a plan of the counts-relaxed model, which rounding completes. Only a
+        plan, never a bound: each stage restricts the choices. Stage k gets an equal
+        share of what is left of ``STAGED_SHARE`` of the time, at ``STAGE_GAP``."""
+        years = sorted({int(y) for y in sites.target_year if y > 0})
+        if not years or len(sites.target_year) != self.cm.lp.num_row_:
+            return None
+        budget_end = time.perf_counter() + self.left() * STAGED_SHARE
+        x = np.zeros(self.cm.lp.num_col_)
+        res: SolveResult | None = None
+        for k, y in enumerate(years):
+            left = budget_end - time.perf_counter()
+            if left <= MIN_PHASE_S:
+                return None
+            fix = self.others & (sites.decision_year > 0) & (sites.decision_year < y)
+            # Later runs need nothing yet: their choices are left continuous (no search).
+            stage = _fixed(self.cm, self.others & ~(sites.decision_year > y), fix, x)
+            row_lower = np.array(self.cm.lp.row_lower_, dtype=float)
+            row_lower[sites.target_year > y] = -INF
+            stage.row_lower_ = row_lower
+            share = left / (len(years) - k) / max(self.left(), 1e-9)
+            res = self.highs(stage, share=min(share, 1.0), gap=max(self.mip_gap, STAGE_GAP))
+            if not res.has_plan or res.values is None:
+                return None
+            x = res.values
+        return res
 
     def relaxed_decisions(
         self, first: SolveResult | None, counts: np.ndarray
@@ -265,15 +327,20 @@ class PhasedSolve:
 
 def _neighbourhoods(
     cm: CompiledModel, integer: np.ndarray, x: np.ndarray, sites: SiteColumns | None
-) -> Iterator[Any]:
+) -> Iterator[tuple[Any, Any | None]]:
     """Restrictions of the model near the LP solution ``x``, smallest search first, with
     ``integer`` columns integer: every site the LP leaves unused switched off, then
-    (RENS) every integer the LP takes whole fixed there."""
+    (RENS) every integer the LP takes whole fixed there. With the site restriction comes
+    its wider version, the unused sites' fiber links kept (``SiteColumns.switched_off``)."""
     if sites is not None:
         used = sites.used_sites(x)
         if used.sum() <= MAX_USED_SHARE * len(used):
-            yield _fixed(cm, integer, sites.outside(used), np.zeros_like(x))
-    yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x)
+            zero = np.zeros_like(x)
+            yield (
+                _fixed(cm, integer, sites.outside(used), zero),
+                _fixed(cm, integer, sites.switched_off(used), zero),
+            )
+    yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x), None
 
 
 def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:

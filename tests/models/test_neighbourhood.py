@@ -11,6 +11,7 @@ import factory as f
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+import scipy.sparse as sp
 
 from models.build import build_model
 from models.neighbourhood import (
@@ -23,7 +24,7 @@ from models.sets import build_model_data
 from planner import api
 from planner.inputs.data import PlanningData
 from planner.solving.compiled import compile_model
-from planner.solving.strategy import solve_compiled
+from planner.solving.strategy import PhasedSolve, solve_compiled
 
 
 def compiled(data: PlanningData):  # noqa: ANN201
@@ -104,3 +105,42 @@ def test_restricted_search_agrees_with_the_full_search() -> None:
     without = solve_compiled(cm, mip_gap=1e-4, time_limit_s=60.0, counts=counts)
     assert with_sites.status == without.status == "optimal"
     assert with_sites.objective == pytest.approx(without.objective, rel=2e-4)
+
+
+def test_transit_links_stay_open_and_runs_are_tagged_with_ready_years() -> None:
+    md, _, cm = compiled(f.two_site_instance())
+    sc = site_columns(cm.columns, md, cm.rows)
+    names = [v.name for v in cm.columns]
+    x = np.zeros(len(names))
+    x[names.index("gpus_bought[S1,G1,2027]")] = 5.0
+    off = {names[j] for j in np.flatnonzero(sc.switched_off(sc.used_sites(x)))}
+    assert "gpus_bought[S2,G1,2027]" in off and "run_host[R1,S2]" in off
+    assert not any(n.startswith("link_") for n in off)  # traffic may pass through S2
+    ready = md.run("R1").ready_year
+    assert sc.decision_year[names.index("run_host[R1,S1]")] == ready
+    assert sc.decision_year[names.index("gpus_bought[S1,G1,2027]")] == 0
+    rows = [c.name for c, _ in cm.rows]
+    assert sc.target_year[rows.index("run_flop[R1]")] == ready
+    assert int((sc.target_year > 0).sum()) == 1
+
+
+def test_staged_plan_is_a_plan_of_the_counts_relaxed_model() -> None:
+    # Three runs in ready-year order, placed stage by stage: the last stage's solution
+    # meets every row of the whole model, every integer but the GPU counts whole.
+    md, _, cm = compiled(f.large_instance(n_sites=6, n_runs=3, seed=1))
+    counts = api.count_columns(cm)
+    solver = PhasedSolve(cm, 1e-4, 60.0, None, None, None)
+    solver.others = cm.integer & ~counts
+    res = solver.staged_plan(site_columns(cm.columns, md, cm.rows))
+    assert res is not None and res.has_plan and res.values is not None
+    x = res.values
+    a = sp.csc_matrix(
+        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
+        shape=(cm.lp.num_row_, cm.lp.num_col_),
+    )
+    ax = a @ x
+    tol = 1e-6 * np.maximum(1.0, np.abs(ax))
+    assert (ax >= np.asarray(cm.lp.row_lower_) - tol).all()
+    assert (ax <= np.asarray(cm.lp.row_upper_) + tol).all()
+    others = solver.others
+    assert np.allclose(x[others], np.round(x[others]), atol=1e-6)
