@@ -62,7 +62,10 @@ def add_cost(
 
 def annuity_factor(rate: float, life: int) -> float:
     """Yearly payment per unit of capex over ``life`` years at ``rate``."""
-    return 1.0 / life if rate == 0 else rate / (1.0 - (1.0 + rate) ** -life)
+    # Below 1e-9 (1 + rate)^-life rounds to 1: the rate-0 limit K / L is exact enough.
+    if rate < 1e-9:
+        return 1.0 / life
+    return rate / (1.0 - (1.0 + rate) ** -life)
 
 
 def add_capex(

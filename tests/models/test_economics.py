@@ -185,3 +185,14 @@ def test_h100e_cap_weighs_gpus_by_bf16_over_989() -> None:
     )
     res = optimal(data, 49 * 10_000 / 1.1 + 51 * 10_000)
     assert bought(res) == {("S1", "G1", 2026): 51, ("S1", "G1", 2027): 49}
+
+
+@pytest.mark.parametrize("rate", [0.0, 1e-301, 1e-12])
+def test_annuity_at_a_vanishing_rate_is_capex_over_life(rate: float) -> None:
+    # The rate-0 limit: 10,000 / 5 per GPU per year in service, 2026 and 2027.
+    data = f.instance(
+        settings=f.settings(end_year=2027, discount_rate=rate, capex_accounting="annuity"),
+        runs=[f.run(ready_year=2027, flop=FLOP_100)],
+    )
+    res = optimal(data, 100 * 10_000 / 5)
+    assert bought(res) == {("S1", "G1", 2027): 100}
