@@ -133,3 +133,12 @@ def refuse_overwriting_input(target: Path, workbook: Path) -> None:
                 )
             ]
         )
+
+
+def exit_if_not_written(not_written: list[str], target: Path, written: Path) -> None:
+    """Exit ``EXIT_NOT_WRITTEN`` when a requested file (the workbook at ``target``, or a
+    plan file beside it) was not written where it was asked for."""
+    missing = not_written + ([str(target)] if written != target else [])
+    if missing:
+        warn(f"{len(missing)} requested file(s) not written: {', '.join(missing[:5])}")
+        raise typer.Exit(EXIT_NOT_WRITTEN)

@@ -14,8 +14,8 @@ from planner.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
     EXIT_NO_PLAN,
-    EXIT_NOT_WRITTEN,
     console,
+    exit_if_not_written,
     output_path,
     refuse_overwriting_input,
     say,
@@ -140,10 +140,7 @@ def run_risk_command(
         f"{len(result.samples)} samples ({result.solved} solves, {result.cache_hits} from "
         f"cache) in {result.seconds:.1f} s; risk written to {written}"
     )
-    missing = result.not_written + ([str(target)] if written != target else [])
-    if missing:
-        warn(f"{len(missing)} requested file(s) not written: {', '.join(missing[:5])}")
-        raise typer.Exit(EXIT_NOT_WRITTEN)
+    exit_if_not_written(result.not_written, target, written)
 
 
 def print_summary(result: RiskResult) -> None:

@@ -12,12 +12,12 @@ from planner import api
 from planner.cli.common import (
     DEFAULT_WORKBOOK,
     EXIT_INPUT,
-    EXIT_NOT_WRITTEN,
     ConnectTimeoutOption,
     MipGapOption,
     SchedulerOption,
     WorkersOption,
     console,
+    exit_if_not_written,
     output_path,
     refuse_overwriting_input,
     say,
@@ -147,10 +147,7 @@ def run_study_command(
         f"{study.cache_hits} from cache, {failed} without a plan) in "
         f"{study.seconds:.1f} s; study written to {written}"
     )
-    missing = study.not_written + ([str(target)] if written != target else [])
-    if missing:
-        warn(f"{len(missing)} requested file(s) not written: {', '.join(missing[:5])}")
-        raise typer.Exit(EXIT_NOT_WRITTEN)
+    exit_if_not_written(study.not_written, target, written)
 
 
 def print_table(study: Any) -> None:
