@@ -142,6 +142,18 @@ class Row(BaseModel):
         return value
 
 
+def facility_life(thing: str) -> Any:
+    """An optional life column of an asset whose default life is the facility's."""
+    return col(
+        f"Life of {thing} (capex annuity); blank means Settings.facility_life_years",
+        "years",
+        default=None,
+        ge=1,
+        le=100,
+        kind="int",
+    )
+
+
 def _choice(value: str, choices: Any, expect: str) -> str:
     """The allowed word ``value`` names, in its canonical spelling."""
     word = value.strip().lower()
@@ -319,14 +331,7 @@ class TransformerRow(Row):
     lead_years: int = col(
         "Years from start_year until a new unit can be online", "years", ge=0, le=50, kind="int"
     )
-    life_years: int | None = col(
-        "Life of a unit (capex annuity); blank means Settings.facility_life_years",
-        "years",
-        default=None,
-        ge=1,
-        le=100,
-        kind="int",
-    )
+    life_years: int | None = facility_life("a unit")
 
 
 class GpuRow(Row):
@@ -391,14 +396,7 @@ class FiberLinkRow(Row):
     om_usd_per_year: float = col(
         "O&M per year once built", "USD/year", default=0.0, ge=0, most=MAX_USD
     )
-    life_years: int | None = col(
-        "Life of the link (capex annuity); blank means Settings.facility_life_years",
-        "years",
-        default=None,
-        ge=1,
-        le=100,
-        kind="int",
-    )
+    life_years: int | None = facility_life("the link")
 
 
 class GpuMaterialRow(Row):
