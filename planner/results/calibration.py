@@ -38,6 +38,10 @@ class Anchor:
 _ABILENE_MW_PER_H100E = 1200.0 / (400_000 * 2500.0 / H100_BF16_TFLOPS)
 _H100E_PER_1E27 = 1e27 / (H100_BF16_TFLOPS * 1e12 * 0.4 * 120 * 86400.0)
 _SOURCES = "docs/reference-sources.md section 5"
+# Epoch AI (Hobbhahn & Besiroglu 2022): FLOP/s per USD of ML GPUs doubles every 2.07 years
+# (95 % CI 1.54-3.13); the H100, the 1.70 USD/h anchor's GPU, first shipped in 2023.
+PRICE_PERFORMANCE_DOUBLING_YEARS = 2.07
+H100_YEAR = 2023
 
 ANCHORS: tuple[Anchor, ...] = (
     Anchor(
@@ -47,7 +51,17 @@ ANCHORS: tuple[Anchor, ...] = (
         "SemiAnalysis (D. Patel) via the seed: natural cost of an H100-hour incl. capital "
         f"(2024); H100 1-year contracts 1.70-2.65 USD/h in 2025-26 ({_SOURCES})",
         "the GPU generation: the anchor is an H100-hour, and newer GPUs give several "
-        "H100e per USD (a VR200 ~0.56, a GB200 ~0.9 USD per H100e-hour amortised)",
+        "H100e per USD (a VR200 ~0.56, a GB200 ~0.9 USD per H100e-hour amortised); the "
+        "next row takes the generation out",
+    ),
+    Anchor(
+        "cost_per_h100e_hour_used_at_h100_vintage_usd",
+        "USD per H100e-hour, at H100 (2023) price-performance",
+        1.70,
+        "the row above with each GPU's hours priced back to 2023 along the ML-GPU FLOP/s "
+        "per USD trend (doubling every 2.07 y, Epoch AI, Hobbhahn & Besiroglu 2022), "
+        "weighted by the runs' H100e-hours",
+        "GPU prices against the price-performance trend, capex_accounting, utilisation",
     ),
     Anchor(
         "energy_share_of_cost",
@@ -138,6 +152,10 @@ def _figures(data: PlanningData, plan: Plan) -> dict[str, Callable[[], float]]:
         "cost_per_h100e_hour_used_usd": lambda: float(
             plan.summary.get("cost_per_h100e_hour_used_usd") or 0.0
         ),
+        "cost_per_h100e_hour_used_at_h100_vintage_usd": lambda: (
+            float(plan.summary.get("cost_per_h100e_hour_used_usd") or 0.0)
+            * _vintage_factor(data, plan)
+        ),
         "energy_share_of_cost": lambda: float(by_cat.get("energy", 0.0)) / nominal,
         "power_share_of_cost": lambda: (
             sum(float(by_cat.get(c, 0.0)) for c in POWER_CATEGORIES) / nominal
@@ -199,6 +217,25 @@ def _run_h100e(data: PlanningData, plan: Plan) -> float:
         float(n) * tflops.get(g, 0.0) / H100_BF16_TFLOPS
         for g, n in zip(alloc.gpu_id, alloc.gpus, strict=True)
     )
+
+
+def _vintage_factor(data: PlanningData, plan: Plan) -> float:
+    """How much dearer the runs' H100e-hours were at H100 price-performance (>= 1 if newer).
+
+    The mean over the runs' GPUs of 2^((available_year - 2023) / 2.07), weighted by the
+    H100e-hours each allocation gives (GPUs x bf16_tflops x the run's duration).
+    """
+    gpus = {g.gpu_id: g for g in data.gpus}
+    days = {r.run_id: r.duration_days for r in data.runs}
+    alloc = plan["RunGPUs"]
+    weight = total = 0.0
+    for r, g, n in zip(alloc.run_id, alloc.gpu_id, alloc.gpus, strict=True):
+        if g not in gpus or r not in days:
+            continue
+        w = float(n) * gpus[g].bf16_tflops * days[r]
+        years = (gpus[g].available_year - H100_YEAR) / PRICE_PERFORMANCE_DOUBLING_YEARS
+        weight, total = weight + w, total + w * 2.0**years
+    return total / weight if weight else 1.0
 
 
 def _run_facility_mw(data: PlanningData, plan: Plan) -> float:
