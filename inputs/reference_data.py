@@ -561,6 +561,10 @@ SCENARIOS: list[dict] = _rows(
         for y in YEARS
         if y >= 2028
     ],
+    *[
+        ("malaysia-tier2-cap", "Supply", f"{y}:h100e:Malaysia", "capacity", "insert", 16_633, "the AI Diffusion Rule's Tier 2 cap had stood for Malaysia: 49,901 H100e over 2025-27, a third a year (rule of Jan 2025, rescinded May 2025; docs/reference-sources.md section 4)")
+        for y in YEARS
+    ],
     ("carbon-100", "Settings", "co2_price_usd_per_t", "value", "set", 100, "carbon price of 100 USD/t CO2 on the energy served"),
 )
 
