@@ -64,6 +64,7 @@ def solve_compiled(
     limit_label_s: float | None = None,
     sites: SiteColumns | None = None,
     extension_s: float = 0.0,
+    target: float | None = None,
 ) -> SolveResult:
     """Solve with HiGHS; never reports a plan as optimal unless a bound proves it.
 
@@ -72,12 +73,14 @@ def solve_compiled(
     sites, so that the first plan is searched among the sites the LP relaxation uses.
     While no plan is found, the last phase may run ``extension_s`` past the limit (the
     caller's time for work that only a plan needs), stopping at the first plan.
+    ``target`` (a model without GPU counts only): stop at the first plan at least this
+    good (objective, offset included).
     """
     solver = PhasedSolve(cm, mip_gap, time_limit_s, threads, on_progress, log_file)
     solver.extension_s = extension_s
     label = time_limit_s if limit_label_s is None else limit_label_s
     if counts is None or not counts.any() or not cm.integer.any():
-        res = solver.highs(cm.lp, extension=extension_s)
+        res = solver.highs(cm.lp, extension=extension_s, target=target)
         res.found_by = res.bound_by = "full" if res.status != STATUS_INFEASIBLE else ""
         return _final(res, solver.t0, label)
     return _final(solver.run(counts, sites), solver.t0, label)

@@ -10,6 +10,7 @@ Arithmetic of ``tests/factory.py``: one GPU G1 (1,000 TFLOP/s, mfu 1, one day) d
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +235,60 @@ def test_an_infeasible_scenario_carries_its_diagnosis(tmp_path: Path) -> None:
     assert {"limit_cell", "new_value", "option", "checked"} <= set(header)
     summary = dict(zip(header, first, strict=False))  # read-only rows drop trailing blanks
     assert (summary["limit"], summary["reading"]) == ("summary", table.loc["big", "diagnosis"])
+
+
+# ---- the fewest limits, proven by the kinds that must move --------------------------------
+def three_short_limits() -> PlanningData:
+    """The run needs 115,741 G1; CoWoS (1 wafer per 1,000 GPUs), HBM (8 stacks a GPU) and
+    the site's IT (1 kW a GPU) each hold only 100: all three must rise, nothing else."""
+    gpu = f.gpu(cowos_wafers_per_kgpu=1.0, hbm_stacks=8.0)
+    return f.instance(
+        gpus=[gpu],
+        sites=[f.site(max_it_mw=0.1)],
+        supply=[f.supply(2026, "cowos_wafers", 0.1), f.supply(2026, "hbm_stacks", 800.0)],
+    )
+
+
+def test_three_kinds_that_must_move_prove_three_limits_fewest(tmp_path: Path) -> None:
+    from planner.analysis.count_bound import count_lower_bound, kind_of
+    from planner.analysis.relax import Search
+
+    data, dg = infeasible(three_short_limits(), tmp_path)
+    (option, *_) = dg.options
+    assert option.count == 3 and option.proven
+    assert {kind_of(c) for c in option.cells} == {
+        ("Supply", "capacity", "cowos"),
+        ("Supply", "capacity", "hbm"),
+        ("Sites", "max_it_mw", ""),
+    }
+    assert "the fewest found in the time limit" not in "\n".join(dg.lines)
+    assert solves(apply_relaxation(data, dg.table))
+    # The bound itself: each of the three kinds, shut alone, leaves no plan (1 + 1 + 1).
+    search = Search(data, deadline=time.perf_counter() + 60.0)
+    bound = count_lower_bound(
+        search.m, option.cells, search.free, deadline=time.perf_counter() + 60.0
+    )
+    assert bound == 3
+
+
+def test_a_kind_with_a_way_around_it_adds_nothing_to_the_bound(tmp_path: Path) -> None:
+    # A second GPU type G2 needs no CoWoS: CoWoS can be avoided, so only HBM and IT must
+    # move (bound 2), though the set found moves CoWoS too (G1, cheaper, is chosen).
+    from planner.analysis.count_bound import count_lower_bound
+    from planner.analysis.relax import Search
+
+    base = three_short_limits()
+    g2 = f.gpu("G2", capex_usd=20_000.0, hbm_stacks=8.0)
+    data = loaded(dataclasses.replace(base, gpus=[*base.gpus, g2]), tmp_path)
+    search = Search(data, deadline=time.perf_counter() + 60.0)
+    cowos = ("Supply", ("2026", "cowos_wafers"), "capacity")
+    hbm = ("Supply", ("2026", "hbm_stacks"), "capacity")
+    it = ("Sites", ("S1",), "max_it_mw")
+    assert {cowos, hbm, it} <= set(search.free)
+    bound = count_lower_bound(
+        search.m,
+        [cowos, hbm, it],
+        search.free,
+        deadline=time.perf_counter() + 60.0,
+    )
+    assert bound == 2
