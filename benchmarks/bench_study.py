@@ -1,12 +1,15 @@
 """Study throughput: scenarios per minute for 1 and 2 workers, with and without reuse.
 
     .venv/bin/python benchmarks/bench_study.py [WORKBOOK] [--max N] [--time-limit S]
+        [--skip NAME,NAME]
 
 Runs the workbook's study (base + scenarios + sweep steps; the first ``--max`` of them)
 without the result cache, in four configurations. "reuse" keeps worker processes warm
 across scenarios (solver stack imported once) and solves identical inputs once; "no reuse"
 starts a fresh process per scenario. Scenarios that fail validation are left out (and
-listed). Not a test: timings depend on the machine.
+listed), and so are those named by ``--skip`` (an infeasible scenario costs a diagnosis,
+15-30 s on the reference, which the feasible throughput should be read without). Not a
+test: timings depend on the machine.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ from planner.studies.scenarios import apply_changes, declared_scenarios, expand_
 from planner.studies.study import run_study  # noqa: E402
 
 
-def valid_study(data: PlanningData, limit: int) -> PlanningData:
-    """Drop invalid scenarios and sweeps; keep at most ``limit`` scenarios besides the base."""
+def valid_study(data: PlanningData, limit: int, skip: set[str] | None = None) -> PlanningData:
+    """Drop invalid scenarios, those in ``skip`` and sweeps; keep at most ``limit``
+    scenarios besides the base."""
     bad = {sc.name for sc in declared_scenarios(data) if apply_changes(data, sc.changes)[1]}
-    for name in sorted(bad):
+    for name in sorted(skip or set()):
+        print(f"skipping scenario {name} (--skip)")
+    bad |= skip or set()
+    for name in sorted(bad - (skip or set())):
         print(f"skipping invalid scenario {name}")
     rows = [r for r in data.scenarios if r.scenario not in bad]
     keep = list(dict.fromkeys(r.scenario for r in rows))[:limit]
@@ -52,8 +59,10 @@ def main() -> None:
     parser.add_argument("workbook", nargs="?", default="inputs/reference.xlsx")
     parser.add_argument("--max", type=int, default=8, help="scenarios besides the base")
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--skip", default="", help="scenarios to leave out, comma-separated")
     args = parser.parse_args()
-    data = valid_study(api.load(args.workbook), args.max)
+    skip = {name for name in args.skip.split(",") if name}
+    data = valid_study(api.load(args.workbook), args.max, skip)
     rows = []
     for workers in (1, 2):
         for reuse in (True, False):

@@ -18,13 +18,13 @@ from planner.cli.common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_NO_PLAN,
-    EXIT_NOT_WRITTEN,
     ConnectTimeoutOption,
     MipGapOption,
     SchedulerOption,
     WorkbookArg,
     WorkersOption,
     console,
+    exit_if_not_written,
     output_path,
     refuse_overwriting_input,
     say,
@@ -149,7 +149,10 @@ def run_alternatives_command(workbook: Path, out: Path | None, opts: Options) ->
     settings = {k: v for k, v in dataclasses.asdict(opts).items() if k != "quiet"}
     written = write_alternatives(result, target, inputs=workbook, settings=settings)
     report(result, written)
-    raise typer.Exit(exit_code(result, written, target))
+    code = exit_code(result)
+    if code:
+        raise typer.Exit(code)
+    exit_if_not_written(result.not_written, target, written)
 
 
 def report(result: AlternativesResult, written: Path) -> None:
@@ -165,8 +168,9 @@ def report(result: AlternativesResult, written: Path) -> None:
     )
 
 
-def exit_code(result: AlternativesResult, written: Path, target: Path) -> int:
-    """The README's exit codes: the optimum's status first, then the checks, then files."""
+def exit_code(result: AlternativesResult) -> int:
+    """The README's exit codes for the optimum's status, then the checks (files are
+    ``exit_if_not_written``'s)."""
     opt = result.optimum.result
     status = opt.get("status")
     if status == STATUS_INFEASIBLE:
@@ -182,10 +186,6 @@ def exit_code(result: AlternativesResult, written: Path, target: Path) -> int:
         for e in [result.optimum, *failed][:10]:
             warn(f"{e.name}: {e.result.get('status')}: {e.result.get('message')}")
         return EXIT_INTERNAL
-    missing = result.not_written + ([str(target)] if written != target else [])
-    if missing:
-        warn(f"{len(missing)} requested file(s) not written: {', '.join(missing[:5])}")
-        return EXIT_NOT_WRITTEN
     return 0
 
 
