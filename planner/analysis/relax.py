@@ -318,7 +318,8 @@ class Search:
         limits = [c for c in free if c[0] != "Runs"]
         screened = self.screen(limits)
         if len(screened) > most and self.no_single_works([c for _, c in screened]):
-            self.at_least = 2
+            # Every cell the screen let through, and it tried them all: none works alone.
+            self.at_least = 2 if self.screened else 0
             return []
         for bound, c in screened:
             if len(found) >= most and bound >= found[most - 1].relative - 1e-9:
