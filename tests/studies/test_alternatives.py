@@ -275,22 +275,8 @@ def test_plan_gpus_sums_purchases_over_years() -> None:
 def test_the_command_writes_the_sheet_and_exits_0(tmp_path: Path, cli: Any) -> None:
     workbook = factory.write_workbook(two_countries(1e6), tmp_path / "tiny.xlsx")
     out = tmp_path / "out" / "tiny-alternatives.xlsx"
-    ran = cli(
-        "alternatives",
-        workbook,
-        "--by",
-        "country",
-        "--slack",
-        "0.15",
-        "--count",
-        "2",
-        "-o",
-        out,
-        "--workers",
-        "1",
-        "-q",
-        cwd=tmp_path,
-    )
+    args = ("alternatives", workbook, "--by", "country", "--slack", "0.15", "--count", "2")
+    ran = cli(*args, "-o", out, "--workers", "1", "-q", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "without US: +0.12 B USD, +10.0 % (optimal)" in ran.stdout
     wb = openpyxl.load_workbook(out)
@@ -299,22 +285,7 @@ def test_the_command_writes_the_sheet_and_exits_0(tmp_path: Path, cli: Any) -> N
     assert names == ["optimum", "alternative 1", "without US", "without v GPUs"]
     assert (out.parent / "tiny-alternatives-plans" / "alternative_1.xlsx").exists()
     # A rerun is answered from the cache and gives the same sheet.
-    again = cli(
-        "alternatives",
-        workbook,
-        "--by",
-        "country",
-        "--slack",
-        "0.15",
-        "--count",
-        "2",
-        "-o",
-        out,
-        "--workers",
-        "1",
-        "-q",
-        cwd=tmp_path,
-    )
+    again = cli(*args, "-o", out, "--workers", "1", "-q", cwd=tmp_path)
     assert again.returncode == 0 and "0 solve(s)" in again.stdout, again.stdout
 
 
