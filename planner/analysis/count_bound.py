@@ -16,16 +16,12 @@ rows make a weak LP).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Collection
 
-import highspy
-import numpy as np
 import pyomo.environ as pyo
 
-from models.elastic import Cell, moved
-from planner.solving.compiled import CompiledModel, compile_model, copy_lp
-from planner.solving.highs import new_highs
+from models.elastic import Cell
+from planner.analysis.moves_lp import INFEASIBLE, MovesLP
 
 
 def kind_of(cell: Cell) -> tuple[str, str, str]:
@@ -52,46 +48,13 @@ def count_lower_bound(
     target or time runs out."""
     if any(c[0] == "Runs" for c in cells):
         return 0
-    all_cells = list(m.elastic_cell_at)
-    for c in all_cells:
-        moved(m, c).unfix()
-    cm = compile_model(m)
-    at = {id(v): j for j, v in enumerate(cm.columns)}
-    col = {c: at.get(id(moved(m, c))) for c in all_cells}
-    by_kind: dict[tuple[str, str, str], list[Cell]] = defaultdict(list)
+    lp = MovesLP.of(m)
     limits = [c for c in free if c[0] != "Runs"]
-    for c in limits:
-        by_kind[kind_of(c)].append(c)
-    open_cols = [j for c in limits if (j := col[c]) is not None]
-    every = [j for j in col.values() if j is not None]
     bound = 0
     for kind in {kind_of(c) for c in cells}:
         if time.perf_counter() > deadline:
             return 0
-        shut = [j for c in by_kind[kind] if (j := col[c]) is not None]
-        if _infeasible(cm, open_cols, shut, every, deadline, threads):
-            bound += 1
+        allowed = [c for c in limits if kind_of(c) != kind]
+        status, _ = lp.solve(allowed, deadline=deadline, threads=threads)
+        bound += status == INFEASIBLE
     return bound
-
-
-def _infeasible(
-    cm: CompiledModel,
-    open_cols: list[int],
-    shut: list[int],
-    all_cols: list[int],
-    deadline: float,
-    threads: int | None,
-) -> bool:
-    """Whether the LP with the moved binaries of ``open_cols`` in [0, 1], those of
-    ``shut`` and every other cell at 0, is infeasible."""
-    lp = copy_lp(cm.lp, np.zeros(cm.lp.num_col_, dtype=bool))
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    lower[all_cols] = upper[all_cols] = 0.0
-    upper[open_cols] = 1.0
-    upper[shut] = 0.0
-    lp.col_lower_, lp.col_upper_ = lower, upper
-    h = new_highs(threads)
-    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
-    h.passModel(lp)
-    h.run()
-    return h.getModelStatus() == highspy.HighsModelStatus.kInfeasible

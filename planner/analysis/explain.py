@@ -177,7 +177,7 @@ def price_rows(
     lp = pricing_lp(cm, values)
     _, _, act, duals = solve_lp(lp, None if deadline is None else deadline - time.perf_counter())
     csr = _csr(cm)
-    col_of = {id(v): j for j, v in enumerate(cm.columns)}
+    col_of = cm.column_at
     lower, upper = np.array(cm.lp.row_lower_), np.array(cm.lp.row_upper_)
     out = []
     for i, (con, kind) in enumerate(cm.rows):

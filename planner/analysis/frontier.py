@@ -315,7 +315,7 @@ def limits_at_maximum(
         return pd.DataFrame(columns=LIMIT_COLUMNS)
     pure = copy_lp(cm.lp, cm.integer)
     cost = np.zeros(len(cm.columns))
-    col_of = {id(v): j for j, v in enumerate(cm.columns)}
+    col_of = cm.column_at
     into: dict[int, list[Any]] = {}
     coefficients([(-1.0, m.run_flop_delivered[run_id])], into)
     for key, (_, coef) in into.items():

@@ -24,7 +24,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 
@@ -44,9 +43,9 @@ from models.sets import FLOP_UNIT, build_model_data
 from planner.analysis.count_bound import count_lower_bound
 from planner.analysis.keep import Keep, kept
 from planner.analysis.moves import moves_of, value
+from planner.analysis.moves_lp import OPTIMAL, MovesLP
 from planner.inputs.data import PlanningData
 from planner.solving.compiled import CompiledModel, compile_model, copy_lp, load_values
-from planner.solving.highs import new_highs
 from planner.solving.pipeline import count_columns
 from planner.solving.status import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveResult
 from planner.solving.strategy import solve_compiled
@@ -58,7 +57,7 @@ def _relaxed(cm: CompiledModel, moved_vars: list[Any], keep: str) -> CompiledMod
     """``cm`` with the moved binaries integer and, when ``keep`` is "decisions", the plan's
     other decisions (sites, hosts, modes) too; every other integer (GPU counts, as
     ``planner.solving.strategy`` relaxes them, ``count_columns``) continuous."""
-    at = {id(v): j for j, v in enumerate(cm.columns)}
+    at = cm.column_at
     mask = cm.integer & ~count_columns(cm) if keep == "decisions" else np.zeros_like(cm.integer)
     mask[[at[id(z)] for z in moved_vars if id(z) in at]] = True
     return dataclasses.replace(cm, lp=copy_lp(cm.lp, mask), integer=mask)
@@ -282,32 +281,18 @@ class Search:
         relative move: the LP relaxation with only that cell moved (an infeasible LP
         rules the cell out), on one compiled matrix whose moved binaries are bounded
         per cell."""
-        for c in self.cells:
-            moved(self.m, c).unfix()
-        use_objective(self.m, self.m.elastic_penalty)
-        cm = compile_model(self.m)
-        at = {id(v): j for j, v in enumerate(cm.columns)}
-        cols = {c: at.get(id(moved(self.m, c))) for c in self.cells}
+        lp = MovesLP.of(self.m, self.m.elastic_penalty)
         out: list[tuple[float, Cell]] = []
         self.screened = True
         for c in cells:
             if time.perf_counter() > self.deadline:
                 self.screened = False  # not every cell was tried
                 break
-            if cols[c] is None:
+            if c not in lp.column:
                 continue
-            lp = copy_lp(cm.lp, np.zeros_like(cm.integer))
-            upper = np.array(lp.col_upper_)
-            upper[[j for j in cols.values() if j is not None]] = 0.0
-            lower = np.array(lp.col_lower_)
-            lower[cols[c]] = upper[cols[c]] = 1.0
-            lp.col_lower_, lp.col_upper_ = lower, upper
-            h = new_highs(self.threads)
-            h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.1))
-            h.passModel(lp)
-            h.run()
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                out.append((float(h.getInfo().objective_function_value) + cm.offset, c))
+            status, objective = lp.solve((), [c], deadline=self.deadline, threads=self.threads)
+            if status == OPTIMAL:
+                out.append((objective, c))
         return sorted(out, key=lambda x: x[0])
 
     def singles(self, free: Collection[Cell], most: int) -> list[Option]:

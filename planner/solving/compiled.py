@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import highspy
@@ -27,6 +28,11 @@ class CompiledModel:
     offset: float
     integer: np.ndarray
     build_s: float = 0.0
+
+    @cached_property
+    def column_at(self) -> dict[int, int]:
+        """Each Pyomo variable's column, by ``id`` of the variable."""
+        return {id(v): j for j, v in enumerate(self.columns)}
 
     @property
     def size(self) -> dict[str, int]:
