@@ -386,6 +386,8 @@ def _settings_values(
         )
         if unreadable:
             problems.extend(unreadable)
+            if not any(p.column == "value" for p in unreadable):
+                problems.extend(_non_finite_value(cells_.get("value"), excel_row, letters))
             continue
         key = str(cells_.get("key") or "").strip()
         if key not in fields:
@@ -418,6 +420,27 @@ def _settings_values(
         if value is not None:
             values[key] = value
     return values, rows
+
+
+def _non_finite_value(value: Any, excel_row: int, letters: dict[str, str]) -> list[Problem]:
+    """A value no setting takes (inf, NaN) on a row whose key cannot be read: named at
+    its own cell too, since the row's key cannot say which setting it was for."""
+    try:
+        number = float(value) if isinstance(value, str | float | int) else None
+    except ValueError:
+        number = None
+    if number is None or math.isfinite(number):
+        return []
+    return [
+        Problem(
+            SETTINGS_SHEET,
+            "must be a finite number (not infinite or NaN)",
+            row=excel_row,
+            column="value",
+            letter=letters.get("value"),
+            value=value,
+        )
+    ]
 
 
 def _settings_problems(

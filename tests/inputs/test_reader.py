@@ -129,6 +129,19 @@ def test_a_formula_without_a_saved_value_is_named_as_a_formula(tmp_path: Path) -
     assert hit and "formula" in hit[0] and "=1/0" in hit[0], [str(p) for p in problems]
 
 
+def test_a_settings_row_with_an_unreadable_key_still_names_a_nan_value(tmp_path: Path) -> None:
+    """Found by the fuzz suite: a formula key with no saved value hid the NaN beside it."""
+    path, wb = copy_reference(tmp_path)
+    wb["Settings"]["A7"] = "=1/0"
+    wb["Settings"]["B7"] = "NaN"
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert data is None
+    assert any("Settings!A7" in str(p) and "formula" in str(p) for p in problems)
+    hit = [str(p) for p in problems if "Settings!B7" in str(p) and p.severity == "error"]
+    assert hit and "NaN" in hit[0], [str(p) for p in problems]
+
+
 def test_a_formula_in_a_text_column_is_named_too(tmp_path: Path) -> None:
     """Found by the fuzz suite: a text column took the formula's text as the run's id."""
     path, wb = copy_reference(tmp_path)
