@@ -5,7 +5,7 @@ FLOP are in units of 1e24. ``gpus_single`` serve a run hosted at one site at ful
 efficiency; ``gpus_multi`` serve a run that spans sites, at ``multi_site_efficiency``.
 
 Notation in the docstrings below: ``F_r`` is run r's FLOP target, ``cap_r`` the most
-FLOP a cheapest plan delivers to it (``ModelData.run_flop_cap``: target plus one GPU),
+FLOP a cheapest plan delivers to it (``ModelData.run_flop_cap``: target plus a few GPUs),
 ``flop(r,g)`` the FLOP one GPU of type g delivers over r, ``eff`` the multi-site
 efficiency, ``y_r`` the run's ready year.
 """
@@ -208,7 +208,7 @@ def _add_run_site_flop(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> Non
     eff = d.inputs.settings.multi_site_efficiency
     flop = d.flop_per_gpu
     cap = d.run_flop_cap
-    # Per site, the FLOP a run draws is bounded by the run's own need (plus one GPU of
+    # Per site, the FLOP a run draws is bounded by the run's own need (plus a few GPUs of
     # rounding): tighter than per-type bounds when a site holds several GPU types.
     m.run_single_site_flop = pyo.Constraint(
         sorted(ix.types_single),
@@ -263,8 +263,9 @@ def _add_run_modes(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
     run_multi_off[r]:   sum_{s,g} eff * flop(r,g) * gpus_multi[r,s,g] - cap_r * run_multi[r]  <=  0
     """
     cap = d.run_flop_cap
-    # A cheapest plan never delivers more than the target plus one GPU (it would drop a
-    # GPU otherwise), so the target bounds each mode's FLOP: no larger big-M is needed.
+    # A cheapest plan never needs more than the target plus one GPU (it can drop a GPU
+    # otherwise; the cap adds a rounding margin, ``ModelData.run_flop_cap``), so the
+    # target bounds each mode's FLOP: no larger big-M is needed.
     m.run_single_off = pyo.Constraint(
         m.MULTI_RUNS,
         rule=lambda _m, r: (

@@ -98,7 +98,7 @@ class ModelData:
 
     def run_flop_cap(self, run_id: str) -> float:
         """Most FLOP (1e24) a cheapest plan delivers to a run: its target (or ceiling)
-        plus one GPU."""
+        plus one GPU, and a rounding margin (``_flop_cap``)."""
         return self._run_flop_cap[run_id]
 
     def __post_init__(self) -> None:
@@ -121,11 +121,17 @@ class ModelData:
             for r in d.runs
             for g in d.gpus
         }
-        self._run_flop_cap = {
-            r: self.run_flop_bound(r)
-            + max((self.flop_per_gpu(r, g) for _, g in pairs), default=0.0)
-            for r, pairs in self.run_gpus.items()
-        }
+        self._run_flop_cap = {r: self._flop_cap(r, pairs) for r, pairs in self.run_gpus.items()}
+
+    def _flop_cap(self, run_id: str, pairs: list[tuple[str, str]]) -> float:
+        """Target plus one GPU would do (a cheapest plan never needs more); the margin
+        of one more GPU per GPU type and site the run may use keeps a plan whose
+        fractional counts are rounded up within the cap, so that rounding starts from a
+        feasible plan (``planner.solving.strategy.PhasedSolve.round_counts``)."""
+        most = max((self.flop_per_gpu(run_id, g) for _, g in pairs), default=0.0)
+        types = len({g for _, g in pairs})
+        sites = min(self.run(run_id).max_sites, len({s for s, _ in pairs}))
+        return self.run_flop_bound(run_id) + most * (1 + types * sites)
 
 
 def build_model_data(d: PlanningData) -> ModelData:

@@ -50,6 +50,13 @@ TRANSIT_SHARE = 0.35
 # and stops each stage at this gap: it only has to find a plan to start from.
 STAGED_SHARE = 0.6
 STAGE_GAP = 0.05
+# Rounding first searches the counts the relaxed plan uses within this many GPUs of
+# its own, in this share of the time left, to this gap: the few GPUs moved between the
+# types of a site whose limits the relaxed plan fills exactly, without the cost of the
+# whole rounding.
+ROUND_RADIUS = 3
+NEAR_ROUND_SHARE = 0.3
+ROUND_GAP = 1e-4
 
 
 def solve_compiled(
@@ -294,16 +301,24 @@ class PhasedSolve:
         if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r) for r in self.rounded):
             return
         self.rounded.append(decisions)
-        # Counts rounded up usually fit (HiGHS completes the continuous part of a
-        # start): an incumbent at once, so the search only has to prove it.
+        # Counts rounded up fit unless a site's power, transformers or IT space is used
+        # to the last kW (HiGHS completes the continuous part of a start): then the
+        # start is refused and HiGHS spent seconds on the root of the whole rounding
+        # before its heuristics moved a few GPUs between types.
         up = np.where(counts, np.ceil(x - 1e-6), x)
         # Any rounding within the gap of the best bound proves the plan optimal: the
         # search stops there instead of proving the rounding itself.
         target = None
         if self.bound is not None and self.bound > 0 and self.mip_gap < 1:
             target = self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
-        fixed = _fixed(self.cm, self.cm.integer, self.others, x)
-        self.keep(self.highs(fixed, start=up, target=target), phase)
+        # First among the counts ``x`` uses, within ROUND_RADIUS of it (a tiny search,
+        # exact to ROUND_GAP), then, if none fits there, among all counts.
+        near = _fixed(self.cm, self.cm.integer, self.others, x)
+        near.col_lower_, near.col_upper_ = _within(near, counts, x, ROUND_RADIUS)
+        res = self.highs(near, start=up, target=target, share=NEAR_ROUND_SHARE, gap=ROUND_GAP)
+        if not res.has_plan:
+            res = self.highs(_fixed(self.cm, self.cm.integer, self.others, x), up, target=target)
+        self.keep(res, phase)
 
     def full_mip(self) -> SolveResult:
         """Phase 4: the full MIP in the time left, started from the best plan so far (with
@@ -354,6 +369,19 @@ def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarra
     lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
     lp.col_lower_, lp.col_upper_ = lower, upper
     return lp
+
+
+def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: int) -> tuple[Any, Any]:
+    """Column bounds of ``lp`` with the ``counts`` columns that ``x`` uses kept within
+    ``radius`` of ``x`` (rounded outwards) and the others at their lower bound: no GPU
+    type the relaxed plan does not use appears (ties would otherwise add stray GPUs)."""
+    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    used = counts & (x > 1e-6)
+    lower[used] = np.maximum(lower[used], np.floor(x[used] + 1e-6) - radius)
+    upper[used] = np.minimum(upper[used], np.ceil(x[used] - 1e-6) + radius)
+    unused = counts & ~used
+    upper[unused] = lower[unused]
+    return lower, upper
 
 
 def _gap_of(res: SolveResult, bound: float | None) -> float:
