@@ -448,15 +448,24 @@ def _python() -> str:
 # ready after about a second, that plan is ~68 % above the bound, and nothing closes a
 # 1e-6 gap within 4 s. Phases 2 and 3 get at most half and 60 % of the time left, so a
 # plan is still rounded when the machine is a few times slower than usual.
-TIME_LIMIT_S = 4.0
+TIME_LIMIT_S = 15.0
 # `planner plan`'s limit covers the whole command: Python start-up and imports (2-5 s on
 # a busy machine) come out of it too.
-CLI_TIME_LIMIT_S = 12.0
+CLI_TIME_LIMIT_S = 25.0
 TIGHT_GAP = 1e-6
 
 
 def time_limited_instance() -> PlanningData:
-    return f.large_instance(n_sites=10, n_gpus=4, n_years=8, n_runs=4, seed=11)
+    """30 sites, 12 runs: a first plan in ~5 s, no 1 % proof in 60 s (benchmarks/README.md,
+    plain 30/12 seed 1), so never proven to 1e-6 within the limits above."""
+    import tempfile
+
+    from planner import api
+    from planner.inputs.synth import SynthSpec, write_synth
+
+    spec = SynthSpec(sites=30, years=6, gpus=8, sources=6, links=90, runs=12, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        return api.load(write_synth(spec, Path(tmp) / "hard.xlsx"))
 
 
 @pytest.mark.slow
