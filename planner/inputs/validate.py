@@ -402,6 +402,7 @@ def _settings_values(
                     severity="warning",
                 )
             )
+            problems.extend(_non_finite_value(cells_.get("value"), excel_row, letters))
             continue
         if key in rows:
             problems.append(
@@ -423,8 +424,8 @@ def _settings_values(
 
 
 def _non_finite_value(value: Any, excel_row: int, letters: dict[str, str]) -> list[Problem]:
-    """A value no setting takes (inf, NaN) on a row whose key cannot be read: named at
-    its own cell too, since the row's key cannot say which setting it was for."""
+    """A value no setting takes (inf, NaN) on a row whose key cannot be read or names no
+    setting: named at its own cell too, since the key cannot say which setting it was for."""
     try:
         number = float(value) if isinstance(value, str | float | int) else None
     except ValueError:

@@ -183,3 +183,16 @@ def test_a_literal_nan_in_the_sheet_xml_is_named_by_cell(tmp_path: Path) -> None
     data, problems = validate_path(path)
     assert data is None
     assert any("Sites!" in str(p) and "NaN" in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_a_settings_row_with_an_unknown_key_still_names_a_nan_value(tmp_path: Path) -> None:
+    """Found by the fuzz suite: an unknown key ('2', ignored with a warning) hid the NaN
+    beside it."""
+    path, wb = copy_reference(tmp_path)
+    wb["Settings"]["A7"] = "2"
+    wb["Settings"]["B7"] = "NaN"
+    wb.save(path)
+    data, problems = validate_path(path)
+    assert any("Settings!A7" in str(p) and "unknown setting" in str(p) for p in problems)
+    hit = [str(p) for p in problems if "Settings!B7" in str(p) and p.severity == "error"]
+    assert hit and "NaN" in hit[0], [str(p) for p in problems]
