@@ -313,11 +313,13 @@ class PhasedSolve:
             target = self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
         # First among the counts ``x`` uses, within ROUND_RADIUS of it (a tiny search,
         # exact to ROUND_GAP), then, if none fits there, among all counts.
-        near = _fixed(self.cm, self.cm.integer, self.others, x)
-        near.col_lower_, near.col_upper_ = _within(near, counts, x, ROUND_RADIUS)
-        res = self.highs(near, start=up, target=target, share=NEAR_ROUND_SHARE, gap=ROUND_GAP)
-        if not res.has_plan:
-            res = self.highs(_fixed(self.cm, self.cm.integer, self.others, x), up, target=target)
+        fixed = _fixed(self.cm, self.cm.integer, self.others, x)
+        every = fixed.col_lower_, fixed.col_upper_
+        fixed.col_lower_, fixed.col_upper_ = _within(fixed, counts, x, ROUND_RADIUS)
+        res = self.highs(fixed, start=up, target=target, share=NEAR_ROUND_SHARE, gap=ROUND_GAP)
+        if not res.has_plan:  # HiGHS copied the model: its bounds may be widened again
+            fixed.col_lower_, fixed.col_upper_ = every
+            res = self.highs(fixed, start=up, target=target)
         self.keep(res, phase)
 
     def full_mip(self) -> SolveResult:

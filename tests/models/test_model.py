@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 from planner import api
 from planner.api import PlanResult
 from planner.inputs.data import PlanningData
+from planner.inputs.synth import SynthSpec, write_synth
 
 REPO = Path(__file__).resolve().parents[2]
 HOURS = 8760.0
@@ -444,10 +446,10 @@ def _python() -> str:
 
 
 # ---- 10. stopped at the time limit with a plan ------------------------------------------
-# 10 sites x 4 GPU types x 8 years, 4 runs (seed 11): the LP bound and a rounded plan are
-# ready after about a second, that plan is ~68 % above the bound, and nothing closes a
-# 1e-6 gap within 4 s. Phases 2 and 3 get at most half and 60 % of the time left, so a
-# plan is still rounded when the machine is a few times slower than usual.
+# 30 sites x 8 GPU types x 6 years, 12 runs (`planner synth`, seed 1): a first plan is
+# ready after about 5 s, and nothing closes even a 1 % gap within 60 s (benchmarks/
+# README.md, plain 30/12), let alone 1e-6 within 15 s. Phases 2 and 3 get at most half and
+# 60 % of the time left, so a plan is still rounded when the machine is slower than usual.
 TIME_LIMIT_S = 15.0
 # `planner plan`'s limit covers the whole command: Python start-up and imports (2-5 s on
 # a busy machine) come out of it too.
@@ -456,13 +458,8 @@ TIGHT_GAP = 1e-6
 
 
 def time_limited_instance() -> PlanningData:
-    """30 sites, 12 runs: a first plan in ~5 s, no 1 % proof in 60 s (benchmarks/README.md,
-    plain 30/12 seed 1), so never proven to 1e-6 within the limits above."""
-    import tempfile
-
-    from planner import api
-    from planner.inputs.synth import SynthSpec, write_synth
-
+    """The portfolio described above, read back from the workbook ``planner synth``
+    writes."""
     spec = SynthSpec(sites=30, years=6, gpus=8, sources=6, links=90, runs=12, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         return api.load(write_synth(spec, Path(tmp) / "hard.xlsx"))

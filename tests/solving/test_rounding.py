@@ -18,6 +18,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from planner.solving.compiled import CompiledModel
 from planner.solving.strategy import PhasedSolve
@@ -34,11 +35,9 @@ def _model() -> CompiledModel:
     lp.col_upper_ = np.array([100.0, 100.0, 1.0, 1.0])
     lp.row_lower_ = np.array([-INF, 12.5, 0.0])
     lp.row_upper_ = np.array([0.0, INF, INF])
-    dense = np.array([[1.0, 1.5, -10.0, 0.0], [1.0, 2.0, 0.0, 0.5], [1.0, 0.0, 0.0, -4.0]])
+    a = sp.csc_matrix([[1.0, 1.5, -10.0, 0.0], [1.0, 2.0, 0.0, 0.5], [1.0, 0.0, 0.0, -4.0]])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.array([0, 3, 5, 6, 8])
-    lp.a_matrix_.index_ = np.array([0, 1, 2, 0, 1, 0, 1, 2])
-    lp.a_matrix_.value_ = np.array([dense[i, j] for j in range(4) for i in range(3) if dense[i, j]])
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
     lp.integrality_ = [highspy.HighsVarType.kInteger] * 4
     return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.ones(4, dtype=bool))
 
