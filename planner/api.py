@@ -91,7 +91,7 @@ def plan(
     limit = data.settings.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.perf_counter() + limit - spent_s
     if lock is not None:
-        result = _solve_locked(data, lock, mip_gap, time_limit_s, threads, echo)
+        result = _solve_locked(data, lock, mip_gap, time_limit_s, threads, echo, spent_s)
     else:
         result = solve(
             data,
@@ -123,6 +123,7 @@ def _solve_locked(
     time_limit_s: float | None,
     threads: int | None,
     echo: Echo,
+    spent_s: float,
 ) -> PlanResult:
     """The plan with a reviewer's locks (``planner plan --lock``); its review printed."""
     try:
@@ -133,6 +134,7 @@ def _solve_locked(
             time_limit_s=time_limit_s,
             threads=threads,
             keep_model=True,
+            spent_s=spent_s,
         )
     except LockError as exc:  # a lock the inputs do not allow is bad input (exit 1)
         raise InputError([Problem(lock.name, p) for p in exc.problems]) from None

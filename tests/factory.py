@@ -357,3 +357,18 @@ def write_workbook(data: PlanningData, out: Any) -> Any:
         if sheet not in ("Scenarios", "Sweeps", "Uncertainty")
     }
     return write_input_workbook(out, data.settings.model_dump(), tables)
+
+
+def time_limited_instance() -> PlanningData:
+    """30 sites x 8 GPU types x 6 years, 12 runs (``planner synth``, seed 1), read back
+    from the workbook it writes: nothing closes a 1e-6 gap on it within a minute (see
+    tests/models/test_model.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from planner import api
+    from planner.inputs.synth import SynthSpec, write_synth
+
+    spec = SynthSpec(sites=30, years=6, gpus=8, sources=6, links=90, runs=12, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        return api.load(write_synth(spec, Path(tmp) / "hard.xlsx"))

@@ -14,6 +14,7 @@ A reviewer adds a ``lock`` column to a plan's sheets and marks rows (``x``, ``ye
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ def solve_locked(
     time_limit_s: float | None = None,
     threads: int | None = None,
     keep_model: bool = False,
+    spent_s: float = 0.0,
 ) -> PlanResult:
     """Solve with the locked decisions fixed (``models.locks.fix_locks``)."""
     return solve(
@@ -101,6 +103,7 @@ def solve_locked(
         time_limit_s=time_limit_s,
         threads=threads,
         keep_model=keep_model,
+        spent_s=spent_s,
         prepare=lambda m: fix_locks(m, locks),
         infeasible_message="infeasible with the locked decisions: no plan keeps every lock",
     )
@@ -118,12 +121,19 @@ class LockReport:
         return _lock_cost(self.locked, self.free)
 
 
-def review_locks(data: PlanningData, locks: Locks, **solve_kw: Any) -> LockReport:
-    """Re-optimize with the locks, and compare with the free optimum."""
+def review_locks(
+    data: PlanningData, locks: Locks, *, spent_s: float = 0.0, **solve_kw: Any
+) -> LockReport:
+    """Re-optimize with the locks, and compare with the free optimum. The two solves
+    share one wall-clock limit, less ``spent_s`` seconds already spent: the locked plan
+    (the one exported) gets half of what is left, the free optimum the rest."""
     from planner.analysis.explain import money
 
-    locked = solve_locked(data, locks, **solve_kw)
-    free = solve(data, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
+    limit = solve_kw.get("time_limit_s") or data.settings.time_limit_s
+    t0 = time.perf_counter()
+    locked = solve_locked(data, locks, spent_s=spent_s + (limit - spent_s) / 2, **solve_kw)
+    spent_s += time.perf_counter() - t0
+    free = solve(data, spent_s=spent_s, **{k: v for k, v in solve_kw.items() if k != "keep_model"})
     if locked.plan is not None:
         free_usd = free.result.objective * 1e6 if free.result.objective is not None else None
         summary = {

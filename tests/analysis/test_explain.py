@@ -8,6 +8,7 @@ Tiny instances follow ``tests/factory.py``: one GPU delivers 8.64e19 FLOP to a r
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 
 from models.build import build_model
+from models.locks import Locks
 from models.sets import build_model_data
 from planner import api
 from planner.analysis.explain import COUNT_VARS, binding_constraints, explained, solve_lp
@@ -309,3 +311,18 @@ def test_cli_diff_and_explain(tmp_path: Path, cli: Any) -> None:
     done = cli("explain", REPO / "inputs" / "reference.xlsx", "--top", "3")
     assert done.returncode == 0, done.stderr
     assert "Runs!C3" in done.stdout
+
+
+@pytest.mark.slow
+def test_locked_and_free_solves_share_one_time_limit() -> None:
+    """``planner plan --lock`` solves twice (locked, then free for the comparison); the
+    user's limit covers both: on a portfolio neither closes to 1e-6 (tests/models), the
+    review ends near the limit, not at twice it."""
+    limit = 16.0
+    t0 = time.perf_counter()
+    report = review_locks(f.time_limited_instance(), Locks(), time_limit_s=limit, mip_gap=1e-6)
+    wall = time.perf_counter() - t0
+    assert report.locked.status in ("time_limit", "no_plan"), report.locked.result.message
+    assert report.free.status in ("time_limit", "no_plan"), report.free.result.message
+    assert f"{limit:g} s" in report.locked.result.message  # the user's limit is named
+    assert wall < 1.3 * limit, wall  # each solve alone would take the whole limit

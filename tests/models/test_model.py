@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ import pytest
 from planner import api
 from planner.api import PlanResult
 from planner.inputs.data import PlanningData
-from planner.inputs.synth import SynthSpec, write_synth
 
 REPO = Path(__file__).resolve().parents[2]
 HOURS = 8760.0
@@ -457,12 +455,7 @@ CLI_TIME_LIMIT_S = 25.0
 TIGHT_GAP = 1e-6
 
 
-def time_limited_instance() -> PlanningData:
-    """The portfolio described above, read back from the workbook ``planner synth``
-    writes."""
-    spec = SynthSpec(sites=30, years=6, gpus=8, sources=6, links=90, runs=12, seed=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        return api.load(write_synth(spec, Path(tmp) / "hard.xlsx"))
+time_limited_instance = f.time_limited_instance
 
 
 @pytest.mark.slow
