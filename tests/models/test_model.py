@@ -447,7 +447,7 @@ def _python() -> str:
 # 30 sites x 8 GPU types x 6 years, 12 runs (`planner synth`, seed 1): a first plan is
 # ready after about 5 s, and nothing closes even a 1 % gap within 60 s (benchmarks/
 # README.md, plain 30/12), let alone 1e-6 within 15 s. Phases 2 and 3 get at most half and
-# 60 % of the time left, so a plan is still rounded when the machine is slower than usual.
+# 85 % of the time left, so a plan is still rounded when the machine is slower than usual.
 TIME_LIMIT_S = 15.0
 # `planner plan`'s limit covers the whole command: Python start-up and imports (2-5 s on
 # a busy machine) come out of it too.
