@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 
 from models.registry import FAMILIES, VARIABLES
 from models.sets import ModelData
@@ -35,26 +34,32 @@ TARGET_FAMILIES = frozenset(n for n, f in FAMILIES.items() if f.relax == "target
 
 @dataclass
 class SiteColumns:
-    """Columns x sites incidence. A nonzero value in a column means its sites are used;
-    a column may be fixed at zero when one of its sites is left out of a search.
+    """Columns x sites incidence, as pairs: column ``entry_column[k]`` belongs to site
+    ``entry_site[k]``. A nonzero value in a column means its sites are used; a column
+    may be fixed at zero when one of its sites is left out of a search.
     ``link`` marks the columns of a fiber link (tagged with both of its ends).
     ``decision_year`` is, per column, the ready year of the run whose own choice it is
     (0 for the others); ``target_year`` per row the ready year of the run whose FLOP
     target it is (0 for the others; empty when the rows were not given)."""
 
-    incidence: sp.csr_matrix
+    entry_column: np.ndarray
+    entry_site: np.ndarray
+    n_sites: int
     link: np.ndarray
     decision_year: np.ndarray
     target_year: np.ndarray
 
     def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         """Mask of the sites that some column touches with a nonzero value."""
-        active = (np.abs(x) > tol).astype(float)
-        return np.asarray(self.incidence.T @ active).ravel() > 0
+        used = np.zeros(self.n_sites, dtype=bool)
+        used[self.entry_site[np.abs(x[self.entry_column]) > tol]] = True
+        return used
 
     def outside(self, sites: np.ndarray) -> np.ndarray:
         """Columns that belong to at least one site not in the mask ``sites``."""
-        return np.asarray(self.incidence @ (~sites).astype(float)).ravel() > 0
+        out = np.zeros(len(self.link), dtype=bool)
+        out[self.entry_column[~sites[self.entry_site]]] = True
+        return out
 
     def switched_off(self, sites: np.ndarray) -> np.ndarray:
         """Columns a search among the sites ``sites`` fixes at zero: those of a site left
@@ -72,8 +77,8 @@ def site_columns(
     With the compiled ``rows``, runs' choices and targets are tagged with ready years."""
     site_no = {s: i for i, s in enumerate(d.sites)}
     ends = {lk.link_id: (lk.site_a, lk.site_b) for lk in d.inputs.fiber_links}
-    at: list[int] = []
-    cols: list[int] = []
+    entry_column: list[int] = []
+    entry_site: list[int] = []
     link = np.zeros(len(columns), dtype=bool)
     for j, v in enumerate(columns):
         name = v.parent_component().local_name
@@ -87,10 +92,12 @@ def site_columns(
             link[j] = True
         for s in sites:
             if s in site_no:
-                at.append(j)
-                cols.append(site_no[s])
+                entry_column.append(j)
+                entry_site.append(site_no[s])
     return SiteColumns(
-        sp.csr_matrix((np.ones(len(at)), (at, cols)), shape=(len(columns), len(d.sites))),
+        np.array(entry_column, dtype=np.int64),
+        np.array(entry_site, dtype=np.int64),
+        len(d.sites),
         link,
         _ready_years(
             d, [(v.parent_component().local_name, v.index()) for v in columns], RUN_POSITION

@@ -29,6 +29,7 @@ from models.registry import FAMILIES, PRICED, Family, variables_where
 from models.sets import MUSD, ModelData, build_model_data
 from planner.solving.compiled import CompiledModel, copy_lp
 from planner.solving.pipeline import PlanResult
+from planner.solving.sparse import Compressed
 
 COLUMNS = [
     "family",
@@ -204,21 +205,19 @@ def price_rows(
     return out
 
 
-def _csr(cm: CompiledModel) -> Any:
-    import scipy.sparse as sp
-
-    a = sp.csc_matrix(
-        (
-            np.asarray(cm.lp.a_matrix_.value_),
-            np.asarray(cm.lp.a_matrix_.index_),
-            np.asarray(cm.lp.a_matrix_.start_),
-        ),
-        shape=(int(cm.lp.num_row_), int(cm.lp.num_col_)),
+def _csr(cm: CompiledModel) -> Compressed:
+    """The compiled matrix by rows."""
+    a = cm.lp.a_matrix_
+    shape = (int(cm.lp.num_row_), int(cm.lp.num_col_))
+    by_column = Compressed(
+        np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_), shape, True
     )
-    return a.tocsr()
+    return by_column.transposed_compression()
 
 
-def _row_scale(con: Any, csr: Any, i: int, cm: CompiledModel, col_of: dict[int, int]) -> float:
+def _row_scale(
+    con: Any, csr: Compressed, i: int, cm: CompiledModel, col_of: dict[int, int]
+) -> float:
     """Compiled row i = scale x (Pyomo body): compare one coefficient of the two."""
     start, end = csr.indptr[i], csr.indptr[i + 1]
     if start == end:

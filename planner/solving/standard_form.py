@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 from pyomo.common.numeric_types import native_numeric_types
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import (
@@ -28,12 +27,14 @@ from pyomo.core.expr.numeric_expr import (
 )
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.solving.sparse import Compressed, csr_to_csc, keep_columns
+
 
 @dataclass
 class StandardForm:
     """``min c x + offset`` s.t. ``A x (kind) rhs``, one row per ``rows`` entry."""
 
-    A: sp.csc_matrix
+    A: Compressed  # by column (CSC)
     c: np.ndarray
     offset: float
     rhs: np.ndarray
@@ -56,8 +57,9 @@ def standard_form(m: pyo.ConcreteModel) -> StandardForm:
         info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
         n_col = info.A.shape[1]
         c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n_col)
+        a = info.A.tocsc()  # Pyomo's own scipy matrix
         return StandardForm(
-            A=info.A.tocsc(),
+            A=Compressed(a.indptr, a.indices, a.data, a.shape, by_column=True),
             c=c[:n_col] if len(c) >= n_col else np.zeros(n_col),
             offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
             rhs=np.asarray(info.rhs, dtype=float),
@@ -158,22 +160,13 @@ def _read_flat(m: pyo.ConcreteModel) -> StandardForm:
             rhs.append(float(lb) - constant)
 
     n = len(cols.vars)
-    a = sp.csr_matrix(
-        (
-            np.asarray(data, dtype=float),
-            np.asarray(index, dtype=np.int64),
-            np.asarray(indptr, dtype=np.int64),
-        ),
-        shape=(len(rows), n),
-    ).tocsc()
-    a.sum_duplicates()
-    a.eliminate_zeros()
+    a = csr_to_csc(indptr, index, data, (len(rows), n))
     c = np.zeros(n)
     np.add.at(c, np.asarray(c_index, dtype=np.int64), np.asarray(c_data, dtype=float))
     used = (np.diff(a.indptr) > 0) | (c != 0)
     keep = np.flatnonzero(used)
     return StandardForm(
-        A=a[:, keep].tocsc(),
+        A=keep_columns(a, keep),
         c=c[keep],
         offset=float(offset),
         rhs=np.asarray(rhs, dtype=float),
