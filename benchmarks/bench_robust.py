@@ -358,7 +358,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--child":
         path, limit, gap, threads = argv[1:5]
-        print(json.dumps(child(Path(path), float(limit), float(gap), int(threads) or None)))
+        result = child(Path(path), float(limit), float(gap), int(threads) or None)
+        print(json.dumps(result), flush=True)  # before a stuck HiGHS thread's exit (70)
         return
     a = parse(argv)
     if a.table:

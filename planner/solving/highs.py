@@ -9,8 +9,10 @@ improving-solution callback, is returned and the thread is abandoned.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -187,6 +189,11 @@ def _wait_for_abandoned() -> None:
     for t in abandoned_solves():
         t.join(120.0)
     if abandoned_solves():
+        # os._exit skips the flush of buffered output (a script's result printed to a
+        # pipe or a file would be lost).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
         os._exit(70)
 
 

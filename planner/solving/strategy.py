@@ -57,6 +57,9 @@ STAGE_GAP = 0.05
 ROUND_RADIUS = 3
 NEAR_ROUND_SHARE = 0.3
 ROUND_GAP = 1e-4
+# The first plan's rounding gets at most this share of the time left (the relaxed MIP,
+# which bounds and improves it, the rest).
+ROUND_FIRST_SHARE = 0.3
 # The relaxed MIP's bound moves only when its tree closes (nodes pruned by the plan it
 # starts from), so it gets most of the time left: the full MIP after it starts its own
 # root again. What is kept covers the rounding of its plan (usually under a second).
@@ -204,12 +207,12 @@ class PhasedSolve:
         first = self.near_plan(lp.values, sites)
         if first is None and sites is not None and self.left() > MIN_PHASE_S:
             first = self.staged_plan(sites)
-        if (
-            first is not None
-            and first.values is not None
-            and _gap_of(first, self.bound) <= self.mip_gap
-        ):
-            self.round_counts(first.values, counts, "round:first")
+        if first is not None and first.values is not None:
+            # Rounded at once: a plan in hand, whatever the later phases manage (300 sites,
+            # 20 runs: the rounding takes 7 s; left until after the relaxed MIP, it ran
+            # out of time and the solve ended with no plan). Within the gap of the LP
+            # bound, that may prove it optimal without the MIP over every decision.
+            self.round_counts(first.values, counts, "round:first", share=ROUND_FIRST_SHARE)
         return first
 
     def near_plan(self, x: np.ndarray, sites: SiteColumns | None) -> SolveResult | None:
@@ -278,9 +281,11 @@ class PhasedSolve:
         rounding and the full MIP."""
         relaxed = None
         if self.left() > MIN_PHASE_S:
+            # The first plan (counts continuous) is never dearer than its rounding: the
+            # better cutoff for the tree.
             start = self.best_start()
-            if start is None and first is not None:
-                start = first.values
+            if _cheaper(first, self.best):
+                start = first.values if first is not None else start
             relaxed = self.highs(copy_lp(self.cm.lp, self.others), start, share=RELAXED_SHARE)
             if relaxed.status == STATUS_INFEASIBLE:
                 return relaxed
@@ -299,8 +304,11 @@ class PhasedSolve:
                 self.round_counts(cheapest.values, counts, "round:relaxed")
         return relaxed
 
-    def round_counts(self, x: np.ndarray, counts: np.ndarray, phase: str) -> None:
-        """Every other integer fixed at ``x``; GPU counts integer (once per decision set)."""
+    def round_counts(
+        self, x: np.ndarray, counts: np.ndarray, phase: str, share: float = 1.0
+    ) -> None:
+        """Every other integer fixed at ``x``; GPU counts integer (once per decision set),
+        in ``share`` of the time left."""
         decisions = np.round(x[self.others])
         if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r) for r in self.rounded):
             return
@@ -320,10 +328,13 @@ class PhasedSolve:
         fixed = _fixed(self.cm, self.cm.integer, self.others, x)
         every = fixed.col_lower_, fixed.col_upper_
         fixed.col_lower_, fixed.col_upper_ = _within(fixed, counts, x, ROUND_RADIUS)
-        res = self.highs(fixed, start=up, target=target, share=NEAR_ROUND_SHARE, gap=ROUND_GAP)
+        budget_end = time.perf_counter() + share * self.left()
+        near = share * NEAR_ROUND_SHARE
+        res = self.highs(fixed, start=up, target=target, share=near, gap=ROUND_GAP)
         if not res.has_plan:  # HiGHS copied the model: its bounds may be widened again
             fixed.col_lower_, fixed.col_upper_ = every
-            res = self.highs(fixed, start=up, target=target)
+            whole = (budget_end - time.perf_counter()) / max(self.left(), 1e-9)
+            res = self.highs(fixed, start=up, target=target, share=min(max(whole, 0.0), 1.0))
         self.keep(res, phase)
 
     def full_mip(self) -> SolveResult:
@@ -388,6 +399,13 @@ def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: int) -> tuple[An
     unused = counts & ~used
     upper[unused] = lower[unused]
     return lower, upper
+
+
+def _cheaper(res: SolveResult | None, than: SolveResult) -> bool:
+    """``res`` is a plan at most as dear as ``than`` (or ``than`` has none)."""
+    if res is None or not res.has_plan or res.objective is None:
+        return False
+    return than.objective is None or res.objective <= than.objective
 
 
 def _gap_of(res: SolveResult, bound: float | None) -> float:

@@ -154,9 +154,10 @@ def test_cli_time_limit_holds_within_a_second(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_plan_message_names_the_users_limit(trouble: dict[str, Any]) -> None:
-    r = trouble["hard-3"]
+    """1 s is too short for a plan of the hard instance (3 s may find one)."""
+    r = trouble["hard-1"]
     assert r["status"] == STATUS_NO_PLAN
-    assert "within 3 s" in r["message"], r["message"]
+    assert "within 1 s" in r["message"], r["message"]
 
 
 # ------------------------------------------------------------------ extreme magnitudes
