@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import math
 import os
 import sys
@@ -148,6 +151,29 @@ def stop_solver(h: highspy.Highs, thread: threading.Thread, wait_s: float = STOP
     h.cancelSolve()
     ABANDONED.append(thread)
     thread.join(wait_s)
+
+
+def release_memory() -> None:
+    """Give the memory of finished solves back to the OS (glibc only; elsewhere a no-op).
+
+    Each solve runs in a new thread, and glibc serves each thread from an arena of its
+    own: what one phase freed was not reused by the next, so a 1,000-site solve's peak
+    grew phase by phase (1.1 GB after the LP, 3.2 GB by the full MIP; 2.1 GB with one
+    arena). ``malloc_trim`` returns the free pages of every arena.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+        return None
 
 
 def start_solver_thread(h: highspy.Highs) -> threading.Thread:

@@ -29,7 +29,7 @@ import numpy as np
 
 from models.neighbourhood import SiteColumns
 from planner.solving.compiled import INF, CompiledModel, copy_lp
-from planner.solving.highs import new_highs, run_highs, set_start
+from planner.solving.highs import new_highs, release_memory, run_highs, set_start
 from planner.solving.status import (
     STATUS_INFEASIBLE,
     STATUS_NO_PLAN,
@@ -64,6 +64,8 @@ ROUND_FIRST_SHARE = 0.3
 # starts from), so it gets most of the time left: the full MIP after it starts its own
 # root again. What is kept covers the rounding of its plan (usually under a second).
 RELAXED_SHARE = 0.85
+# The full MIP is started only with at least this many LP relaxations' time left.
+FULL_MIN_LPS = 2.0
 
 
 def solve_compiled(
@@ -122,6 +124,7 @@ class PhasedSolve:
         self.rounded: list[np.ndarray] = []
         self.others = np.zeros_like(cm.integer)
         self.extension_s = 0.0
+        self.lp_seconds = 0.0
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -146,13 +149,16 @@ class PhasedSolve:
         h.passModel(lp)
         if start is not None:
             set_start(h, start)
-        return run_highs(
+        res = run_highs(
             h,
             self.cm,
             time_limit_s=limit + extension,
             plan_by_s=limit if extension > 0 else None,
             on_progress=self.on_progress,
         )
+        del h  # freed now (unless its thread was abandoned), then handed back to the OS
+        release_memory()
+        return res
 
     def keep(self, res: SolveResult, phase: str) -> None:
         """Keep ``res`` if it is a plan cheaper than the best so far."""
@@ -182,6 +188,7 @@ class PhasedSolve:
     def phases(self, counts: np.ndarray, sites: SiteColumns | None) -> SolveResult:
         self.others = self.cm.integer & ~counts
         lp = self.highs(copy_lp(self.cm.lp, np.zeros_like(self.cm.integer)))
+        self.lp_seconds = lp.seconds
         if lp.status == STATUS_INFEASIBLE:
             self.bound_by = "lp"
             return lp
@@ -341,7 +348,11 @@ class PhasedSolve:
         """Phase 4: the full MIP in the time left, started from the best plan so far (with
         none yet, also in the extension, up to its first plan)."""
         extension = 0.0 if self.best.has_plan else self.extension_s
-        if self.left() + extension > MIN_PHASE_S:
+        # With a plan in hand, not started when the time left would not even cover its
+        # root: HiGHS's presolve of a large model does not heed a cancel, and the thread
+        # outlives the limit (1,000 sites: 10 s of presolve, stuck at exit).
+        late = self.best.has_plan and self.left() < FULL_MIN_LPS * self.lp_seconds
+        if not late and self.left() + extension > MIN_PHASE_S:
             full = self.highs(self.cm.lp, self.best_start(), extension=extension)
             if full.status in (STATUS_OPTIMAL, STATUS_INFEASIBLE):
                 self.found_by = "full" if full.status == STATUS_OPTIMAL else ""
