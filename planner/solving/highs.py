@@ -41,6 +41,8 @@ from planner.solving.status import (
 GRACE_S = 0.5
 # How long a solve cancelled by Ctrl-C is waited for before the process leaves without it.
 STOP_WAIT_S = 2.0
+# How long the interpreter's exit waits for cancelled solves still running.
+EXIT_WAIT_S = 10.0
 
 
 def new_highs(threads: int | None = None, log_file: str | None = None) -> highspy.Highs:
@@ -211,9 +213,11 @@ def abandoned_solves() -> list[threading.Thread]:
 @atexit.register
 def _wait_for_abandoned() -> None:
     """A HiGHS thread still running at interpreter exit aborts the process: give the
-    cancelled solves time to stop, then leave without running C++ destructors."""
+    cancelled solves a little time to stop, then leave without running C++ destructors
+    (a stuck one was seen to run 300 s past its limit: waiting longer gains nothing)."""
+    until = time.monotonic() + EXIT_WAIT_S
     for t in abandoned_solves():
-        t.join(120.0)
+        t.join(max(until - time.monotonic(), 0.0))
     if abandoned_solves():
         # os._exit skips the flush of buffered output (a script's result printed to a
         # pipe or a file would be lost).
