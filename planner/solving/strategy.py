@@ -13,7 +13,7 @@ Phases (``PhasedSolve.run``):
 1. the LP relaxation: a bound, or proof of infeasibility;
 2. a first plan from a small MIP near the LP (among the sites it uses, then improved
    with links through the other sites open; else with the decisions it takes whole
-   fixed: RENS), else one built run by run in ready-year order (staged);
+   fixed: RENS), else one built run by run in ready-year order (staged); rounded at once;
 3. the decisions as a MIP with counts continuous: a bound and a plan to round;
 4. the full MIP in the time left.
 """
