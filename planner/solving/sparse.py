@@ -28,7 +28,7 @@ class Compressed:
 
     def toarray(self) -> np.ndarray:
         out = np.zeros(self.shape)
-        major = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+        major = _expand(self.indptr)
         if self.by_column:
             np.add.at(out, (self.indices, major), self.data)
         else:
@@ -37,16 +37,15 @@ class Compressed:
 
     def transposed_compression(self) -> Compressed:
         """The same matrix compressed along the other axis (CSC <-> CSR)."""
-        major = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
-        n_other = self.shape[0] if self.by_column else self.shape[1]
-        return compress(self.indices, major, self.data, n_other, self.shape, not self.by_column)
+        return compress(
+            self.indices, _expand(self.indptr), self.data, self.shape, not self.by_column
+        )
 
 
 def compress(
     major: npt.ArrayLike,
     minor: npt.ArrayLike,
     values: npt.ArrayLike,
-    n_major: int,
     shape: tuple[int, int],
     by_column: bool,
 ) -> Compressed:
@@ -65,6 +64,7 @@ def compress(
         i, j = i[starts], j[starts]
         kept = v != 0
         i, j, v = i[kept], j[kept], v[kept]
+    n_major = shape[1] if by_column else shape[0]
     indptr = np.zeros(n_major + 1, dtype=np.int64)
     np.cumsum(np.bincount(i, minlength=n_major), out=indptr[1:])
     return Compressed(indptr, j, v, shape, by_column)
@@ -74,8 +74,7 @@ def csr_to_csc(
     indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike, shape: tuple[int, int]
 ) -> Compressed:
     """Rows given as CSR arrays -> the CSC matrix (duplicates summed, zeros dropped)."""
-    rows = np.repeat(np.arange(shape[0]), np.diff(np.asarray(indptr)))
-    return compress(indices, rows, data, shape[1], shape, by_column=True)
+    return compress(indices, _expand(np.asarray(indptr)), data, shape, by_column=True)
 
 
 def keep_columns(a: Compressed, keep: np.ndarray) -> Compressed:
@@ -85,3 +84,8 @@ def keep_columns(a: Compressed, keep: np.ndarray) -> Compressed:
     indptr = np.zeros(len(keep) + 1, dtype=np.int64)
     np.cumsum(counts[keep], out=indptr[1:])
     return Compressed(indptr, a.indices[take], a.data[take], (a.shape[0], len(keep)), True)
+
+
+def _expand(indptr: np.ndarray) -> np.ndarray:
+    """The major index of every entry of a compressed matrix."""
+    return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))

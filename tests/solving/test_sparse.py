@@ -52,7 +52,7 @@ def assert_same(ours: Compressed, theirs: sp.spmatrix) -> None:
 def test_compressed_columns_and_rows_match_scipy(e: tuple) -> None:
     rows, cols, vals, shape = e
     ref = scipy_csc(rows, cols, vals, shape)
-    csc = compress(cols, rows, vals, shape[1], shape, by_column=True)
+    csc = compress(cols, rows, vals, shape, by_column=True)
     assert_same(csc, ref)
     assert_same(csc.transposed_compression(), ref.tocsr())
     # From rows given as CSR arrays (the reader's order, duplicates kept), as the reader does.
@@ -67,7 +67,7 @@ def test_keep_columns_matches_scipy_column_selection(e: tuple, data: st.DataObje
     rows, cols, vals, shape = e
     ref = scipy_csc(rows, cols, vals, shape)
     keep = np.array(sorted(data.draw(st.sets(st.integers(0, shape[1] - 1)))), dtype=np.int64)
-    ours = keep_columns(compress(cols, rows, vals, shape[1], shape, by_column=True), keep)
+    ours = keep_columns(compress(cols, rows, vals, shape, by_column=True), keep)
     assert ours.shape == (shape[0], len(keep))
     assert_same(ours, ref[:, keep].tocsc())
 
