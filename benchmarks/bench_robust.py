@@ -19,7 +19,8 @@ sites, runs) the table gives, over the seeds:
 - the worst gap at the end (proven cases end within the gap);
 - the median and largest peak memory;
 - which phase found the best plan and which the bound (``SolveResult.found_by`` /
-  ``bound_by``: lp, round:first, round:relaxed, relaxed, full), counted over the seeds;
+  ``bound_by``: lp, round:first, round:relaxed, relaxed, full; ``:runs`` marks a
+  rounding with only the runs' choices fixed), counted over the seeds;
 - violations of the independent check (summed; any is a bug).
 
 Seeds are ``--first-seed`` .. ``--first-seed + --seeds - 1``: pass another first seed
@@ -67,6 +68,7 @@ PHASE_OF_CALLER = {
     "first_plan": "first",
     "near_plan": "first",
     "round_counts": "round",
+    "round_runs": "round:runs",
     "staged_plan": "staged",
     "relaxed_decisions": "relaxed",
     "full_mip": "full",

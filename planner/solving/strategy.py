@@ -16,6 +16,11 @@ Phases (``PhasedSolve.run``):
    fixed: RENS), else one built run by run in ready-year order (staged); rounded at once;
 3. the decisions as a MIP with counts continuous: a bound and a plan to round;
 4. the full MIP in the time left.
+
+A rounding that finds nothing with every other integer fixed is tried again with only the
+runs' own choices fixed (hosts, members, modes, GPU types): whole GPUs may need one more
+transformer, a bigger link or another cooling option than the relaxed plan bought. While
+no plan exists, the relaxed plan's rounding of that kind runs before the full MIP.
 """
 
 from __future__ import annotations
@@ -121,13 +126,20 @@ class PhasedSolve:
         self.best = SolveResult(STATUS_NO_PLAN)
         self.bound: float | None = None
         self.found_by = self.bound_by = ""  # the phases behind ``best`` and ``bound``
-        self.rounded: list[np.ndarray] = []
+        self.rounded: list[np.ndarray] = []  # the decisions of each rounding tried
+        self.rounded_runs: list[np.ndarray] = []  # the run choices of each ``round_runs``
         self.others = np.zeros_like(cm.integer)
         self.extension_s = 0.0
         self.lp_seconds = 0.0
+        self.sites: SiteColumns | None = None
+        self.unrounded: np.ndarray | None = None  # the cheapest plan with counts continuous
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
+
+    def share_until(self, end: float) -> float:
+        """The share of the time left that runs until ``end``."""
+        return min(max(end - time.perf_counter(), 0.0) / max(self.left(), 1e-9), 1.0)
 
     def highs(
         self,
@@ -180,6 +192,7 @@ class PhasedSolve:
         return self.best.values if self.best.has_plan else None
 
     def run(self, counts: np.ndarray, sites: SiteColumns | None) -> SolveResult:
+        self.sites = sites
         res = self.phases(counts, sites)
         res.found_by = self.found_by if res.has_plan else ""
         res.bound_by = self.bound_by
@@ -201,7 +214,7 @@ class PhasedSolve:
             return relaxed
         if self.proven():
             return _optimal(self.best, self.bound)
-        return self.full_mip()
+        return self.full_mip(counts)
 
     def first_plan(
         self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
@@ -320,16 +333,12 @@ class PhasedSolve:
         if self.left() <= MIN_PHASE_S or any(np.array_equal(decisions, r) for r in self.rounded):
             return
         self.rounded.append(decisions)
+        self.unrounded = x
         # Counts rounded up fit unless a site's power, transformers or IT space is used
         # to the last kW (HiGHS completes the continuous part of a start): then the
         # start is refused and HiGHS spent seconds on the root of the whole rounding
         # before its heuristics moved a few GPUs between types.
         up = np.where(counts, np.ceil(x - 1e-6), x)
-        # Any rounding within the gap of the best bound proves the plan optimal: the
-        # search stops there instead of proving the rounding itself.
-        target = None
-        if self.bound is not None and self.bound > 0 and self.mip_gap < 1:
-            target = self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
         # First among the counts ``x`` uses, within ROUND_RADIUS of it (a tiny search,
         # exact to ROUND_GAP), then, if none fits there, among all counts.
         fixed = _fixed(self.cm, self.cm.integer, self.others, x)
@@ -337,16 +346,46 @@ class PhasedSolve:
         fixed.col_lower_, fixed.col_upper_ = _within(fixed, counts, x, ROUND_RADIUS)
         budget_end = time.perf_counter() + share * self.left()
         near = share * NEAR_ROUND_SHARE
-        res = self.highs(fixed, start=up, target=target, share=near, gap=ROUND_GAP)
+        res = self.highs(fixed, start=up, target=self.target(), share=near, gap=ROUND_GAP)
         if not res.has_plan:  # HiGHS copied the model: its bounds may be widened again
             fixed.col_lower_, fixed.col_upper_ = every
-            whole = (budget_end - time.perf_counter()) / max(self.left(), 1e-9)
-            res = self.highs(fixed, start=up, target=target, share=min(max(whole, 0.0), 1.0))
+            res = self.highs(
+                fixed, start=up, target=self.target(), share=self.share_until(budget_end)
+            )
         self.keep(res, phase)
+        if not res.has_plan:
+            self.round_runs(x, counts, phase, share=self.share_until(budget_end))
 
-    def full_mip(self) -> SolveResult:
+    def round_runs(self, x: np.ndarray, counts: np.ndarray, phase: str, share: float) -> None:
+        """The rounding with only the runs' own choices fixed at ``x`` (hosts, members,
+        modes, GPU types) and every other integer free: whole GPUs may need one more
+        transformer or a bigger link than ``x`` bought (contested 1,000 sites x 2 runs:
+        the fully fixed rounding had no plan). A wider search: tried only after it."""
+        if self.sites is None or self.left() * share <= MIN_PHASE_S:
+            return
+        choices = self.others & (self.sites.decision_year > 0)
+        if any(np.array_equal(np.round(x[choices]), r) for r in self.rounded_runs):
+            return
+        self.rounded_runs.append(np.round(x[choices]))
+        runs = _fixed(self.cm, self.cm.integer, choices, x)
+        up = np.where(counts, np.ceil(x - 1e-6), x)
+        res = self.highs(runs, start=up, target=self.target(), share=share)
+        self.keep(res, f"{phase}:runs")
+
+    def target(self) -> float | None:
+        """The objective at which a plan is proven within the gap of the best bound:
+        a rounding stops there instead of proving the rounding itself."""
+        if self.bound is not None and self.bound > 0 and self.mip_gap < 1:
+            return self.bound / (1.0 + 1e-9) / (1.0 - self.mip_gap)
+        return None
+
+    def full_mip(self, counts: np.ndarray) -> SolveResult:
         """Phase 4: the full MIP in the time left, started from the best plan so far (with
-        none yet, also in the extension, up to its first plan)."""
+        none yet, also in the extension, up to its first plan). With no plan yet, the
+        cheapest relaxed plan is first rounded with only the runs' choices fixed, in
+        half the time left: the full MIP rarely finds a first plan on a large model."""
+        if not self.best.has_plan and self.unrounded is not None:
+            self.round_runs(self.unrounded, counts, "round:last", share=0.5)
         extension = 0.0 if self.best.has_plan else self.extension_s
         # With a plan in hand, not started when the time left would not even cover its
         # root: HiGHS's presolve of a large model does not heed a cancel, and the thread

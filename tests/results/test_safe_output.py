@@ -42,8 +42,12 @@ INJECTIONS = [
 
 # A child process that plans with openpyxl's save slowed down: the temp file gets half of
 # the real bytes, a marker file says so, then the process sleeps until it is killed.
+# Ctrl-C as at a terminal: a runner started in the background by a shell without job
+# control (``cmd &``) passes SIGINT on ignored, and Python then never raises
+# KeyboardInterrupt.
 SLOW_SAVE = r"""
-import pathlib, sys, time
+import pathlib, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import openpyxl.workbook.workbook as wbm
 marker, src, out = sys.argv[1:4]
 real_save = wbm.Workbook.save

@@ -9,6 +9,7 @@ from planner.inputs.synth import SynthSpec, write_synth
 from planner.solving.status import STATUS_OPTIMAL
 
 PLAN_PHASES = {"round:first", "round:relaxed", "full"}
+PLAN_PHASES |= {f"{p}:runs" for p in ("round:first", "round:relaxed", "round:last")}
 BOUND_PHASES = {"lp", "relaxed", "full"}
 
 

@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from models.neighbourhood import SiteColumns
 from planner.solving.compiled import CompiledModel
+from planner.solving.status import STATUS_OPTIMAL, SolveResult
 from planner.solving.strategy import PhasedSolve
 
 INF = highspy.kHighsInf
@@ -80,3 +82,89 @@ def test_rounding_falls_back_to_every_count_when_none_near_fits() -> None:
     assert solver.best.values is not None
     assert list(np.round(solver.best.values[:2])) == [4.0, 4.0]
     assert len(solves) == 2  # the small search (nothing fits), then every count
+
+
+def _transformer_model() -> CompiledModel:
+    """Columns x, y (counts at sites 1, 2), z1, z2 (the run's host: its own choices),
+    t (site 1's transformers, 10 kW each, at 3 apiece).
+
+        min x + 0.5 y + 3 t   s.t.   1.05 x - 10 t <= 0,   x - 100 z1 <= 0,
+                                     y - 100 z2 <= 0,      x + y >= 9.5
+
+    The relaxed plan hosts the run at site 1: x = 9.5 in one transformer's 10 kW (9.975
+    kW). Ten whole GPUs take 10.5 kW: with t fixed at 1 nothing fits. With only the
+    host fixed (z1 = 1, z2 = 0), t = 2 and x = 10 cost 16; were the host free too, site 2
+    would take the run at 5 (the run choices must stay the relaxed plan's)."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 5, 4
+    lp.col_cost_ = np.array([1.0, 0.5, 0.0, 0.0, 3.0])
+    lp.col_lower_ = np.zeros(5)
+    lp.col_upper_ = np.array([100.0, 100.0, 1.0, 1.0, 5.0])
+    lp.row_lower_ = np.array([-INF, -INF, -INF, 9.5])
+    lp.row_upper_ = np.array([0.0, 0.0, 0.0, INF])
+    a = sp.csc_matrix(
+        [
+            [1.05, 0.0, 0.0, 0.0, -10.0],
+            [1.0, 0.0, -100.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, -100.0, 0.0],
+            [1.0, 1.0, 0.0, 0.0, 0.0],
+        ]
+    )
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * 5
+    return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.ones(5, dtype=bool))
+
+
+def _run_choices() -> SiteColumns:
+    """Only the decision years matter here: z1 and z2 are the run's (ready in year 1)."""
+    none = np.zeros(0, dtype=int)
+    return SiteColumns(
+        entry_column=none,
+        entry_site=none,
+        n_sites=2,
+        link=np.zeros(5, dtype=bool),
+        decision_year=np.array([0, 0, 1, 1, 0]),
+        target_year=np.zeros(0, dtype=int),
+    )
+
+
+@pytest.mark.parametrize("tagged", [True, False])
+def test_rounding_buys_another_transformer_when_the_fixed_build_cannot_hold_whole_gpus(
+    tagged: bool,
+) -> None:
+    solver = PhasedSolve(_transformer_model(), 1e-4, 30.0, 1, None, None)
+    counts = np.array([True, True, False, False, False])
+    solver.others = solver.cm.integer & ~counts
+    solver.sites = _run_choices() if tagged else None
+    solver.round_counts(np.array([9.5, 0.0, 1.0, 0.0, 1.0]), counts, "round:relaxed")
+    if not tagged:  # without the runs' columns known, only the fixed rounding: no plan
+        assert not solver.best.has_plan
+        return
+    assert solver.best.objective == pytest.approx(16.0, abs=1e-6)
+    assert solver.best.values is not None
+    assert list(np.round(solver.best.values)) == [10.0, 0.0, 1.0, 0.0, 2.0]
+    assert solver.found_by == "round:relaxed:runs"
+
+
+def test_with_no_plan_the_full_mip_starts_from_the_relaxed_plan_rounded_by_its_runs() -> None:
+    """No plan yet and the relaxed plan of the test above: before the full MIP, it is
+    rounded with the host fixed (16); the full MIP, started from that plan, finds the
+    optimum with the run at site 2 (y = 10: 5)."""
+    solver = PhasedSolve(_transformer_model(), 1e-4, 30.0, 1, None, None)
+    counts = np.array([True, True, False, False, False])
+    solver.others = solver.cm.integer & ~counts
+    solver.sites = _run_choices()
+    solver.unrounded = np.array([9.5, 0.0, 1.0, 0.0, 1.0])
+    kept: list[tuple[str, float | None]] = []
+    keep = solver.keep
+
+    def recorded(res: SolveResult, phase: str) -> None:
+        kept.append((phase, res.objective))
+        keep(res, phase)
+
+    solver.keep = recorded  # type: ignore[method-assign]
+    res = solver.full_mip(counts)
+    assert kept[0] == ("round:last:runs", pytest.approx(16.0, abs=1e-6))
+    assert res.status == STATUS_OPTIMAL
+    assert res.objective == pytest.approx(5.0, abs=1e-6)
