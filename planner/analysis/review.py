@@ -25,6 +25,7 @@ from models.locks import Locks, fix_locks
 from planner.inputs.data import PlanningData
 from planner.results.tables import Plan
 from planner.solving.pipeline import PlanResult, solve
+from planner.solving.status import STATUS_OPTIMAL
 
 TRUTHY = {"1", "x", "y", "yes", "true", "lock", "locked", "✓", "1.0"}
 LOCK_COLUMN = "lock"
@@ -127,7 +128,6 @@ def review_locks(
     """Re-optimize with the locks, and compare with the free optimum. The two solves
     share one wall-clock limit, less ``spent_s`` seconds already spent: the locked plan
     (the one exported) gets half of what is left, the free optimum the rest."""
-    from planner.analysis.explain import money
 
     limit = solve_kw.get("time_limit_s") or data.settings.time_limit_s
     t0 = time.perf_counter()
@@ -139,6 +139,7 @@ def review_locks(
         summary = {
             **locked.plan.summary,
             "lock_cost_usd": _lock_cost(locked, free),
+            "lock_cost_proven": locked.status == STATUS_OPTIMAL and free.status == STATUS_OPTIMAL,
             "free_objective_usd": free_usd,
         }
         locked = dataclasses.replace(locked, plan=dataclasses.replace(locked.plan, summary=summary))
@@ -149,22 +150,48 @@ def review_locks(
         f"{len(locks.power)} power build(s), "
         f"{len(locks.transformers)} transformer build(s)"
     )
-    cost = report.lock_cost_usd
-    if cost is None:
-        report.lines.append(f"locked plan: {locked.result.words}; free plan: {free.result.words}")
-    else:
-        report.lines.append(
-            f"the locks cost {money(cost)} (discounted) over the free "
-            f"optimum of {money(free.result.objective * 1e6)}"
-            if free.result.objective is not None
-            else ""
-        )
+    report.lines.append(lock_cost_words(locked, free))
     return report
 
 
 def _lock_cost(locked: PlanResult, free: PlanResult) -> float | None:
     a, b = locked.result.objective, free.result.objective
     return None if a is None or b is None else (a - b) * 1e6
+
+
+def _lock_cost_range(locked: PlanResult, free: PlanResult) -> tuple[float, float] | None:
+    """What the locks cost at least and at most, in USD, from each solve's plan and bound:
+    the locked optimum lies in [locked bound, locked plan], the free one in [free bound,
+    free plan], so their difference lies in [locked bound - free plan, locked plan - free
+    bound]. None without both plans and both bounds."""
+    a, b = locked.result, free.result
+    if None in (a.objective, a.bound, b.objective, b.bound):
+        return None
+    low = max(0.0, (float(a.bound) - float(b.objective)) * 1e6)  # type: ignore[arg-type]
+    high = (float(a.objective) - float(b.bound)) * 1e6  # type: ignore[arg-type]
+    return low, max(low, high)
+
+
+def lock_cost_words(locked: PlanResult, free: PlanResult) -> str:
+    """The locks' cost in words; unless both solves proved optimal, as a difference of
+    plans with the range their bounds prove."""
+    from planner.analysis.explain import money
+
+    cost = _lock_cost(locked, free)
+    if cost is None:
+        return f"locked plan: {locked.result.words}; free plan: {free.result.words}"
+    proven = locked.status == STATUS_OPTIMAL and free.status == STATUS_OPTIMAL
+    free_words = "free optimum" if proven else "free plan"
+    free_usd = money(free.result.objective * 1e6)  # type: ignore[operator]
+    line = f"the locks cost {money(cost)} (discounted) over the {free_words} of {free_usd}"
+    span = _lock_cost_range(locked, free)
+    if not proven:
+        line += f" (locked plan: {locked.result.words}; free plan: {free.result.words}"
+        line += ", so this is a difference of plans, not of optima"
+        if span is not None:
+            line += f"; the locks cost between {money(span[0])} and {money(span[1])}"
+        line += ")"
+    return line
 
 
 # ---- diff -------------------------------------------------------------------------------

@@ -22,8 +22,20 @@ from models.build import build_model
 from models.locks import Locks
 from models.sets import build_model_data
 from planner import api
-from planner.analysis.explain import COUNT_VARS, binding_constraints, explained, solve_lp
-from planner.analysis.review import diff, locks_from_plan, read_locks, review_locks
+from planner.analysis.explain import (
+    COUNT_VARS,
+    binding_constraints,
+    explained,
+    money,
+    solve_lp,
+)
+from planner.analysis.review import (
+    diff,
+    lock_cost_words,
+    locks_from_plan,
+    read_locks,
+    review_locks,
+)
 from planner.inputs.data import PlanningData
 from planner.results.check import check_plan
 from planner.results.export import read_plan, write_plan
@@ -251,6 +263,21 @@ def test_lock_and_diff(tmp_path: Path) -> None:
     # 1.399 MW x 1,000,000 USD/MW = 1,399,000 USD.
     assert report.lock_cost_usd == pytest.approx(1_399_000.0, rel=1e-6)
     assert "the locks cost 1.4 M USD" in report.lines[1]
+    assert "free optimum" in report.lines[1] and "not of optima" not in report.lines[1]
+    # Had the free solve stopped at its limit with a bound 2 M USD below its plan, the same
+    # plans would prove only that the locks cost between 0 (locked bound - free plan, at
+    # most 1.4 M USD, floored at 0 when the locked bound sits within its gap) and
+    # 1.4 + 2 = 3.4 M USD (locked plan - free bound).
+    free_result = report.free.result
+    assert free_result.objective is not None and report.locked.result.bound is not None
+    stopped = dataclasses.replace(
+        free_result, status="time_limit", bound=free_result.objective - 2.0
+    )
+    line = lock_cost_words(report.locked, dataclasses.replace(report.free, result=stopped))
+    assert "difference of plans, not of optima" in line
+    low = max(0.0, report.locked.result.bound - free_result.objective) * 1e6
+    assert low <= 1_399_000.0 * (1 + 1e-6)
+    assert f"between {money(low)} and 3.4 M USD" in line
     changes = diff(free.plan, report.locked.plan)
     assert ((changes.area == "GPUs") & (changes.item == "G1 2026")).any() or (
         (changes.area == "site") & (changes.item == "S2")
