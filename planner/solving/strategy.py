@@ -17,10 +17,14 @@ Phases (``PhasedSolve.run``):
 3. the decisions as a MIP with counts continuous: a bound and a plan to round;
 4. the full MIP in the time left.
 
-A rounding that finds nothing with every other integer fixed is tried again with only the
-runs' own choices fixed (hosts, members, modes, GPU types): whole GPUs may need one more
-transformer, a bigger link or another cooling option than the relaxed plan bought. While
-no plan exists, the relaxed plan's rounding of that kind runs before the full MIP.
+A rounding that finds nothing near the relaxed plan starts the whole rounding from the
+plan re-solved with room for its counts to round up (``reserve.rounding_room``): a supply
+cap the relaxed plan fills to the last HBM stack otherwise leaves HiGHS's heuristics most
+of a minute to find whole GPUs that fit. A rounding that finds nothing with every other
+integer fixed is tried again with only the runs' own choices fixed (hosts, members,
+modes, GPU types): whole GPUs may need one more transformer, a bigger link or another
+cooling option than the relaxed plan bought. While no plan exists, the relaxed plan's
+rounding of that kind runs before the full MIP.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 from models.neighbourhood import SiteColumns
 from planner.solving.compiled import INF, CompiledModel, copy_lp
 from planner.solving.highs import new_highs, release_memory, run_highs, set_start
+from planner.solving.reserve import rounding_room
 from planner.solving.status import (
     STATUS_INFEASIBLE,
     STATUS_NO_PLAN,
@@ -65,6 +70,9 @@ ROUND_GAP = 1e-4
 # The first plan's rounding gets at most this share of the time left (the relaxed MIP,
 # which bounds and improves it, the rest).
 ROUND_FIRST_SHARE = 0.3
+# When nothing fits near the relaxed plan, the plan re-solved with room for rounding up
+# (``PhasedSolve.roomy_start``, an LP) gets at most this share of the rounding's time.
+ROOM_SHARE = 0.4
 # The relaxed MIP's bound moves only when its tree closes (nodes pruned by the plan it
 # starts from), so it gets most of the time left: the full MIP after it starts its own
 # root again. What is kept covers the rounding of its plan (usually under a second).
@@ -349,12 +357,36 @@ class PhasedSolve:
         res = self.highs(fixed, start=up, target=self.target(), share=near, gap=ROUND_GAP)
         if not res.has_plan:  # HiGHS copied the model: its bounds may be widened again
             fixed.col_lower_, fixed.col_upper_ = every
+            roomy = self.roomy_start(x, counts, share=ROOM_SHARE * self.share_until(budget_end))
             res = self.highs(
-                fixed, start=up, target=self.target(), share=self.share_until(budget_end)
+                fixed,
+                start=up if roomy is None else roomy,
+                target=self.target(),
+                share=self.share_until(budget_end),
             )
         self.keep(res, phase)
         if not res.has_plan:
             self.round_runs(x, counts, phase, share=self.share_until(budget_end))
+
+    def roomy_start(self, x: np.ndarray, counts: np.ndarray, share: float) -> np.ndarray | None:
+        """A start for the rounding at ``x`` whose counts, rounded up, fit: the model with
+        every other integer fixed at ``x``, counts continuous among those ``x`` uses,
+        solved within the room rounding up needs (``reserve.rounding_room``)."""
+        if self.left() * share <= MIN_PHASE_S:
+            return None
+        lp = _fixed(self.cm, np.zeros_like(self.cm.integer), self.others, x)
+        moving = counts & (x > 1e-6)
+        upper = np.array(lp.col_upper_, dtype=float)
+        lp.col_upper_ = np.where(counts & ~moving, lp.col_lower_, upper)
+        room = rounding_room(lp, x, moving)
+        if room is None:
+            return None
+        lp.row_lower_, lp.row_upper_ = room.row_lower, room.row_upper
+        lp.col_lower_, lp.col_upper_ = room.col_lower, room.col_upper
+        res = self.highs(lp, share=share)
+        if not res.has_plan or res.values is None:
+            return None
+        return np.where(counts, np.ceil(res.values - 1e-6), res.values)
 
     def round_runs(self, x: np.ndarray, counts: np.ndarray, phase: str, share: float) -> None:
         """The rounding with only the runs' own choices fixed at ``x`` (hosts, members,

@@ -81,7 +81,9 @@ def test_rounding_falls_back_to_every_count_when_none_near_fits() -> None:
     assert solver.best.objective == pytest.approx(9.6, abs=1e-6)
     assert solver.best.values is not None
     assert list(np.round(solver.best.values[:2])) == [4.0, 4.0]
-    assert len(solves) == 2  # the small search (nothing fits), then every count
+    # The small search (nothing fits); the plan re-solved with room for rounding up, x1
+    # held at the plan's 0 (no plan: x1 >= 4); then every count.
+    assert len(solves) == 3
 
 
 def _transformer_model() -> CompiledModel:
