@@ -80,8 +80,7 @@ def rounding_room(lp: Any, x: np.ndarray, moving: np.ndarray) -> Bounds | None:
         alpha = (alpha - sp.diags(1.0 / own) @ residual).tocsr()
     else:
         return None
-    moved = (direct + by_col[:, absorber[rows]] @ alpha).tocsr()
-    rise, fall = _most(moved)
+    # ``rise`` and ``fall`` are the settled moves: the new absorbers' own moves are 0.
     free = (absorber < 0) & (rl < ru)  # an equality row cannot be tightened
     ru = np.where(free & (ru < INF), ru - rise, ru)
     rl = np.where(free & (rl > -INF), rl + fall, rl)

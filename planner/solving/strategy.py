@@ -346,7 +346,7 @@ class PhasedSolve:
         # to the last kW (HiGHS completes the continuous part of a start): then the
         # start is refused and HiGHS spent seconds on the root of the whole rounding
         # before its heuristics moved a few GPUs between types.
-        up = np.where(counts, np.ceil(x - 1e-6), x)
+        up = _rounded_up(x, counts)
         # First among the counts ``x`` uses, within ROUND_RADIUS of it (a tiny search,
         # exact to ROUND_GAP), then, if none fits there, among all counts.
         fixed = _fixed(self.cm, self.cm.integer, self.others, x)
@@ -375,10 +375,8 @@ class PhasedSolve:
         if self.left() * share <= MIN_PHASE_S:
             return None
         lp = _fixed(self.cm, np.zeros_like(self.cm.integer), self.others, x)
-        moving = counts & (x > 1e-6)
-        upper = np.array(lp.col_upper_, dtype=float)
-        lp.col_upper_ = np.where(counts & ~moving, lp.col_lower_, upper)
-        room = rounding_room(lp, x, moving)
+        lp.col_lower_, lp.col_upper_ = _within(lp, counts, x, math.inf)  # unused: held at 0
+        room = rounding_room(lp, x, counts & (x > 1e-6))
         if room is None:
             return None
         lp.row_lower_, lp.row_upper_ = room.row_lower, room.row_upper
@@ -386,7 +384,7 @@ class PhasedSolve:
         res = self.highs(lp, share=share)
         if not res.has_plan or res.values is None:
             return None
-        return np.where(counts, np.ceil(res.values - 1e-6), res.values)
+        return _rounded_up(res.values, counts)
 
     def round_runs(self, x: np.ndarray, counts: np.ndarray, phase: str, share: float) -> None:
         """The rounding with only the runs' own choices fixed at ``x`` (hosts, members,
@@ -400,8 +398,7 @@ class PhasedSolve:
             return
         self.rounded_runs.append(np.round(x[choices]))
         runs = _fixed(self.cm, self.cm.integer, choices, x)
-        up = np.where(counts, np.ceil(x - 1e-6), x)
-        res = self.highs(runs, start=up, target=self.target(), share=share)
+        res = self.highs(runs, start=_rounded_up(x, counts), target=self.target(), share=share)
         self.keep(res, f"{phase}:runs")
 
     def target(self) -> float | None:
@@ -470,7 +467,7 @@ def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarra
     return lp
 
 
-def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: int) -> tuple[Any, Any]:
+def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: float) -> tuple[Any, Any]:
     """Column bounds of ``lp`` with the ``counts`` columns that ``x`` uses kept within
     ``radius`` of ``x`` (rounded outwards) and the others at their lower bound: no GPU
     type the relaxed plan does not use appears (ties would otherwise add stray GPUs)."""
@@ -481,6 +478,11 @@ def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: int) -> tuple[An
     unused = counts & ~used
     upper[unused] = lower[unused]
     return lower, upper
+
+
+def _rounded_up(x: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``x`` with its ``counts`` columns rounded up (a start that HiGHS completes)."""
+    return np.where(counts, np.ceil(x - 1e-6), x)
 
 
 def _cheaper(res: SolveResult | None, than: SolveResult) -> bool:
