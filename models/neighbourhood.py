@@ -9,7 +9,7 @@ constraints; it only reads variable indices.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,8 @@ class SiteColumns:
     ``link`` marks the columns of a fiber link (tagged with both of its ends).
     ``decision_year`` is, per column, the ready year of the run whose own choice it is
     (0 for the others); ``target_year`` per row the ready year of the run whose FLOP
-    target it is (0 for the others; empty when the rows were not given)."""
+    target it is (0 for the others; empty when the rows were not given). ``size`` is each
+    site's most IT power (MW; empty when not known)."""
 
     entry_column: np.ndarray
     entry_site: np.ndarray
@@ -48,6 +49,7 @@ class SiteColumns:
     link: np.ndarray
     decision_year: np.ndarray
     target_year: np.ndarray
+    size: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def used_sites(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         """Mask of the sites that some column touches with a nonzero value."""
@@ -103,6 +105,7 @@ def site_columns(
             d, [(v.parent_component().local_name, v.index()) for v in columns], RUN_POSITION
         ),
         _ready_years(d, [(c.parent_component().local_name, c.index()) for c, _ in rows], None),
+        np.array([d.site_it_mw.get(s, 0.0) for s in d.sites], dtype=float),
     )
 
 

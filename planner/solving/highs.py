@@ -277,7 +277,10 @@ def _read_result(
         else (0.0 if obj is not None else None)
     )
     if ms == status_enum.kOptimal:
-        return SolveResult(STATUS_OPTIMAL, obj, bound, gap, seconds, "optimal", x)
+        res = SolveResult(STATUS_OPTIMAL, obj, bound, gap, seconds, "optimal", x)
+        if info.dual_solution_status == 2:  # an LP's: priced on by ``pricing``
+            res.duals = np.array(h.getSolution().row_dual, dtype=float)
+        return res
     if ms in (status_enum.kInfeasible, status_enum.kUnboundedOrInfeasible):
         return SolveResult(
             STATUS_INFEASIBLE, seconds=seconds, message=STATUS_WORDS[STATUS_INFEASIBLE]

@@ -45,6 +45,7 @@ class SolveResult:
     # plan before the full MIP); "" when none did.
     found_by: str = ""
     bound_by: str = ""
+    duals: np.ndarray | None = None  # row duals of an LP solved to optimality
 
     @property
     def has_plan(self) -> bool:

@@ -1,0 +1,153 @@
+"""The LP relaxation priced site by site (``planner.solving.pricing``): by hand on four
+sites, and against the whole LP on generated portfolios (plain and contested)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from models.build import build_model
+from models.neighbourhood import SiteColumns, site_columns
+from models.sets import build_model_data
+from planner import api
+from planner.inputs.contested import write_contested
+from planner.inputs.synth import SynthSpec, write_synth
+from planner.solving import pricing, strategy
+from planner.solving.compiled import CompiledModel, compile_model, copy_lp
+from planner.solving.pipeline import count_columns
+from planner.solving.status import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveResult
+from planner.solving.strategy import PhasedSolve
+
+INF = highspy.kHighsInf
+COST = [1.0, 2.0, 3.0, 5.0]  # per MW built at sites A, B, C, D
+SIZE = [1.0, 3.0, 4.0, 0.5]  # C is the largest, then B, A, D
+
+
+def _four_sites() -> tuple[CompiledModel, SiteColumns]:
+    """Site s builds b_s <= 6 MW at COST[s] and uses x_s <= b_s (a private row); the
+    run needs x_A + x_B + x_C + x_D >= 10 (the coupling row). Columns b_A, x_A, b_B, ..."""
+    a = np.zeros((5, 8))
+    for s in range(4):
+        a[s, 2 * s], a[s, 2 * s + 1] = -1.0, 1.0  # x_s - b_s <= 0
+        a[4, 2 * s + 1] = 1.0
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 8, 5
+    lp.col_cost_ = np.array([c for cost in COST for c in (cost, 0.0)])
+    lp.col_lower_ = np.zeros(8)
+    lp.col_upper_ = np.array([6.0, INF] * 4)
+    lp.row_lower_ = np.array([-INF] * 4 + [10.0])
+    lp.row_upper_ = np.array([0.0] * 4 + [INF])
+    m = sp.csc_matrix(a)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = m.indptr, m.indices, m.data
+    cm = CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.zeros(8, dtype=bool))
+    sites = SiteColumns(
+        entry_column=np.arange(8),
+        entry_site=np.repeat(np.arange(4), 2),
+        n_sites=4,
+        link=np.zeros(8, dtype=bool),
+        decision_year=np.zeros(8, dtype=int),
+        target_year=np.zeros(0, dtype=int),
+        size=np.array(SIZE),
+    )
+    return cm, sites
+
+
+def test_blocks_are_the_sites_and_the_target_couples_them() -> None:
+    cm, sites = _four_sites()
+    blocks = pricing.site_blocks(cm.lp, sites)
+    assert list(blocks.column_block) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(blocks.row_block) == [0, 1, 2, 3, -1]
+    assert not blocks.anchored.any()
+
+
+def test_pricing_brings_in_the_cheap_site_and_proves_the_dear_one_unneeded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Start at C alone (the largest): 6 MW < 10, infeasible, so the start doubles to C
+    and B: z = 6 x 2 + 4 x 3 = 24, the target's dual 3 (C's cost). A priced at that dual:
+    min b_A - 3 x_A, x_A <= b_A <= 6: -12; D: min 5 b_D - 3 x_D: 0. The bound is
+    24 - 12 = 12 and A comes in: z = 6 x 1 + 4 x 2 = 14, the dual 2 (B's), D prices at
+    0: the whole LP's optimum 14, with D never in the LP."""
+    monkeypatch.setattr(pricing, "FIRST_SITES", 1)
+    monkeypatch.setattr(pricing, "FIRST_SHARE", 0.0)
+    cm, sites = _four_sites()
+    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
+    seen: list[SolveResult] = []
+
+    def solve(lp: object) -> SolveResult:
+        seen.append(solver.highs(lp))
+        return seen[-1]
+
+    priced = pricing.priced_relaxation(solve, cm.lp, sites)
+    assert priced is not None
+    assert [r.status for r in seen] == [STATUS_INFEASIBLE] + [STATUS_OPTIMAL] * 4
+    assert [r.objective for r in seen[1::2]] == pytest.approx([24.0, 14.0])
+    assert seen[2].values is not None  # the first pricing problem: A's block and D's
+    assert priced.result.objective == pytest.approx(14.0)
+    assert priced.result.bound == pytest.approx(14.0)
+    assert priced.share_in == pytest.approx(0.75)
+    assert priced.result.values is not None
+    assert priced.result.values[6:] == pytest.approx([0.0, 0.0])
+
+
+def test_the_bound_of_an_unfinished_pricing_is_the_lagrangian_one() -> None:
+    """At C and B (z = 24, dual 3) A prices at -12 and D at 0: 24 - 12 = 12 <= 14."""
+    cm, sites = _four_sites()
+    blocks = pricing.site_blocks(cm.lp, sites)
+    out = blocks.left_out(np.array([False, True, True, False]))
+    assert list(out) == [True, False, False, True]
+    duals = np.array([0.0, -2.0, -3.0, 0.0, 3.0])  # HiGHS's signs: c - A'y >= 0 at lower
+    sub, cols, cost = pricing.pricing_problem(cm.lp, blocks, out, duals)
+    assert list(cols) == [0, 1, 6, 7]
+    assert list(cost) == [1.0, -3.0, 5.0, -3.0]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(sub)
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(-12.0)
+
+
+def _whole_and_priced(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CompiledModel, float, SolveResult]:
+    md = build_model_data(api.load(path))
+    m = build_model(md)  # kept: the columns' names are read from it
+    cm = compile_model(m)
+    sites = site_columns(cm.columns, md, cm.rows)
+    whole = PhasedSolve(cm, 1e-4, 60.0, 1, None, None).highs(
+        copy_lp(cm.lp, np.zeros_like(cm.integer))
+    )
+    assert whole.status == STATUS_OPTIMAL and whole.objective is not None
+    monkeypatch.setattr(strategy, "PRICED_MIN_SITES", 1)
+    monkeypatch.setattr(pricing, "FIRST_SITES", 2)
+    solver = PhasedSolve(cm, 1e-4, 60.0, 1, None, None)
+    solver.others = cm.integer & ~count_columns(cm)
+    return cm, whole.objective, solver.relaxation(sites)
+
+
+@pytest.mark.parametrize("contested", [False, True])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_priced_lp_is_the_whole_lp(
+    contested: bool, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from two sites of 24, pricing ends at the whole LP's optimum, and its plan
+    is a plan of the whole LP."""
+    spec = SynthSpec(sites=24, years=5, gpus=4, sources=4, links=60, runs=4, seed=seed)
+    write = write_contested if contested else write_synth
+    cm, whole, priced = _whole_and_priced(write(spec, tmp_path / "s.xlsx"), monkeypatch)
+    assert priced.status == STATUS_OPTIMAL
+    assert priced.bound == pytest.approx(whole, rel=1e-6)
+    assert priced.objective == pytest.approx(whole, rel=1e-6)
+    assert priced.values is not None
+    a = sp.csc_matrix(
+        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
+        shape=(cm.lp.num_row_, cm.lp.num_col_),
+    )
+    activity = a @ priced.values
+    assert (activity >= np.asarray(cm.lp.row_lower_) - 1e-6).all()
+    assert (activity <= np.asarray(cm.lp.row_upper_) + 1e-6).all()
