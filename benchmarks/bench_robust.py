@@ -65,6 +65,8 @@ TIME_LIMIT_S = 120.0
 # The caller of ``PhasedSolve.highs`` names the phase of each HiGHS solve.
 PHASE_OF_CALLER = {
     "phases": "lp",
+    "relaxation": "lp",
+    "priced_solve": "lp",  # or "pricing": the pricing problem, smaller than the model
     "first_plan": "first",
     "near_plan": "first",
     "round_counts": "round",
@@ -107,6 +109,8 @@ def traced_phases(log: list[dict[str, Any]]) -> None:
         start = time.perf_counter()
         res = original(self, lp, *args, **kwargs)
         phase = PHASE_OF_CALLER.get(caller, caller)
+        if caller == "priced_solve" and lp.num_col_ != self.cm.lp.num_col_:
+            phase = "pricing"
         log.append(
             {
                 "phase": phase,

@@ -235,7 +235,7 @@ class PhasedSolve:
         lp = copy_lp(self.cm.lp, np.zeros_like(self.cm.integer))
         if sites is not None and sites.n_sites >= PRICED_MIN_SITES:
             t0 = time.perf_counter()
-            priced = priced_relaxation(lambda p: self.highs(p), lp, sites)
+            priced = priced_relaxation(self.priced_solve, lp, sites)
             if priced is not None:
                 priced.result.seconds = time.perf_counter() - t0
                 self.lp_seconds = priced.result.seconds / max(priced.share_in, 1e-3)
@@ -245,6 +245,10 @@ class PhasedSolve:
         res.bound = res.objective if res.status == STATUS_OPTIMAL else None
         self.lp_seconds = res.seconds
         return res
+
+    def priced_solve(self, lp: Any) -> SolveResult:
+        """One solve of the priced LP relaxation (``pricing``), in the time left."""
+        return self.highs(lp)
 
     def first_plan(
         self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
