@@ -208,8 +208,8 @@ def priced_relaxation(solve: Solve, lp: Any, sites: SiteColumns) -> Priced | Non
         if res.status == STATUS_INFEASIBLE and out.any():
             sites_in = _largest(sites, sites_in, int(sites_in.sum()))  # twice as many
             continue
-        if not out.any():  # the whole LP: its own optimum bounds it
-            return _priced(res, res.objective, sites_in)
+        if not out.any():  # the whole LP: its own optimum bounds it (stopped, nothing)
+            return _priced(res, res.objective if res.status == STATUS_OPTIMAL else bound, sites_in)
         if res.status != STATUS_OPTIMAL or res.duals is None:
             return _priced(res, bound, sites_in)
         value = _block_values(solve, lp, blocks, out, res.duals)
