@@ -66,7 +66,8 @@ TIME_LIMIT_S = 120.0
 PHASE_OF_CALLER = {
     "phases": "lp",
     "relaxation": "lp",
-    "priced_solve": "lp",  # or "pricing": the pricing problem, smaller than the model
+    "priced_relaxation": "lp",  # the LP over some sites (``planner.solving.pricing``)
+    "_block_values": "pricing",  # the sites left out, priced on its duals
     "first_plan": "first",
     "near_plan": "first",
     "round_counts": "round",
@@ -109,8 +110,6 @@ def traced_phases(log: list[dict[str, Any]]) -> None:
         start = time.perf_counter()
         res = original(self, lp, *args, **kwargs)
         phase = PHASE_OF_CALLER.get(caller, caller)
-        if caller == "priced_solve" and lp.num_col_ != self.cm.lp.num_col_:
-            phase = "pricing"
         log.append(
             {
                 "phase": phase,

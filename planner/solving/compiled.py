@@ -107,6 +107,17 @@ def copy_lp(src: Any, integer: np.ndarray) -> Any:
     return lp
 
 
+def fixed_copy(src: Any, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:
+    """A copy of ``src`` with ``integer`` columns integer and ``fix`` columns fixed at
+    ``x`` (rounded, within their bounds)."""
+    lp = copy_lp(src, integer)
+    lower = np.array(src.col_lower_, dtype=float)
+    upper = np.array(src.col_upper_, dtype=float)
+    lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    return lp
+
+
 def load_values(m: pyo.ConcreteModel, cm: CompiledModel, x: np.ndarray) -> None:
     """Write a solution vector back into the Pyomo variables (integers rounded)."""
     for j, v in enumerate(cm.columns):

@@ -36,7 +36,8 @@ import highspy
 import numpy as np
 
 from models.neighbourhood import SiteColumns
-from planner.solving.compiled import copy_lp
+from planner.solving.compiled import fixed_copy
+from planner.solving.sparse import expand
 from planner.solving.status import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveResult
 
 # The restricted LP starts from this share of the sites, the largest first (at least
@@ -118,23 +119,11 @@ def _anchored(lp: Any, column_block: np.ndarray, row_block: np.ndarray, n: int) 
 
 def _entries(lp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, column and value of every entry of ``lp``'s (column-wise) matrix."""
-    start = np.asarray(lp.a_matrix_.start_, dtype=np.int64)
-    col = np.repeat(np.arange(len(start) - 1), np.diff(start))
     return (
         np.asarray(lp.a_matrix_.index_, dtype=np.int64),
-        col,
+        expand(np.asarray(lp.a_matrix_.start_, dtype=np.int64)),
         np.asarray(lp.a_matrix_.value_, dtype=float),
     )
-
-
-def restricted(lp: Any, blocks: Blocks, out: np.ndarray) -> Any:
-    """``lp`` (a copy) with the columns of the blocks ``out`` fixed at zero."""
-    fixed = blocks.columns_of(out)
-    res = copy_lp(lp, np.zeros(int(lp.num_col_), dtype=bool))
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    lower[fixed] = upper[fixed] = 0.0
-    res.col_lower_, res.col_upper_ = lower, upper
-    return res
 
 
 def pricing_problem(
@@ -204,7 +193,8 @@ def priced_relaxation(solve: Solve, lp: Any, sites: SiteColumns) -> Priced | Non
     bound = -np.inf
     while True:
         out = blocks.left_out(sites_in)
-        res = solve(restricted(lp, blocks, out))
+        zero = np.zeros(int(lp.num_col_))
+        res = solve(fixed_copy(lp, zero.astype(bool), blocks.columns_of(out), zero))
         if res.status == STATUS_INFEASIBLE and out.any():
             sites_in = _largest(sites, sites_in, int(sites_in.sum()))  # twice as many
             continue

@@ -28,7 +28,7 @@ class Compressed:
 
     def toarray(self) -> np.ndarray:
         out = np.zeros(self.shape)
-        major = _expand(self.indptr)
+        major = expand(self.indptr)
         if self.by_column:
             np.add.at(out, (self.indices, major), self.data)
         else:
@@ -38,7 +38,7 @@ class Compressed:
     def transposed_compression(self) -> Compressed:
         """The same matrix compressed along the other axis (CSC <-> CSR)."""
         return compress(
-            self.indices, _expand(self.indptr), self.data, self.shape, not self.by_column
+            self.indices, expand(self.indptr), self.data, self.shape, not self.by_column
         )
 
 
@@ -74,7 +74,7 @@ def csr_to_csc(
     indptr: npt.ArrayLike, indices: npt.ArrayLike, data: npt.ArrayLike, shape: tuple[int, int]
 ) -> Compressed:
     """Rows given as CSR arrays -> the CSC matrix (duplicates summed, zeros dropped)."""
-    return compress(indices, _expand(np.asarray(indptr)), data, shape, by_column=True)
+    return compress(indices, expand(np.asarray(indptr)), data, shape, by_column=True)
 
 
 def keep_columns(a: Compressed, keep: np.ndarray) -> Compressed:
@@ -86,6 +86,6 @@ def keep_columns(a: Compressed, keep: np.ndarray) -> Compressed:
     return Compressed(indptr, a.indices[take], a.data[take], (a.shape[0], len(keep)), True)
 
 
-def _expand(indptr: np.ndarray) -> np.ndarray:
+def expand(indptr: np.ndarray) -> np.ndarray:
     """The major index of every entry of a compressed matrix."""
     return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))

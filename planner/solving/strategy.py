@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from models.neighbourhood import SiteColumns
-from planner.solving.compiled import INF, CompiledModel, copy_lp
+from planner.solving.compiled import INF, CompiledModel, copy_lp, fixed_copy
 from planner.solving.highs import new_highs, release_memory, run_highs, set_start
 from planner.solving.pricing import priced_relaxation
 from planner.solving.reserve import rounding_room
@@ -235,7 +235,7 @@ class PhasedSolve:
         lp = copy_lp(self.cm.lp, np.zeros_like(self.cm.integer))
         if sites is not None and sites.n_sites >= PRICED_MIN_SITES:
             t0 = time.perf_counter()
-            priced = priced_relaxation(self.priced_solve, lp, sites)
+            priced = priced_relaxation(self.highs, lp, sites)
             if priced is not None:
                 priced.result.seconds = time.perf_counter() - t0
                 self.lp_seconds = priced.result.seconds / max(priced.share_in, 1e-3)
@@ -245,10 +245,6 @@ class PhasedSolve:
         res.bound = res.objective if res.status == STATUS_OPTIMAL else None
         self.lp_seconds = res.seconds
         return res
-
-    def priced_solve(self, lp: Any) -> SolveResult:
-        """One solve of the priced LP relaxation (``pricing``), in the time left."""
-        return self.highs(lp)
 
     def first_plan(
         self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
@@ -316,7 +312,7 @@ class PhasedSolve:
                 return None
             fix = self.others & (sites.decision_year > 0) & (sites.decision_year < y)
             # Later runs need nothing yet: their choices are left continuous (no search).
-            stage = _fixed(self.cm, self.others & ~(sites.decision_year > y), fix, x)
+            stage = fixed_copy(self.cm.lp, self.others & ~(sites.decision_year > y), fix, x)
             row_lower = np.array(self.cm.lp.row_lower_, dtype=float)
             row_lower[sites.target_year > y] = -INF
             stage.row_lower_ = row_lower
@@ -375,7 +371,7 @@ class PhasedSolve:
         up = _rounded_up(x, counts)
         # First among the counts ``x`` uses, within ROUND_RADIUS of it (a tiny search,
         # exact to ROUND_GAP), then, if none fits there, among all counts.
-        fixed = _fixed(self.cm, self.cm.integer, self.others, x)
+        fixed = fixed_copy(self.cm.lp, self.cm.integer, self.others, x)
         every = fixed.col_lower_, fixed.col_upper_
         fixed.col_lower_, fixed.col_upper_ = _within(fixed, counts, x, ROUND_RADIUS)
         budget_end = time.perf_counter() + share * self.left()
@@ -400,7 +396,7 @@ class PhasedSolve:
         solved within the room rounding up needs (``reserve.rounding_room``)."""
         if self.left() * share <= MIN_PHASE_S:
             return None
-        lp = _fixed(self.cm, np.zeros_like(self.cm.integer), self.others, x)
+        lp = fixed_copy(self.cm.lp, np.zeros_like(self.cm.integer), self.others, x)
         lp.col_lower_, lp.col_upper_ = _within(lp, counts, x, math.inf)  # unused: held at 0
         room = rounding_room(lp, x, counts & (x > 1e-6))
         if room is None:
@@ -423,7 +419,7 @@ class PhasedSolve:
         if any(np.array_equal(np.round(x[choices]), r) for r in self.rounded_runs):
             return
         self.rounded_runs.append(np.round(x[choices]))
-        runs = _fixed(self.cm, self.cm.integer, choices, x)
+        runs = fixed_copy(self.cm.lp, self.cm.integer, choices, x)
         res = self.highs(runs, start=_rounded_up(x, counts), target=self.target(), share=share)
         self.keep(res, f"{phase}:runs")
 
@@ -477,20 +473,10 @@ def _neighbourhoods(
         if used.sum() <= MAX_USED_SHARE * len(used):
             zero = np.zeros_like(x)
             yield (
-                _fixed(cm, integer, sites.outside(used), zero),
-                _fixed(cm, integer, sites.switched_off(used), zero),
+                fixed_copy(cm.lp, integer, sites.outside(used), zero),
+                fixed_copy(cm.lp, integer, sites.switched_off(used), zero),
             )
-    yield _fixed(cm, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x), None
-
-
-def _fixed(cm: CompiledModel, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) -> Any:
-    """The model with ``integer`` columns integer and ``fix`` columns fixed at ``x``."""
-    lp = copy_lp(cm.lp, integer)
-    lower = np.array(cm.lp.col_lower_, dtype=float)
-    upper = np.array(cm.lp.col_upper_, dtype=float)
-    lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
-    lp.col_lower_, lp.col_upper_ = lower, upper
-    return lp
+    yield fixed_copy(cm.lp, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x), None
 
 
 def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: float) -> tuple[Any, Any]:
