@@ -55,8 +55,17 @@ MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
 # otherwise it is nearly the full MIP, solved twice.
 MAX_USED_SHARE = 0.5
 # The site-restricted plan, improved with links through transit sites open, in this
-# share of the time left (``PhasedSolve.near_plan``).
+# share of the time left (``PhasedSolve.near_plan``; such a search among 20 of 1,000
+# sites spent 32 s at its root, the same without the links 6 s in all).
 TRANSIT_SHARE = 0.35
+# The LP that finds the alternatives to the LP's own sites (``alternative_sites``) gets
+# at most this share of the time left. Their search runs only while the plan is more
+# than WIDEN_GAP above the bound: closer, the gap is mostly the LP's packing gap, which
+# the relaxed MIP closes (plain 100 sites x 6 runs: 4 %, proven optimal at 1 % by the
+# relaxed MIP; with the search first, its time ran out), further, mostly the plan's
+# (plain 1,000 x 6: 32 %, 6 % with it; contested 1,000 x 2: 17 %, 3 %).
+ALTERNATIVE_SHARE = 0.2
+WIDEN_GAP = 0.05
 # The staged first plan (``PhasedSolve.staged_plan``) gets this share of the time left
 # and stops each stage at this gap: it only has to find a plan to start from.
 STAGED_SHARE = 0.6
@@ -232,19 +241,29 @@ class PhasedSolve:
         """Phase 1: the LP relaxation, its ``bound`` a bound of the whole LP. With many
         sites, solved over a few and priced on the rest (``pricing``); ``lp_seconds`` is
         then the whole LP's time estimated from the share of the sites kept."""
-        lp = copy_lp(self.cm.lp, np.zeros_like(self.cm.integer))
-        if sites is not None and sites.n_sites >= PRICED_MIN_SITES:
-            t0 = time.perf_counter()
-            priced = priced_relaxation(self.highs, lp, sites)
-            if priced is not None:
-                priced.result.seconds = time.perf_counter() - t0
-                self.lp_seconds = priced.result.seconds / max(priced.share_in, 1e-3)
-                return priced.result
-        res = self.highs(lp)
-        # Stopped early, an LP's objective bounds nothing.
-        res.bound = res.objective if res.status == STATUS_OPTIMAL else None
-        self.lp_seconds = res.seconds
+        t0 = time.perf_counter()
+        res, share_in = self.solve_lp(copy_lp(self.cm.lp, np.zeros_like(self.cm.integer)), sites)
+        res.seconds = time.perf_counter() - t0
+        self.lp_seconds = res.seconds / max(share_in, 1e-3)
         return res
+
+    def solve_lp(
+        self, lp: Any, sites: SiteColumns | None, end: float | None = None
+    ) -> tuple[SolveResult, float]:
+        """The LP ``lp`` until ``end`` (by default in the time left), priced site by site
+        on many sites (``pricing``), and the share of the sites it kept. Its ``bound``
+        bounds ``lp``: None when stopped early (an LP's objective then bounds nothing)."""
+
+        def solve(model: Any) -> SolveResult:
+            return self.highs(model, share=1.0 if end is None else self.share_until(end))
+
+        if sites is not None and sites.n_sites >= PRICED_MIN_SITES:
+            priced = priced_relaxation(solve, lp, sites)
+            if priced is not None:
+                return priced.result, priced.share_in
+        res = solve(lp)
+        res.bound = res.objective if res.status == STATUS_OPTIMAL else None
+        return res, 1.0
 
     def first_plan(
         self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
@@ -267,26 +286,57 @@ class PhasedSolve:
 
     def near_plan(self, x: np.ndarray, sites: SiteColumns | None) -> SolveResult | None:
         """The first plan of the searches near the LP solution ``x`` that has one. A plan
-        among the LP's sites is then improved with those sites' links to the rest kept
-        open (traffic through transit sites), started from it: never worse, and often much
-        better when a multi-site run's members are joined only through other sites."""
-        for near, transit in _neighbourhoods(self.cm, self.others, x, sites):
+        among the LP's sites is then improved, each search started from the best plan:
+        among those sites with the links through the rest kept open (traffic through
+        transit sites), then among the plan's sites and the LP's alternatives to its own
+        (``alternative_sites``). Never worse; often much better when a multi-site run's
+        members are joined only through other sites, or when the LP splits runs across
+        a few sites that cannot hold them whole."""
+        zero = np.zeros_like(x)
+        for near, used in _neighbourhoods(self.cm, self.others, x, sites):
             if self.left() <= MIN_PHASE_S:
                 return None
             res = self.highs(near, share=0.5)
             if not res.has_plan or res.values is None:
                 continue
-            # Within the gap of the LP bound already: nothing to gain from the wider search.
-            if (
-                transit is None
-                or self.left() <= MIN_PHASE_S
-                or _gap_of(res, self.bound) <= self.mip_gap
-            ):
+            if used is None or sites is None:
                 return res
-            wider = self.highs(transit, start=res.values, share=TRANSIT_SHARE)
-            better = wider.has_plan and (wider.objective or math.inf) < (res.objective or 0.0)
-            return wider if better else res
+            if self.open_gap(res):
+                transit = fixed_copy(self.cm.lp, self.others, sites.switched_off(used), zero)
+                res = _cheapest(res, self.highs(transit, start=res.values, share=TRANSIT_SHARE))
+            if self.open_gap(res, WIDEN_GAP) and res.values is not None:
+                # The plan's own sites stay open (transit ones too): its start holds.
+                planned = sites.used_sites(res.values)
+                wide = self.alternative_sites(used, sites) | planned
+                if self.open_gap(res) and (wide & ~planned).any():
+                    among = fixed_copy(self.cm.lp, self.others, sites.outside(wide), zero)
+                    res = _cheapest(res, self.highs(among, start=res.values, share=0.5))
+            return res
         return None
+
+    def open_gap(self, res: SolveResult, gap: float = 0.0) -> bool:
+        """Time is left and ``res`` is more than ``mip_gap`` (or ``gap``) above the best
+        bound: a wider search may still pay."""
+        return self.left() > MIN_PHASE_S and _gap_of(res, self.bound) > max(gap, self.mip_gap)
+
+    def alternative_sites(self, used: np.ndarray, sites: SiteColumns) -> np.ndarray:
+        """``used`` and the sites the LP relaxation takes instead when the ``used`` ones
+        are closed (their own columns at zero, fiber links open), in ``ALTERNATIVE_SHARE``
+        of the time left: the next-best hosts. The LP splits runs across a few sites
+        that reuse each other's GPUs, and often not one of them can hold a run whole
+        (plain 1,000 sites x 6 runs: 9 sites, the best plan among them 20,697 against an
+        LP of 16,201; among them and the 11 alternatives 17,274, found in 6 s). ``used``
+        alone when the LP finds no plan or the sites together are more than
+        ``MAX_USED_SHARE`` of them."""
+        end = time.perf_counter() + ALTERNATIVE_SHARE * self.left()
+        zero = np.zeros(self.cm.lp.num_col_)
+        none = np.zeros_like(self.cm.integer)
+        closed = fixed_copy(self.cm.lp, none, sites.switched_off(~used), zero)
+        res, _ = self.solve_lp(closed, sites, end)
+        if not res.has_plan or res.values is None:
+            return used
+        wide = used | sites.used_sites(res.values)
+        return wide if wide.sum() <= MAX_USED_SHARE * len(wide) else used
 
     def staged_plan(self, sites: SiteColumns) -> SolveResult | None:
         """A first plan that does not depend on the sites the LP relaxation uses, built
@@ -463,19 +513,14 @@ class PhasedSolve:
 
 def _neighbourhoods(
     cm: CompiledModel, integer: np.ndarray, x: np.ndarray, sites: SiteColumns | None
-) -> Iterator[tuple[Any, Any | None]]:
+) -> Iterator[tuple[Any, np.ndarray | None]]:
     """Restrictions of the model near the LP solution ``x``, smallest search first, with
-    ``integer`` columns integer: every site the LP leaves unused switched off, then
-    (RENS) every integer the LP takes whole fixed there. With the site restriction comes
-    its wider version, the unused sites' fiber links kept (``SiteColumns.switched_off``)."""
+    ``integer`` columns integer: every site the LP leaves unused switched off (with the
+    mask of the sites it uses), then (RENS) every integer the LP takes whole fixed there."""
     if sites is not None:
         used = sites.used_sites(x)
         if used.sum() <= MAX_USED_SHARE * len(used):
-            zero = np.zeros_like(x)
-            yield (
-                fixed_copy(cm.lp, integer, sites.outside(used), zero),
-                fixed_copy(cm.lp, integer, sites.switched_off(used), zero),
-            )
+            yield fixed_copy(cm.lp, integer, sites.outside(used), np.zeros_like(x)), used
     yield fixed_copy(cm.lp, integer, integer & (np.abs(x - np.round(x)) < 1e-6), x), None
 
 
@@ -495,6 +540,12 @@ def _within(lp: Any, counts: np.ndarray, x: np.ndarray, radius: float) -> tuple[
 def _rounded_up(x: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``x`` with its ``counts`` columns rounded up (a start that HiGHS completes)."""
     return np.where(counts, np.ceil(x - 1e-6), x)
+
+
+def _cheapest(res: SolveResult, other: SolveResult) -> SolveResult:
+    """``other`` if it is a plan cheaper than ``res``, else ``res``."""
+    better = other.has_plan and (other.objective or math.inf) < (res.objective or math.inf)
+    return other if better else res
 
 
 def _cheaper(res: SolveResult | None, than: SolveResult) -> bool:

@@ -1,5 +1,6 @@
 """The LP relaxation priced site by site (``planner.solving.pricing``): by hand on four
-sites, and against the whole LP on generated portfolios (plain and contested)."""
+sites, and against the whole LP on generated portfolios (plain and contested); the
+alternatives to the LP's sites (``PhasedSolve.alternative_sites``), by hand."""
 
 from __future__ import annotations
 
@@ -30,29 +31,39 @@ SIZE = [1.0, 3.0, 4.0, 0.5]  # C is the largest, then B, A, D
 def _four_sites() -> tuple[CompiledModel, SiteColumns]:
     """Site s builds b_s <= 6 MW at COST[s] and uses x_s <= b_s (a private row); the
     run needs x_A + x_B + x_C + x_D >= 10 (the coupling row). Columns b_A, x_A, b_B, ..."""
-    a = np.zeros((5, 8))
-    for s in range(4):
+    return _sites(COST, [6.0] * 4, SIZE, 10.0)
+
+
+def _sites(
+    cost: list[float], upper: list[float], size: list[float], target: float
+) -> tuple[CompiledModel, SiteColumns]:
+    """Site s builds b_s <= upper[s] MW at cost[s] and uses x_s <= b_s; the run needs
+    the x_s to sum to at least ``target``. Columns b_0, x_0, b_1, x_1, ..."""
+    n = len(cost)
+    a = np.zeros((n + 1, 2 * n))
+    for s in range(n):
         a[s, 2 * s], a[s, 2 * s + 1] = -1.0, 1.0  # x_s - b_s <= 0
-        a[4, 2 * s + 1] = 1.0
+        a[n, 2 * s + 1] = 1.0
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 8, 5
-    lp.col_cost_ = np.array([c for cost in COST for c in (cost, 0.0)])
-    lp.col_lower_ = np.zeros(8)
-    lp.col_upper_ = np.array([6.0, INF] * 4)
-    lp.row_lower_ = np.array([-INF] * 4 + [10.0])
-    lp.row_upper_ = np.array([0.0] * 4 + [INF])
+    lp.num_col_, lp.num_row_ = 2 * n, n + 1
+    lp.col_cost_ = np.array([c for each in cost for c in (each, 0.0)])
+    lp.col_lower_ = np.zeros(2 * n)
+    lp.col_upper_ = np.array([b for cap in upper for b in (cap, INF)])
+    lp.row_lower_ = np.array([-INF] * n + [target])
+    lp.row_upper_ = np.array([0.0] * n + [INF])
     m = sp.csc_matrix(a)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = m.indptr, m.indices, m.data
-    cm = CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.zeros(8, dtype=bool))
+    integer = np.zeros(2 * n, dtype=bool)
+    cm = CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=integer)
     sites = SiteColumns(
-        entry_column=np.arange(8),
-        entry_site=np.repeat(np.arange(4), 2),
-        n_sites=4,
-        link=np.zeros(8, dtype=bool),
-        decision_year=np.zeros(8, dtype=int),
+        entry_column=np.arange(2 * n),
+        entry_site=np.repeat(np.arange(n), 2),
+        n_sites=n,
+        link=np.zeros(2 * n, dtype=bool),
+        decision_year=np.zeros(2 * n, dtype=int),
         target_year=np.zeros(0, dtype=int),
-        size=np.array(SIZE),
+        size=np.array(size),
     )
     return cm, sites
 
@@ -151,3 +162,30 @@ def test_the_priced_lp_is_the_whole_lp(
     activity = a @ priced.values
     assert (activity >= np.asarray(cm.lp.row_lower_) - 1e-6).all()
     assert (activity <= np.asarray(cm.lp.row_upper_) + 1e-6).all()
+
+
+def _mask(n: int, *on: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[list(on)] = True
+    return mask
+
+
+def test_the_alternatives_are_where_the_lp_goes_with_its_sites_closed() -> None:
+    """Eight sites at 1..8 per MW, 6 MW each, a run of 5 MW: the LP builds all 5 at A.
+    With A closed it builds them at B, the next-cheapest: A and B (2 of 8 sites). With
+    A-D closed it goes to E: 5 of 8 sites, more than half, so the LP's own sites stay."""
+    cm, sites = _sites([1.0 + k for k in range(8)], [6.0] * 8, [1.0] * 8, 5.0)
+    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
+    assert list(solver.alternative_sites(_mask(8, 0), sites)) == list(_mask(8, 0, 1))
+    four = _mask(8, 0, 1, 2, 3)
+    assert list(solver.alternative_sites(four, sites)) == list(four)
+
+
+def test_with_no_alternative_the_lps_own_sites_stay() -> None:
+    """Only A and B can build (the others up to 0 MW): with both closed the LP has no
+    plan, and the search stays among A and B."""
+    cm, sites = _sites([1.0 + k for k in range(8)], [6.0] * 2 + [0.0] * 6, [1.0] * 8, 5.0)
+    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
+    assert list(solver.alternative_sites(_mask(8, 0), sites)) == list(_mask(8, 0, 1))
+    both = _mask(8, 0, 1)
+    assert list(solver.alternative_sites(both, sites)) == list(both)
