@@ -55,15 +55,15 @@ MIN_PHASE_S = 0.5  # a solve phase is not started with less time than this left
 # otherwise it is nearly the full MIP, solved twice.
 MAX_USED_SHARE = 0.5
 # The site-restricted plan, improved with links through transit sites open, in this
-# share of the time left (``PhasedSolve.near_plan``; such a search among 20 of 1,000
-# sites spent 32 s at its root, the same without the links 6 s in all).
+# share of the time left (``PhasedSolve.near_plan``).
 TRANSIT_SHARE = 0.35
 # The LP that finds the alternatives to the LP's own sites (``alternative_sites``) gets
-# at most this share of the time left. Their search runs only while the plan is more
-# than WIDEN_GAP above the bound: closer, the gap is mostly the LP's packing gap, which
-# the relaxed MIP closes (plain 100 sites x 6 runs: 4 %, proven optimal at 1 % by the
-# relaxed MIP; with the search first, its time ran out), further, mostly the plan's
-# (plain 1,000 x 6: 32 %, 6 % with it; contested 1,000 x 2: 17 %, 3 %).
+# at most this share of the time left. Their search runs (after the first rounding, so
+# that a plan is in hand) only while the plan is more than WIDEN_GAP above the bound:
+# closer, the gap is mostly the LP's packing gap, which the relaxed MIP closes (plain
+# 100 sites x 6 runs: 4 %, proven optimal at 1 % by the relaxed MIP; with the search
+# first, its time ran out), further, mostly the plan's (plain 1,000 x 6: 32 %, 6 % with
+# it; contested 1,000 x 2: 17 %, 3 %).
 ALTERNATIVE_SHARE = 0.2
 WIDEN_GAP = 0.05
 # The staged first plan (``PhasedSolve.staged_plan``) gets this share of the time left
@@ -269,50 +269,66 @@ class PhasedSolve:
         self, lp: SolveResult, sites: SiteColumns | None, counts: np.ndarray
     ) -> SolveResult | None:
         """Phase 2: a plan near the LP; rounded at once when within the gap of its bound,
-        which may prove it optimal without the MIP over every decision."""
+        which may prove it optimal without the MIP over every decision. A plan among
+        the LP's sites far above the bound is then searched for among the alternatives
+        to them (``among_alternatives``), and rounded in turn if cheaper."""
         self.tighten(lp.bound, "lp")
         if lp.values is None:
             return None
-        first = self.near_plan(lp.values, sites)
+        first, used = self.near_plan(lp.values, sites)
         if first is None and sites is not None and self.left() > MIN_PHASE_S:
             first = self.staged_plan(sites)
-        if first is not None and first.values is not None:
-            # Rounded at once: a plan in hand, whatever the later phases manage (300 sites,
-            # 20 runs: the rounding takes 7 s; left until after the relaxed MIP, it ran
-            # out of time and the solve ended with no plan). Within the gap of the LP
-            # bound, that may prove it optimal without the MIP over every decision.
-            self.round_counts(first.values, counts, "round:first", share=ROUND_FIRST_SHARE)
+        if first is None or first.values is None:
+            return first
+        # Rounded at once: a plan in hand, whatever the later phases manage (300 sites, 20
+        # runs: the rounding takes 7 s; left until after the relaxed MIP, it ran out of
+        # time and the solve ended with no plan). Within the gap of the LP bound, that
+        # may prove it optimal without the MIP over every decision.
+        self.round_counts(first.values, counts, "round:first", share=ROUND_FIRST_SHARE)
+        if used is not None and sites is not None and self.open_gap(first, WIDEN_GAP):
+            wider = self.among_alternatives(first, used, sites)
+            if wider is not first and wider.values is not None:
+                self.round_counts(wider.values, counts, "round:first", share=ROUND_FIRST_SHARE)
+                first = wider
         return first
 
-    def near_plan(self, x: np.ndarray, sites: SiteColumns | None) -> SolveResult | None:
-        """The first plan of the searches near the LP solution ``x`` that has one. A plan
-        among the LP's sites is then improved, each search started from the best plan:
-        among those sites with the links through the rest kept open (traffic through
-        transit sites), then among the plan's sites and the LP's alternatives to its own
-        (``alternative_sites``). Never worse; often much better when a multi-site run's
-        members are joined only through other sites, or when the LP splits runs across
-        a few sites that cannot hold them whole."""
-        zero = np.zeros_like(x)
+    def near_plan(
+        self, x: np.ndarray, sites: SiteColumns | None
+    ) -> tuple[SolveResult | None, np.ndarray | None]:
+        """The first plan of the searches near the LP solution ``x`` that has one, and
+        the mask of the LP's sites when it was found among them. Such a plan is then
+        improved, started from it, among those sites with the links through the rest
+        kept open (traffic through transit sites): never worse, and often much better
+        when a multi-site run's members are joined only through other sites."""
         for near, used in _neighbourhoods(self.cm, self.others, x, sites):
             if self.left() <= MIN_PHASE_S:
-                return None
+                return None, None
             res = self.highs(near, share=0.5)
             if not res.has_plan or res.values is None:
                 continue
-            if used is None or sites is None:
-                return res
-            if self.open_gap(res):
-                transit = fixed_copy(self.cm.lp, self.others, sites.switched_off(used), zero)
+            if used is not None and sites is not None and self.open_gap(res):
+                off = sites.switched_off(used)
+                transit = fixed_copy(self.cm.lp, self.others, off, np.zeros_like(x))
                 res = _cheapest(res, self.highs(transit, start=res.values, share=TRANSIT_SHARE))
-            if self.open_gap(res, WIDEN_GAP) and res.values is not None:
-                # The plan's own sites stay open (transit ones too): its start holds.
-                planned = sites.used_sites(res.values)
-                wide = self.alternative_sites(used, sites) | planned
-                if self.open_gap(res) and (wide & ~planned).any():
-                    among = fixed_copy(self.cm.lp, self.others, sites.outside(wide), zero)
-                    res = _cheapest(res, self.highs(among, start=res.values, share=0.5))
-            return res
-        return None
+            return res, used
+        return None, None
+
+    def among_alternatives(
+        self, plan: SolveResult, used: np.ndarray, sites: SiteColumns
+    ) -> SolveResult:
+        """The search among the sites of ``plan`` and the alternatives to the LP's sites
+        ``used`` (``alternative_sites``), started from ``plan``; ``plan`` itself when
+        there are none or the search finds nothing cheaper. The links to the other
+        sites stay off: with them open, such a search among 20 of 1,000 sites spent 32 s
+        at its root; without, 6 s in all."""
+        assert plan.values is not None
+        planned = sites.used_sites(plan.values)  # transit sites too: the start holds
+        wide = self.alternative_sites(used, sites) | planned
+        if not (wide & ~planned).any() or not self.open_gap(plan):
+            return plan
+        zero = np.zeros_like(plan.values)
+        among = fixed_copy(self.cm.lp, self.others, sites.outside(wide), zero)
+        return _cheapest(plan, self.highs(among, start=plan.values, share=0.5))
 
     def open_gap(self, res: SolveResult, gap: float = 0.0) -> bool:
         """Time is left and ``res`` is more than ``mip_gap`` (or ``gap``) above the best
