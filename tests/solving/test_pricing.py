@@ -189,3 +189,42 @@ def test_with_no_alternative_the_lps_own_sites_stay() -> None:
     assert list(solver.alternative_sites(_mask(8, 0), sites)) == list(_mask(8, 0, 1))
     both = _mask(8, 0, 1)
     assert list(solver.alternative_sites(both, sites)) == list(both)
+
+
+@pytest.mark.parametrize("contested", [False, True])
+def test_the_search_among_the_alternatives_keeps_the_plan_or_betters_it(
+    contested: bool, tmp_path: Path
+) -> None:
+    """On generated portfolios: the plan among the LP's sites, searched again among its
+    sites and the alternatives, comes back no dearer, and a plan of the whole model
+    (GPU counts continuous) within the model's rows and bounds."""
+    spec = SynthSpec(sites=24, years=5, gpus=4, sources=4, links=60, runs=4, seed=3)
+    write = write_contested if contested else write_synth
+    md = build_model_data(api.load(write(spec, tmp_path / "s.xlsx")))
+    m = build_model(md)
+    cm = compile_model(m)
+    sites = site_columns(cm.columns, md, cm.rows)
+    solver = PhasedSolve(cm, 1e-4, 60.0, 1, None, None)
+    solver.others = cm.integer & ~count_columns(cm)
+    lp = solver.relaxation(sites)
+    solver.tighten(lp.bound, "lp")
+    assert lp.values is not None
+    used = sites.used_sites(lp.values)
+    plan, near = solver.near_plan(lp.values, sites)
+    assert plan is not None and plan.values is not None and plan.objective is not None
+    assert near is not None and list(near) == list(used)
+    wider = solver.among_alternatives(plan, used, sites)
+    assert wider.values is not None and wider.objective is not None
+    assert wider.objective <= plan.objective + 1e-6
+    x = wider.values
+    a = sp.csc_matrix(
+        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
+        shape=(cm.lp.num_row_, cm.lp.num_col_),
+    )
+    tol = 1e-5 * (1.0 + np.abs(a @ x))
+    assert (a @ x >= np.asarray(cm.lp.row_lower_) - tol).all()
+    assert (a @ x <= np.asarray(cm.lp.row_upper_) + tol).all()
+    assert (x >= np.asarray(cm.lp.col_lower_) - 1e-6).all()
+    assert (x <= np.asarray(cm.lp.col_upper_) + 1e-6).all()
+    others = solver.others
+    assert np.abs(x[others] - np.round(x[others])).max() < 1e-5
