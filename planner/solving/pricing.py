@@ -191,6 +191,9 @@ def priced_relaxation(solve: Solve, lp: Any, sites: SiteColumns) -> Priced | Non
     blocks = site_blocks(lp, sites)
     sites_in = first_sites(sites)
     bound = -np.inf
+    # The last restricted optimum: a plan of the whole LP (the blocks left out at zero),
+    # returned when a later round is stopped before it has one.
+    last: SolveResult | None = None
     while True:
         out = blocks.left_out(sites_in)
         zero = np.zeros(int(lp.num_col_))
@@ -198,10 +201,13 @@ def priced_relaxation(solve: Solve, lp: Any, sites: SiteColumns) -> Priced | Non
         if res.status == STATUS_INFEASIBLE and out.any():
             sites_in = _largest(sites, sites_in, int(sites_in.sum()))  # twice as many
             continue
+        if not res.has_plan and last is not None:  # stopped: the last round's plan
+            return _priced(last, bound, sites_in)
         if not out.any():  # the whole LP: its own optimum bounds it (stopped, nothing)
             return _priced(res, res.objective if res.status == STATUS_OPTIMAL else bound, sites_in)
         if res.status != STATUS_OPTIMAL or res.duals is None:
             return _priced(res, bound, sites_in)
+        last = res
         value = _block_values(solve, lp, blocks, out, res.duals)
         if value is None:
             return None

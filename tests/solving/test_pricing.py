@@ -20,7 +20,12 @@ from planner.inputs.synth import SynthSpec, write_synth
 from planner.solving import pricing, strategy
 from planner.solving.compiled import CompiledModel, compile_model, copy_lp
 from planner.solving.pipeline import count_columns
-from planner.solving.status import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveResult
+from planner.solving.status import (
+    STATUS_INFEASIBLE,
+    STATUS_OPTIMAL,
+    STATUS_TIME_LIMIT,
+    SolveResult,
+)
 from planner.solving.strategy import PhasedSolve
 
 INF = highspy.kHighsInf
@@ -104,6 +109,30 @@ def test_pricing_brings_in_the_cheap_site_and_proves_the_dear_one_unneeded(
     assert priced.share_in == pytest.approx(0.75)
     assert priced.result.values is not None
     assert priced.result.values[6:] == pytest.approx([0.0, 0.0])
+
+
+def test_a_round_stopped_without_a_plan_gives_the_last_rounds_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, but the second restricted LP (at A, B and C) stops without a plan: the
+    result is the first round's plan (C and B, 24, D and A at zero) with the Lagrangian
+    bound 12 of that round, not its objective."""
+    monkeypatch.setattr(pricing, "FIRST_SITES", 1)
+    monkeypatch.setattr(pricing, "FIRST_SHARE", 0.0)
+    cm, sites = _four_sites()
+    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
+    calls: list[int] = []
+
+    def solve(lp: object) -> SolveResult:
+        calls.append(1)
+        return SolveResult(STATUS_TIME_LIMIT) if len(calls) == 4 else solver.highs(lp)
+
+    priced = pricing.priced_relaxation(solve, cm.lp, sites)
+    assert priced is not None and len(calls) == 4
+    assert priced.result.objective == pytest.approx(24.0)
+    assert priced.result.bound == pytest.approx(12.0)
+    assert priced.result.values is not None
+    assert priced.result.values[[0, 1, 6, 7]] == pytest.approx([0.0, 0.0, 0.0, 0.0])
 
 
 def test_the_bound_of_an_unfinished_pricing_is_the_lagrangian_one() -> None:
