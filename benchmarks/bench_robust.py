@@ -62,7 +62,9 @@ RUNS = (2, 6, 12, 20)
 GENERATORS = ("plain", "contested")
 MIP_GAP = 0.01
 TIME_LIMIT_S = 120.0
-# The caller of ``PhasedSolve.highs`` names the phase of each HiGHS solve.
+# The nearest caller of ``PhasedSolve.highs`` named here names the phase of each HiGHS
+# solve (closures such as ``solve_lp``'s ``solve`` are passed over); solves under
+# ``alternative_sites`` (the LP with its own sites closed) get the prefix "alternatives:".
 PHASE_OF_CALLER = {
     "phases": "lp",
     "relaxation": "lp",
@@ -70,6 +72,7 @@ PHASE_OF_CALLER = {
     "_block_values": "pricing",  # the sites left out, priced on its duals
     "first_plan": "first",
     "near_plan": "first",
+    "among_alternatives": "alternatives",
     "round_counts": "round",
     "round_runs": "round:runs",
     "staged_plan": "staged",
@@ -99,6 +102,16 @@ def instance(generator: str, sites: int, runs: int, seed: int, workdir: Path) ->
 # --------------------------------------------------------------------------- child
 
 
+def _phase(frame: Any) -> str:
+    """The phase of a solve called from ``frame`` (``PHASE_OF_CALLER``)."""
+    chain = []
+    while frame is not None and len(chain) < 8:
+        chain.append(frame.f_code.co_name)
+        frame = frame.f_back
+    phase = next((PHASE_OF_CALLER[n] for n in chain if n in PHASE_OF_CALLER), chain[0])
+    return f"alternatives:{phase}" if "alternative_sites" in chain else phase
+
+
 def traced_phases(log: list[dict[str, Any]]) -> None:
     """Record every HiGHS solve of the phased strategy in ``log`` (benchmark only)."""
     from planner.solving import strategy
@@ -106,10 +119,9 @@ def traced_phases(log: list[dict[str, Any]]) -> None:
     original = strategy.PhasedSolve.highs
 
     def highs(self: Any, lp: Any, *args: Any, **kwargs: Any) -> Any:
-        caller = sys._getframe(1).f_code.co_name
+        phase = _phase(sys._getframe(1))
         start = time.perf_counter()
         res = original(self, lp, *args, **kwargs)
-        phase = PHASE_OF_CALLER.get(caller, caller)
         log.append(
             {
                 "phase": phase,

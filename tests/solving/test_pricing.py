@@ -81,6 +81,25 @@ def test_blocks_are_the_sites_and_the_target_couples_them() -> None:
     assert not blocks.anchored.any()
 
 
+def _priced_from_c(
+    monkeypatch: pytest.MonkeyPatch, stopped: int = 0
+) -> tuple[pricing.Priced | None, list[SolveResult]]:
+    """The four sites' LP priced from C alone (the largest), and every solve's result;
+    solve number ``stopped`` (from 1) is stopped at once, without a plan."""
+    monkeypatch.setattr(pricing, "FIRST_SITES", 1)
+    monkeypatch.setattr(pricing, "FIRST_SHARE", 0.0)
+    cm, sites = _four_sites()
+    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
+    seen: list[SolveResult] = []
+
+    def solve(lp: object) -> SolveResult:
+        stop = len(seen) + 1 == stopped
+        seen.append(SolveResult(STATUS_TIME_LIMIT) if stop else solver.highs(lp))
+        return seen[-1]
+
+    return pricing.priced_relaxation(solve, cm.lp, sites), seen
+
+
 def test_pricing_brings_in_the_cheap_site_and_proves_the_dear_one_unneeded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -89,17 +108,7 @@ def test_pricing_brings_in_the_cheap_site_and_proves_the_dear_one_unneeded(
     min b_A - 3 x_A, x_A <= b_A <= 6: -12; D: min 5 b_D - 3 x_D: 0. The bound is
     24 - 12 = 12 and A comes in: z = 6 x 1 + 4 x 2 = 14, the dual 2 (B's), D prices at
     0: the whole LP's optimum 14, with D never in the LP."""
-    monkeypatch.setattr(pricing, "FIRST_SITES", 1)
-    monkeypatch.setattr(pricing, "FIRST_SHARE", 0.0)
-    cm, sites = _four_sites()
-    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
-    seen: list[SolveResult] = []
-
-    def solve(lp: object) -> SolveResult:
-        seen.append(solver.highs(lp))
-        return seen[-1]
-
-    priced = pricing.priced_relaxation(solve, cm.lp, sites)
+    priced, seen = _priced_from_c(monkeypatch)
     assert priced is not None
     assert [r.status for r in seen] == [STATUS_INFEASIBLE] + [STATUS_OPTIMAL] * 4
     assert [r.objective for r in seen[1::2]] == pytest.approx([24.0, 14.0])
@@ -117,18 +126,8 @@ def test_a_round_stopped_without_a_plan_gives_the_last_rounds_plan(
     """As above, but the second restricted LP (at A, B and C) stops without a plan: the
     result is the first round's plan (C and B, 24, D and A at zero) with the Lagrangian
     bound 12 of that round, not its objective."""
-    monkeypatch.setattr(pricing, "FIRST_SITES", 1)
-    monkeypatch.setattr(pricing, "FIRST_SHARE", 0.0)
-    cm, sites = _four_sites()
-    solver = PhasedSolve(cm, 1e-4, 30.0, 1, None, None)
-    calls: list[int] = []
-
-    def solve(lp: object) -> SolveResult:
-        calls.append(1)
-        return SolveResult(STATUS_TIME_LIMIT) if len(calls) == 4 else solver.highs(lp)
-
-    priced = pricing.priced_relaxation(solve, cm.lp, sites)
-    assert priced is not None and len(calls) == 4
+    priced, seen = _priced_from_c(monkeypatch, stopped=4)
+    assert priced is not None and len(seen) == 4 and not seen[3].has_plan
     assert priced.result.objective == pytest.approx(24.0)
     assert priced.result.bound == pytest.approx(12.0)
     assert priced.result.values is not None
@@ -150,6 +149,15 @@ def test_the_bound_of_an_unfinished_pricing_is_the_lagrangian_one() -> None:
     h.passModel(sub)
     h.run()
     assert h.getInfo().objective_function_value == pytest.approx(-12.0)
+
+
+def _activity(cm: CompiledModel, x: np.ndarray) -> np.ndarray:
+    """Each row's value at ``x``."""
+    a = sp.csc_matrix(
+        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
+        shape=(cm.lp.num_row_, cm.lp.num_col_),
+    )
+    return np.asarray(a @ x)
 
 
 def _whole_and_priced(
@@ -184,11 +192,7 @@ def test_the_priced_lp_is_the_whole_lp(
     assert priced.bound == pytest.approx(whole, rel=1e-6)
     assert priced.objective == pytest.approx(whole, rel=1e-6)
     assert priced.values is not None
-    a = sp.csc_matrix(
-        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
-        shape=(cm.lp.num_row_, cm.lp.num_col_),
-    )
-    activity = a @ priced.values
+    activity = _activity(cm, priced.values)
     assert (activity >= np.asarray(cm.lp.row_lower_) - 1e-6).all()
     assert (activity <= np.asarray(cm.lp.row_upper_) + 1e-6).all()
 
@@ -246,13 +250,10 @@ def test_the_search_among_the_alternatives_keeps_the_plan_or_betters_it(
     assert wider.values is not None and wider.objective is not None
     assert wider.objective <= plan.objective + 1e-6
     x = wider.values
-    a = sp.csc_matrix(
-        (cm.lp.a_matrix_.value_, cm.lp.a_matrix_.index_, cm.lp.a_matrix_.start_),
-        shape=(cm.lp.num_row_, cm.lp.num_col_),
-    )
-    tol = 1e-5 * (1.0 + np.abs(a @ x))
-    assert (a @ x >= np.asarray(cm.lp.row_lower_) - tol).all()
-    assert (a @ x <= np.asarray(cm.lp.row_upper_) + tol).all()
+    activity = _activity(cm, x)
+    tol = 1e-5 * (1.0 + np.abs(activity))
+    assert (activity >= np.asarray(cm.lp.row_lower_) - tol).all()
+    assert (activity <= np.asarray(cm.lp.row_upper_) + tol).all()
     assert (x >= np.asarray(cm.lp.col_lower_) - 1e-6).all()
     assert (x <= np.asarray(cm.lp.col_upper_) + 1e-6).all()
     others = solver.others
