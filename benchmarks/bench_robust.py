@@ -26,7 +26,8 @@ sites, runs) the table gives, over the seeds:
 Seeds are ``--first-seed`` .. ``--first-seed + --seeds - 1``: pass another first seed
 to measure on instances the planner was not tuned on. Each case's raw result is appended
 to ``--jsonl`` as it finishes, with the child's phase log (each HiGHS solve: phase,
-start, seconds, status, objective, bound), which the worst cases' profile prints.
+start, seconds, status, objective, bound, the process's peak memory after it), which
+the worst cases' profile prints.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -131,6 +133,8 @@ def traced_phases(log: list[dict[str, Any]]) -> None:
                 "objective": res.objective,
                 # The strategy takes the LP's objective as its bound.
                 "bound": res.objective if phase == "lp" else res.bound,
+                # The process's peak so far: the solve that raises it holds the peak.
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             }
         )
         return res
@@ -283,6 +287,7 @@ def worst_cases(records: list[dict[str, Any]], n: int) -> str:
                 f"    {p['phase']:<8} at {p['start']:6.1f} s for {p['seconds']:6.1f} s: "
                 f"{p['status']:<10} objective {'-' if obj is None else f'{obj:,.1f}'}"
                 f"  bound {'-' if bound is None else f'{bound:,.1f}'}"
+                f"  peak {p.get('peak_mb', 0):,.0f} MB"
             )
     return "\n".join(lines)
 

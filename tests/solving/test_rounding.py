@@ -81,9 +81,22 @@ def test_rounding_falls_back_to_every_count_when_none_near_fits() -> None:
     assert solver.best.objective == pytest.approx(9.6, abs=1e-6)
     assert solver.best.values is not None
     assert list(np.round(solver.best.values[:2])) == [4.0, 4.0]
-    # The small search (nothing fits); the plan re-solved with room for rounding up, x1
-    # held at the plan's 0 (no plan: x1 >= 4); then every count.
-    assert len(solves) == 3
+    # The small search and the search among the plan's GPU types (nothing fits: x1 is
+    # held at the plan's 0, and x1 >= 4); the plan re-solved with room for rounding up,
+    # x1 held at 0 too (no plan); then every count.
+    assert len(solves) == 4
+
+
+def test_rounding_moves_gpus_beyond_the_small_radius_among_the_plans_types() -> None:
+    """w = 0 and the plan x1 = 8.6, x2 = 0.9: within 3 GPUs of it x2 <= 4, but in 10 kW
+    the run's 12.5 FLOP need x2 >= 5 (x1 = 10 - 1.5 x2 brings 10 + 0.5 x2). Among any
+    counts of the two types: x2 = 6, x1 = 1 (13 FLOP in 10 kW), 9.4; x2 = 5 leaves x1 <=
+    2 (12 FLOP)."""
+    solver, solves = _rounded([8.6, 0.9, 1.0, 0.0])
+    assert solver.best.objective == pytest.approx(9.4, abs=1e-6)
+    assert solver.best.values is not None
+    assert list(np.round(solver.best.values[:2])) == [1.0, 6.0]
+    assert len(solves) == 2  # the small search (nothing), then among the plan's types
 
 
 def _transformer_model() -> CompiledModel:
