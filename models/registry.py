@@ -64,6 +64,10 @@ class Family:
     # Whether a row limits a solved plan at all (a link's bandwidth only once it is built).
     in_plan: Callable[[Any, ModelData, Index], bool] | None = None
     noun: str = ""  # what the diagnosis adds: "wafers", "MW", ...
+    # A valid inequality that other rows imply once hosts are whole (it only tightens the
+    # LP relaxation): dropped from the LPs whose duals are read, where it would take the
+    # dual of the limit it repeats.
+    implied: bool = False
     relax: Relax | None = None
     # The row's right-hand side in model units, when it is not the cell's value.
     rhs: Callable[[ModelData, Index], float] | None = None
@@ -313,9 +317,21 @@ STRUCTURAL: tuple[Family, ...] = tuple(
         ("alternative_cost_cap", "a near-optimal plan's cost within (1 + slack) x the optimum"),
         ("alternative_use_cap", "an alternative keeps no more of earlier plans' choices"),
     )
+) + (
+    Family(
+        "run_single_site_it",
+        "a single-site run's GPUs fit its host's usable IT power",
+        implied=True,
+    ),
+    Family(
+        "run_member_site_it",
+        "a multi-site run's GPUs at a member fit its usable IT power",
+        implied=True,
+    ),
 )
 
 FAMILIES: dict[str, Family] = {f.name: f for f in PRICED + STRUCTURAL}
+IMPLIED_FAMILIES = frozenset(n for n, f in FAMILIES.items() if f.implied)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pyomo.repn import generate_standard_repn
 
 from models.registry import FAMILIES, PRICED, Family, variables_where
 from models.sets import MUSD, ModelData, build_model_data
-from planner.solving.compiled import CompiledModel, copy_lp
+from planner.solving.compiled import CompiledModel, copy_lp, without_implied_rows
 from planner.solving.pipeline import PlanResult
 from planner.solving.sparse import Compressed
 
@@ -142,7 +142,7 @@ def pricing_lp(cm: CompiledModel, values: np.ndarray) -> Any:
     upper[implied & ~fixed] = highspy.kHighsInf
     lower[fixed] = upper[fixed] = np.round(values[fixed])
     lp.col_lower_, lp.col_upper_ = lower, upper
-    return lp
+    return without_implied_rows(lp, cm)
 
 
 def solve_lp(

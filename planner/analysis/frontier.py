@@ -38,7 +38,7 @@ from planner.analysis.explain import PRICED_FAMILIES, explained, price_rows
 from planner.inputs.data import PlanningData
 from planner.inputs.problems import InputError, Problem
 from planner.results.tables import Plan, cost_split
-from planner.solving.compiled import copy_lp
+from planner.solving.compiled import copy_lp, without_implied_rows
 from planner.solving.pipeline import PlanResult, solve
 from planner.solving.status import STATUS_INFEASIBLE, STATUS_NO_PLAN
 
@@ -313,7 +313,7 @@ def limits_at_maximum(
     m, cm, values = res.model, res.compiled, res.result.values
     if m is None or cm is None or values is None:
         return pd.DataFrame(columns=LIMIT_COLUMNS)
-    pure = copy_lp(cm.lp, cm.integer)
+    pure = without_implied_rows(copy_lp(cm.lp, cm.integer), cm)
     cost = np.zeros(len(cm.columns))
     col_of = cm.column_at
     into: dict[int, list[Any]] = {}

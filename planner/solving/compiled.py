@@ -13,6 +13,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from models.registry import IMPLIED_FAMILIES
 from planner.solving.standard_form import standard_form
 
 INF = highspy.kHighsInf
@@ -115,6 +116,19 @@ def fixed_copy(src: Any, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) ->
     upper = np.array(src.col_upper_, dtype=float)
     lower[fix] = upper[fix] = np.clip(np.round(x[fix]), lower[fix], upper[fix])
     lp.col_lower_, lp.col_upper_ = lower, upper
+    return lp
+
+
+def without_implied_rows(lp: Any, cm: CompiledModel) -> Any:
+    """``lp`` (a copy of ``cm.lp``) with the rows of implied families free
+    (``models.registry.Family.implied``): in an LP whose duals are read they would take
+    the dual of the limit they repeat."""
+    implied = np.array(
+        [c.parent_component().local_name in IMPLIED_FAMILIES for c, _ in cm.rows], dtype=bool
+    )
+    lower, upper = np.array(lp.row_lower_, dtype=float), np.array(lp.row_upper_, dtype=float)
+    lower[implied], upper[implied] = -INF, INF
+    lp.row_lower_, lp.row_upper_ = lower, upper
     return lp
 
 

@@ -162,20 +162,20 @@ def _activity(cm: CompiledModel, x: np.ndarray) -> np.ndarray:
 
 def _whole_and_priced(
     path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[CompiledModel, float, SolveResult]:
+) -> tuple[CompiledModel, float, SolveResult, highspy.HighsLp]:
     md = build_model_data(api.load(path))
     m = build_model(md)  # kept: the columns' names are read from it
     cm = compile_model(m)
     sites = site_columns(cm.columns, md, cm.rows)
-    whole = PhasedSolve(cm, 1e-4, 60.0, 1, None, None).highs(
-        copy_lp(cm.lp, np.zeros_like(cm.integer))
-    )
-    assert whole.status == STATUS_OPTIMAL and whole.objective is not None
+    # The phases' model: without the implied rows (``PhasedSolve.lp``).
+    whole = PhasedSolve(cm, 1e-4, 60.0, 1, None, None)
+    whole_lp = whole.highs(copy_lp(whole.lp, np.zeros_like(cm.integer)))
+    assert whole_lp.status == STATUS_OPTIMAL and whole_lp.objective is not None
     monkeypatch.setattr(strategy, "PRICED_MIN_SITES", 1)
     monkeypatch.setattr(pricing, "FIRST_SITES", 2)
     solver = PhasedSolve(cm, 1e-4, 60.0, 1, None, None)
     solver.others = cm.integer & ~count_columns(cm)
-    return cm, whole.objective, solver.relaxation(sites)
+    return cm, whole_lp.objective, solver.relaxation(sites), whole.lp
 
 
 @pytest.mark.parametrize("contested", [False, True])
@@ -187,14 +187,14 @@ def test_the_priced_lp_is_the_whole_lp(
     is a plan of the whole LP."""
     spec = SynthSpec(sites=24, years=5, gpus=4, sources=4, links=60, runs=4, seed=seed)
     write = write_contested if contested else write_synth
-    cm, whole, priced = _whole_and_priced(write(spec, tmp_path / "s.xlsx"), monkeypatch)
+    cm, whole, priced, lp = _whole_and_priced(write(spec, tmp_path / "s.xlsx"), monkeypatch)
     assert priced.status == STATUS_OPTIMAL
     assert priced.bound == pytest.approx(whole, rel=1e-6)
     assert priced.objective == pytest.approx(whole, rel=1e-6)
     assert priced.values is not None
     activity = _activity(cm, priced.values)
-    assert (activity >= np.asarray(cm.lp.row_lower_) - 1e-6).all()
-    assert (activity <= np.asarray(cm.lp.row_upper_) + 1e-6).all()
+    assert (activity >= np.asarray(lp.row_lower_) - 1e-6).all()
+    assert (activity <= np.asarray(lp.row_upper_) + 1e-6).all()
 
 
 def _mask(n: int, *on: int) -> np.ndarray:
