@@ -247,8 +247,9 @@ def _add_run_site_it(m: pyo.ConcreteModel, d: ModelData, ix: _RunIndex) -> None:
     site with room for 94 % of it, the rest at a second one, in single-site mode).
     Only where the site could not hold the run's FLOP cap in one of its types: elsewhere
     ``run_*_site_flop`` implies the row (sum_g kW_g n_g <= max_g kW_g / (eff f_rg) cap_r
-    * host), and every extra row slows the LP (300 sites x 20 runs: 2.6 s -> 82 s with
-    a row for every pair).
+    * host). Marked ``implied`` in the registry: the solve keeps them only in the MIPs
+    that bound the whole model (``planner.solving.strategy``), since they made the
+    priced LP degenerate (300 sites x 20 runs: 2.6 s -> 118 s).
     """
     eff = d.inputs.settings.multi_site_efficiency
     it = d.site_it_mw
