@@ -65,8 +65,9 @@ class Family:
     in_plan: Callable[[Any, ModelData, Index], bool] | None = None
     noun: str = ""  # what the diagnosis adds: "wafers", "MW", ...
     # A valid inequality that other rows imply once hosts are whole (it only tightens the
-    # LP relaxation): dropped from the LPs whose duals are read, where it would take the
-    # dual of the limit it repeats.
+    # LP relaxation): kept only by the solves that bound the whole model, and dropped
+    # from the LPs whose duals are read, where it would take the dual of the limit it
+    # repeats (``planner.solving.compiled.without_implied_rows``).
     implied: bool = False
     relax: Relax | None = None
     # The row's right-hand side in model units, when it is not the cell's value.

@@ -35,6 +35,16 @@ class CompiledModel:
         """Each Pyomo variable's column, by ``id`` of the variable."""
         return {id(v): j for j, v in enumerate(self.columns)}
 
+    @cached_property
+    def implied_rows(self) -> np.ndarray:
+        """Mask of the rows of implied families (``models.registry.Family.implied``);
+        none when the rows are not known."""
+        mask = np.zeros(int(self.lp.num_row_), dtype=bool)
+        mask[: len(self.rows)] = [
+            c.parent_component().local_name in IMPLIED_FAMILIES for c, _ in self.rows
+        ]
+        return mask
+
     @property
     def size(self) -> dict[str, int]:
         return {
@@ -121,13 +131,10 @@ def fixed_copy(src: Any, integer: np.ndarray, fix: np.ndarray, x: np.ndarray) ->
 
 def without_implied_rows(lp: Any, cm: CompiledModel) -> Any:
     """``lp`` (a copy of ``cm.lp``) with the rows of implied families free
-    (``models.registry.Family.implied``): in an LP whose duals are read they would take
-    the dual of the limit they repeat."""
-    implied = np.array(
-        [c.parent_component().local_name in IMPLIED_FAMILIES for c, _ in cm.rows], dtype=bool
-    )
+    (``CompiledModel.implied_rows``): in an LP whose duals are read they would take the
+    dual of the limit they repeat."""
     lower, upper = np.array(lp.row_lower_, dtype=float), np.array(lp.row_upper_, dtype=float)
-    lower[implied], upper[implied] = -INF, INF
+    lower[cm.implied_rows], upper[cm.implied_rows] = -INF, INF
     lp.row_lower_, lp.row_upper_ = lower, upper
     return lp
 
