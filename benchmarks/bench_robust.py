@@ -19,7 +19,7 @@ sites, runs) the table gives, over the seeds:
 - the worst gap at the end (proven cases end within the gap);
 - the median and largest peak memory;
 - which phase found the best plan and which the bound (``SolveResult.found_by`` /
-  ``bound_by``: lp, round:first, round:relaxed, relaxed, full; ``:runs`` marks a
+  ``bound_by``: lp, round:first, round:dive, round:relaxed, relaxed, full; ``:runs`` marks a
   rounding with only the runs' choices fixed), counted over the seeds;
 - violations of the independent check (summed; any is a bug).
 
@@ -74,6 +74,7 @@ PHASE_OF_CALLER = {
     "_block_values": "pricing",  # the sites left out, priced on its duals
     "first_plan": "first",
     "near_plan": "first",
+    "dived_plan": "dive",  # the MIP with the dive's choices fixed (its LPs: not logged)
     "among_alternatives": "alternatives",
     "round_counts": "round",
     "round_runs": "round:runs",

@@ -40,7 +40,8 @@ class SolveResult:
     values: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
     # Which solve phase found the plan and which the bound (``strategy.PhasedSolve``:
-    # "lp", "round:first", "round:relaxed", "relaxed", "full"; a rounding with only the
+    # "lp", "round:first", "round:dive" (the first plan from the dive on the runs'
+    # choices), "round:relaxed", "relaxed", "full"; a rounding with only the
     # runs' choices fixed adds ":runs", and "round:last:runs" is the one tried with no
     # plan before the full MIP); "" when none did.
     found_by: str = ""

@@ -51,6 +51,7 @@ from planner.solving.compiled import (
     fixed_copy,
     without_implied_rows,
 )
+from planner.solving.dive import dive
 from planner.solving.highs import new_highs, release_memory, run_highs, set_start
 from planner.solving.pricing import priced_relaxation
 from planner.solving.reserve import rounding_room
@@ -79,6 +80,13 @@ TRANSIT_SHARE = 0.35
 # it; contested 1,000 x 2: 17 %, 3 %).
 ALTERNATIVE_SHARE = 0.2
 WIDEN_GAP = 0.05
+# The first plan dived from the LP on the runs' choices (``PhasedSolve.dived_plan``)
+# gets this share of the time left, its LPs this share of that (the MIP of the rest of
+# the model with the choices fixed, the remainder); tried only when that share holds
+# this many LP relaxations.
+DIVE_SHARE = 0.3
+DIVE_LP_SHARE = 0.75
+DIVE_MIN_LPS = 6.0
 # The staged first plan (``PhasedSolve.staged_plan``) gets this share of the time left
 # and stops each stage at this gap: it only has to find a plan to start from.
 STAGED_SHARE = 0.6
@@ -294,7 +302,11 @@ class PhasedSolve:
         self.tighten(lp.bound, "lp")
         if lp.values is None:
             return None
+        dived = self.dived_plan(sites)
         first, used = self.near_plan(lp.values, sites)
+        phase = "round:first"
+        if dived is not None and _cheaper(dived, first or SolveResult(STATUS_NO_PLAN)):
+            first, used, phase = dived, None, "round:dive"
         if first is None and sites is not None and self.left() > MIN_PHASE_S:
             first = self.staged_plan(sites)
         if first is None or first.values is None:
@@ -303,13 +315,35 @@ class PhasedSolve:
         # runs: the rounding takes 7 s; left until after the relaxed MIP, it ran out of
         # time and the solve ended with no plan). Within the gap of the LP bound, that
         # may prove it optimal without the MIP over every decision.
-        self.round_counts(first.values, counts, "round:first", share=ROUND_FIRST_SHARE)
+        self.round_counts(first.values, counts, phase, share=ROUND_FIRST_SHARE)
         if used is not None and sites is not None and self.open_gap(first, WIDEN_GAP):
             wider = self.among_alternatives(first, used, sites)
             if wider is not first and wider.values is not None:
                 self.round_counts(wider.values, counts, "round:first", share=ROUND_FIRST_SHARE)
                 first = wider
         return first
+
+    def dived_plan(self, sites: SiteColumns | None) -> SolveResult | None:
+        """A plan from the LP dived on the runs' own choices (``planner.solving.dive``),
+        the rest of the model then solved with them fixed, counts continuous, at
+        ``STAGE_GAP``; in ``DIVE_SHARE`` of the time left, and only when that holds
+        ``DIVE_MIN_LPS`` LP relaxations (the dive starts its LP afresh)."""
+        budget = DIVE_SHARE * self.left()
+        if sites is None or budget < max(DIVE_MIN_LPS * self.lp_seconds, MIN_PHASE_S):
+            return None
+        choices = self.others & (sites.decision_year > 0)
+        if not choices.any():
+            return None
+        t0 = time.perf_counter()
+        lp = copy_lp(self.lp, np.zeros_like(self.cm.integer))
+        x = dive(self.cm, lp, choices, t0 + DIVE_LP_SHARE * budget, self.threads)
+        if x is None:
+            return None
+        placed = fixed_copy(self.lp, self.others, choices, x)
+        res = self.highs(
+            placed, share=self.share_until(t0 + budget), gap=max(self.mip_gap, STAGE_GAP)
+        )
+        return res if res.has_plan and res.values is not None else None
 
     def near_plan(
         self, x: np.ndarray, sites: SiteColumns | None

@@ -8,8 +8,8 @@ from planner import api
 from planner.inputs.synth import SynthSpec, write_synth
 from planner.solving.status import STATUS_OPTIMAL
 
-PLAN_PHASES = {"round:first", "round:relaxed", "full"}
-PLAN_PHASES |= {f"{p}:runs" for p in ("round:first", "round:relaxed", "round:last")}
+PLAN_PHASES = {"round:first", "round:dive", "round:relaxed", "full"}
+PLAN_PHASES |= {f"{p}:runs" for p in ("round:first", "round:dive", "round:relaxed", "round:last")}
 BOUND_PHASES = {"lp", "relaxed", "full"}
 
 
