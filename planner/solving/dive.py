@@ -35,11 +35,12 @@ def dive(
     choices: np.ndarray,
     deadline: float,
     threads: int | None = None,
+    log_file: str | None = None,
 ) -> np.ndarray | None:
     """The LP ``lp`` (no integers) dived on the ``choices`` columns until all are whole;
     its last solution, or None when the time runs out before ``deadline`` or the LP
     is infeasible with the choices fixed so far."""
-    h = new_highs(threads)
+    h = new_highs(threads, log_file)
     h.passModel(lp)
     lower, upper = np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float)
     x = _solve(h, cm, deadline)

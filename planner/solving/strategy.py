@@ -11,9 +11,10 @@ share one wall-clock deadline.
 Phases (``PhasedSolve.run``):
 
 1. the LP relaxation: a bound, or proof of infeasibility;
-2. a first plan from a small MIP near the LP (among the sites it uses, then improved
-   with links through the other sites open; else with the decisions it takes whole
-   fixed: RENS), else one built run by run in ready-year order (staged); rounded at once;
+2. a first plan from the LP dived on the runs' choices (``dive``) and one from a small
+   MIP near the LP (among the sites it uses, then improved with links through the
+   other sites open; else with the decisions it takes whole fixed: RENS), the cheaper
+   kept; else one built run by run in ready-year order (staged); rounded at once;
    while more than 5 % above the bound, searched again among its sites and the LP's
    alternatives to its own (the sites the LP takes with its own closed), and rounded;
 3. the decisions as a MIP with counts continuous: a bound and a plan to round;
@@ -336,7 +337,7 @@ class PhasedSolve:
             return None
         t0 = time.perf_counter()
         lp = copy_lp(self.lp, np.zeros_like(self.cm.integer))
-        x = dive(self.cm, lp, choices, t0 + DIVE_LP_SHARE * budget, self.threads)
+        x = dive(self.cm, lp, choices, t0 + DIVE_LP_SHARE * budget, self.threads, self.log_file)
         if x is None:
             return None
         placed = fixed_copy(self.lp, self.others, choices, x)
