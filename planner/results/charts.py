@@ -70,8 +70,12 @@ def by_year(plan: Plan, sheet: str, column: str, values: str, scale: float = 1.0
     df = plan[sheet]
     if not len(df):
         return pd.DataFrame()
+    # Float first: a 0.0 fill in an integer column (GPU counts) is deprecated in pandas.
+    table = df.astype({values: float})
     pivot = (
-        df.pivot_table(index="year", columns=column, values=values, aggfunc="sum", fill_value=0.0)
+        table.pivot_table(
+            index="year", columns=column, values=values, aggfunc="sum", fill_value=0.0
+        )
         * scale
     )
     return pivot.loc[:, (pivot.abs() > 1e-6).any()]
