@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from models.neighbourhood import SiteColumns
 from planner.inputs.data import SHEET_ATTRS, PlanningData
 from planner.inputs.schema import (
     CoolingRow,
@@ -19,6 +24,7 @@ from planner.inputs.schema import (
     SupplyRow,
     TransformerRow,
 )
+from planner.solving.compiled import CompiledModel
 
 
 def settings(**kw: Any) -> SettingsModel:
@@ -372,3 +378,36 @@ def time_limited_instance() -> PlanningData:
     spec = SynthSpec(sites=30, years=6, gpus=8, sources=6, links=90, runs=12, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         return api.load(write_synth(spec, Path(tmp) / "hard.xlsx"))
+
+
+def dense_model(
+    cost: list[float], upper: list[float], rows: list[tuple[list[float], float, float]]
+) -> CompiledModel:
+    """A compiled model from a dense matrix worked by hand: every column integer with a
+    lower bound of zero, ``rows`` as (coefficients, lower, upper)."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), len(rows)
+    lp.col_cost_ = np.array(cost, dtype=float)
+    lp.col_lower_ = np.zeros(len(cost))
+    lp.col_upper_ = np.array(upper, dtype=float)
+    lp.row_lower_ = np.array([r[1] for r in rows], dtype=float)
+    lp.row_upper_ = np.array([r[2] for r in rows], dtype=float)
+    a = sp.csc_matrix(np.array([r[0] for r in rows], dtype=float))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * len(cost)
+    integer = np.ones(len(cost), dtype=bool)
+    return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=integer)
+
+
+def run_choices(decision_year: np.ndarray, n_sites: int) -> SiteColumns:
+    """Columns tagged only with the ready year of the run whose choice each is (0: none)."""
+    none = np.zeros(0, dtype=int)
+    return SiteColumns(
+        entry_column=none,
+        entry_site=none,
+        n_sites=n_sites,
+        link=np.zeros(len(decision_year), dtype=bool),
+        decision_year=np.asarray(decision_year, dtype=int),
+        target_year=np.zeros(0, dtype=int),
+    )

@@ -42,20 +42,17 @@ def dive(
     is infeasible with the choices fixed so far."""
     h = new_highs(threads, log_file)
     h.passModel(lp)
-    lower, upper = np.array(lp.col_lower_, dtype=float), np.array(lp.col_upper_, dtype=float)
     x = _solve(h, cm, deadline)
     while x is not None:
-        open_ = choices & (np.abs(x - np.round(x)) > WHOLE) & (lower < upper)
-        if not open_.any():
+        # A fixed choice is whole in the LP's solution: only open ones are fractional.
+        fractional = np.flatnonzero(choices & (np.abs(x - np.round(x)) > WHOLE))
+        if not len(fractional):
             break
-        candidates = np.flatnonzero(open_)
-        j = int(candidates[np.argmax(x[candidates])])
-        lower[j] = upper[j] = 1.0
+        j = int(fractional[np.argmax(x[fractional])])
         h.changeColBounds(j, 1.0, 1.0)
         fixed = _solve(h, cm, deadline)
         if fixed is None and time.perf_counter() < deadline:
-            lower[j] = upper[j] = 0.0  # infeasible at one: the choice is not taken
-            h.changeColBounds(j, 0.0, 0.0)
+            h.changeColBounds(j, 0.0, 0.0)  # infeasible at one: the choice is not taken
             fixed = _solve(h, cm, deadline)
         x = fixed
     del h

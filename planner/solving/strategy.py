@@ -306,7 +306,7 @@ class PhasedSolve:
         dived = self.dived_plan(sites)
         first, used = self.near_plan(lp.values, sites)
         phase = "round:first"
-        if dived is not None and _cheaper(dived, first or SolveResult(STATUS_NO_PLAN)):
+        if dived is not None and (first is None or _cheaper(dived, first)):
             first, used, phase = dived, None, "round:dive"
         if first is None and sites is not None and self.left() > MIN_PHASE_S:
             first = self.staged_plan(sites)

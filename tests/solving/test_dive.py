@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import time
 
+import factory as f
 import highspy
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from models.neighbourhood import SiteColumns
 from planner.solving.compiled import CompiledModel, copy_lp
@@ -42,33 +42,26 @@ CHOICES = ~COUNTS
 
 
 def _model(site_1_gpus: float = 12.0, only_a: bool = False) -> CompiledModel:
-    rows = [
-        ([1, 0, 0, 0, -10, 0, 0, 0], -INF, 0.0),
-        ([0, 1, 0, 0, 0, -10, 0, 0], -INF, 0.0),
-        ([0, 0, 1, 0, 0, 0, -10, 0], -INF, 0.0),
-        ([0, 0, 0, 1, 0, 0, 0, -10], -INF, 0.0),
-        ([0, 0, 0, 0, 1, 1, 0, 0], 1.0, 1.0),
-        ([0, 0, 0, 0, 0, 0, 1, 1], 0.0 if only_a else 1.0, 1.0),
-        ([1, 1, 0, 0, 0, 0, 0, 0], 10.0, INF),
-        ([0, 0, 1, 1, 0, 0, 0, 0], 0.0 if only_a else 10.0, INF),
-        ([1, 0, 1, 0, 0, 0, 0, 0], -INF, site_1_gpus),
-        ([0, 1, 0, 1, 0, 0, 0, 0], -INF, 12.0),
-    ]
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 8, len(rows)
-    lp.col_cost_ = np.array([1.0, 2.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0])
-    lp.col_lower_ = np.zeros(8)
-    upper = np.array([100.0] * 4 + [1.0] * 4)
+    upper = [100.0] * 4 + [1.0] * 4
     if only_a:
-        upper[[2, 3, 6, 7]] = 0.0
-    lp.col_upper_ = upper
-    lp.row_lower_ = np.array([r[1] for r in rows])
-    lp.row_upper_ = np.array([r[2] for r in rows])
-    a = sp.csc_matrix(np.array([r[0] for r in rows], dtype=float))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * 8
-    return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.ones(8, dtype=bool))
+        for j in (2, 3, 6, 7):
+            upper[j] = 0.0
+    return f.dense_model(
+        [1.0, 2.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0],
+        upper,
+        [
+            ([1, 0, 0, 0, -10, 0, 0, 0], -INF, 0.0),
+            ([0, 1, 0, 0, 0, -10, 0, 0], -INF, 0.0),
+            ([0, 0, 1, 0, 0, 0, -10, 0], -INF, 0.0),
+            ([0, 0, 0, 1, 0, 0, 0, -10], -INF, 0.0),
+            ([0, 0, 0, 0, 1, 1, 0, 0], 1.0, 1.0),
+            ([0, 0, 0, 0, 0, 0, 1, 1], 0.0 if only_a else 1.0, 1.0),
+            ([1, 1, 0, 0, 0, 0, 0, 0], 10.0, INF),
+            ([0, 0, 1, 1, 0, 0, 0, 0], 0.0 if only_a else 10.0, INF),
+            ([1, 0, 1, 0, 0, 0, 0, 0], -INF, site_1_gpus),
+            ([0, 1, 0, 1, 0, 0, 0, 0], -INF, 12.0),
+        ],
+    )
 
 
 def _continuous(cm: CompiledModel) -> highspy.HighsLp:
@@ -103,15 +96,7 @@ def test_the_dive_stops_without_a_plan_when_its_time_is_up() -> None:
 
 
 def _run_choices() -> SiteColumns:
-    none = np.zeros(0, dtype=int)
-    return SiteColumns(
-        entry_column=none,
-        entry_site=none,
-        n_sites=2,
-        link=np.zeros(8, dtype=bool),
-        decision_year=np.where(CHOICES, 2030, 0),
-        target_year=np.zeros(0, dtype=int),
-    )
+    return f.run_choices(np.where(CHOICES, 2030, 0), n_sites=2)
 
 
 def test_the_dived_plan_solves_the_rest_with_the_choices_fixed() -> None:

@@ -15,10 +15,10 @@ kW): 9.4. It lies within 3 GPUs of the relaxed plan, so the small search finds i
 
 from __future__ import annotations
 
+import factory as f
 import highspy
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from models.neighbourhood import SiteColumns
 from planner.solving.compiled import CompiledModel
@@ -30,18 +30,15 @@ INF = highspy.kHighsInf
 
 def _model() -> CompiledModel:
     """Columns x1, x2 (counts), z, w (binaries); rows capacity, FLOP, x1 floor."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 4, 3
-    lp.col_cost_ = np.array([1.0, 1.4, 0.0, 0.0])
-    lp.col_lower_ = np.zeros(4)
-    lp.col_upper_ = np.array([100.0, 100.0, 1.0, 1.0])
-    lp.row_lower_ = np.array([-INF, 12.5, 0.0])
-    lp.row_upper_ = np.array([0.0, INF, INF])
-    a = sp.csc_matrix([[1.0, 1.5, -10.0, 0.0], [1.0, 2.0, 0.0, 0.5], [1.0, 0.0, 0.0, -4.0]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * 4
-    return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.ones(4, dtype=bool))
+    return f.dense_model(
+        [1.0, 1.4, 0.0, 0.0],
+        [100.0, 100.0, 1.0, 1.0],
+        [
+            ([1.0, 1.5, -10.0, 0.0], -INF, 0.0),
+            ([1.0, 2.0, 0.0, 0.5], 12.5, INF),
+            ([1.0, 0.0, 0.0, -4.0], 0.0, INF),
+        ],
+    )
 
 
 COUNTS = np.array([True, True, False, False])
@@ -110,38 +107,21 @@ def _transformer_model() -> CompiledModel:
     kW). Ten whole GPUs take 10.5 kW: with t fixed at 1 nothing fits. With only the
     host fixed (z1 = 1, z2 = 0), t = 2 and x = 10 cost 16; were the host free too, site 2
     would take the run at 5 (the run choices must stay the relaxed plan's)."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 5, 4
-    lp.col_cost_ = np.array([1.0, 0.5, 0.0, 0.0, 3.0])
-    lp.col_lower_ = np.zeros(5)
-    lp.col_upper_ = np.array([100.0, 100.0, 1.0, 1.0, 5.0])
-    lp.row_lower_ = np.array([-INF, -INF, -INF, 9.5])
-    lp.row_upper_ = np.array([0.0, 0.0, 0.0, INF])
-    a = sp.csc_matrix(
+    return f.dense_model(
+        [1.0, 0.5, 0.0, 0.0, 3.0],
+        [100.0, 100.0, 1.0, 1.0, 5.0],
         [
-            [1.05, 0.0, 0.0, 0.0, -10.0],
-            [1.0, 0.0, -100.0, 0.0, 0.0],
-            [0.0, 1.0, 0.0, -100.0, 0.0],
-            [1.0, 1.0, 0.0, 0.0, 0.0],
-        ]
+            ([1.05, 0.0, 0.0, 0.0, -10.0], -INF, 0.0),
+            ([1.0, 0.0, -100.0, 0.0, 0.0], -INF, 0.0),
+            ([0.0, 1.0, 0.0, -100.0, 0.0], -INF, 0.0),
+            ([1.0, 1.0, 0.0, 0.0, 0.0], 9.5, INF),
+        ],
     )
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * 5
-    return CompiledModel(lp=lp, columns=[], rows=[], offset=0.0, integer=np.ones(5, dtype=bool))
 
 
 def _run_choices() -> SiteColumns:
     """Only the decision years matter here: z1 and z2 are the run's (ready in year 1)."""
-    none = np.zeros(0, dtype=int)
-    return SiteColumns(
-        entry_column=none,
-        entry_site=none,
-        n_sites=2,
-        link=np.zeros(5, dtype=bool),
-        decision_year=np.array([0, 0, 1, 1, 0]),
-        target_year=np.zeros(0, dtype=int),
-    )
+    return f.run_choices(np.array([0, 0, 1, 1, 0]), n_sites=2)
 
 
 @pytest.mark.parametrize("tagged", [True, False])
